@@ -1,0 +1,27 @@
+"""The FastAPI application factory (service/API issue fills in the routes)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from onewatch.engine.roles import background_roles
+from onewatch.runtime import Runtime
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the app around one ``Runtime``; its lifespan starts and stops the roles."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(background_roles())
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="Onewatch", version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    return app

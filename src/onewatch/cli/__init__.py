@@ -1,0 +1,1 @@
+"""The ``onewatch`` command line."""

@@ -1,0 +1,22 @@
+"""The ``onewatch`` command: each module in this package registers its own commands."""
+
+from __future__ import annotations
+
+import typer
+
+from onewatch.cli import cron, server
+
+app = typer.Typer(
+    name="onewatch",
+    help="Onewatch: one scheduler service that calls every other service at the right time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (cron, server):
+    module.register(app)
+
+
+def main() -> None:
+    app()

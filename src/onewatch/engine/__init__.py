@@ -1,0 +1,1 @@
+"""What gets fired: the scheduler (due events -> deliveries) and the dispatcher."""

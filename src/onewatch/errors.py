@@ -1,0 +1,41 @@
+"""The exception family that the API and the CLI turn into one clear message each.
+
+Every error names *what* is wrong (``field``, a dotted path such as
+``schedulingPattern.timezone``) and *why* (``reason``), so a client can point at the
+input it must fix. Nothing here knows HTTP: the API maps each type to a status code.
+"""
+
+from __future__ import annotations
+
+
+class OnewatchError(Exception):
+    """Base of every error Onewatch reports to a user."""
+
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.reason = reason
+        self.field = field
+
+
+class ValidationFailed(OnewatchError):
+    """Input that breaks a rule; nothing was stored."""
+
+
+class NotFound(OnewatchError):
+    """The item does not exist, or belongs to a service the caller may not see."""
+
+
+class Conflict(OnewatchError):
+    """The item exists already, or changed under the caller's feet."""
+
+
+class Forbidden(OnewatchError):
+    """The caller is known but may not do this."""
+
+
+class Unauthorized(OnewatchError):
+    """The caller could not be identified (missing, invalid or expired token)."""
+
+
+class ConfigurationError(OnewatchError):
+    """Settings that would make the service unsafe or unable to start."""

@@ -1,0 +1,1 @@
+"""Who may: JWT verification, token minting, secrets."""

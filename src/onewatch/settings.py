@@ -1,0 +1,104 @@
+"""All of Onewatch's configuration, in one place.
+
+Values come, highest priority first, from: explicit overrides (CLI flags), ``ONEWATCH_*``
+environment variables, a TOML file (``ONEWATCH_CONFIG_FILE``, or ``onewatch.toml`` in the
+working directory when present), and the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Role = Literal["api", "scheduler", "dispatcher"]
+ALL_ROLES: tuple[Role, ...] = ("api", "scheduler", "dispatcher")
+
+
+def _toml_file() -> Path | None:
+    explicit = os.environ.get("ONEWATCH_CONFIG_FILE")
+    if explicit:
+        return Path(explicit)
+    default = Path("onewatch.toml")
+    return default if default.is_file() else None
+
+
+class Settings(BaseSettings):
+    """One object, built once at start-up and passed to whatever needs it."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEWATCH_", extra="ignore")
+
+    # Where things live.
+    data_dir: Path = Path("./onewatch-data")
+    database_url: str | None = Field(
+        default=None, description="Plain URL (sqlite:///file.db, postgresql://...)."
+    )
+    migrate_on_start: bool = True
+
+    # The HTTP side.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    roles: list[Role] = Field(default_factory=lambda: list(ALL_ROLES))
+
+    # Auth.
+    jwt_secret: SecretStr | None = None
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    # Logs.
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    # Firing.
+    scheduler_batch_size: int = Field(default=500, ge=1)
+    scheduler_max_idle_seconds: float = Field(default=30.0, gt=0)
+    misfire_fire_all_cap: int = Field(default=100, ge=1)
+    dispatcher_batch_size: int = Field(default=200, ge=1)
+    dispatcher_concurrency: int = Field(default=256, ge=1)
+    dispatcher_per_host_limit: int = Field(default=64, ge=1)
+    dispatcher_lease_seconds: float = Field(default=60.0, gt=0)
+    dispatcher_shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    http_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    http_total_timeout_seconds: float = Field(default=30.0, gt=0)
+    response_excerpt_bytes: int = Field(default=4096, ge=0)
+    history_retention_days: float = Field(default=30.0, gt=0)
+
+    # Scale-out.
+    queue_url: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _toml_file()
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL users configured, or the embedded SQLite file by default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'onewatch.db').resolve()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, with CLI flags (non-None overrides) on top of everything."""
+    return Settings(**{name: value for name, value in overrides.items() if value is not None})

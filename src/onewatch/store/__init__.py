@@ -1,0 +1,1 @@
+"""Where things are kept: the schema, the database connection and the queries."""

@@ -1,0 +1,65 @@
+"""Opening the store: users write plain URLs, the driver is Onewatch's business."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from onewatch.errors import ConfigurationError
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+def async_url(plain: str) -> URL:
+    """Turn ``sqlite:///f.db`` or ``postgresql://...`` into the async driver's URL."""
+    try:
+        url = make_url(plain)
+    except Exception as exc:
+        raise ConfigurationError(f"not a database URL: {exc}", field="database_url") from exc
+    backend = url.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise ConfigurationError(
+            f"unsupported database {backend!r}; use sqlite:/// or postgresql://",
+            field="database_url",
+        )
+    if "+" in url.drivername:
+        return url
+    return url.set(drivername=_ASYNC_DRIVERS[backend])
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the one writer; NORMAL is durable across process
+    # crashes in WAL mode (only an OS crash can lose the last commits).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(plain_url: str, **options: Any) -> AsyncEngine:
+    """Create the async engine for a plain URL, with each backend's settings applied."""
+    url = async_url(plain_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **options)
+        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        return engine
+    options.setdefault("pool_size", 10)
+    options.setdefault("max_overflow", 10)
+    options.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **options)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"

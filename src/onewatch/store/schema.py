@@ -1,0 +1,184 @@
+"""The tables, with every invariant the database can hold written as a constraint.
+
+Migrations in ``migrations/versions`` create exactly this schema; a test compares a
+migrated database with this metadata, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from onewatch.store.types import BigId, Json, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ACTION_TYPES = ("webhook", "graphql")
+EVENT_STATUSES = ("active", "paused", "completed", "cancelled")
+DELIVERY_STATUSES = ("pending", "running", "succeeded", "retrying", "dead")
+DELIVERY_KINDS = ("scheduled", "manual")
+MISFIRE_POLICIES = ("fire_once", "fire_all", "skip")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("type", String(16), nullable=False),
+    # webhook: {endpoint, method, headers, timeout}; graphql: {endpoint, query}
+    Column("target", Json, nullable=False),
+    Column("payload", Json, nullable=False, server_default=text("'{}'")),
+    Column("retry_policy", Json, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("service", "key"),
+    CheckConstraint(_one_of("type", ACTION_TYPES), name="type"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("title", Text, nullable=True),
+    # Either an action of the same service, or an inline target of the same shape.
+    Column("action_key", String(200), nullable=True),
+    Column("target_type", String(16), nullable=True),
+    Column("target", Json, nullable=True),
+    Column("params", Json, nullable=False, server_default=text("'{}'")),
+    Column("pattern", String(300), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("separation", Integer, nullable=False, server_default=text("1")),
+    Column("max_occurrences", Integer, nullable=True),
+    Column("start_at", UTCDateTime, nullable=True),
+    Column("end_at", UTCDateTime, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("next_occurrence", UTCDateTime, nullable=True),
+    Column("occurrences", Integer, nullable=False, server_default=text("0")),
+    Column("retry_policy", Json, nullable=True),
+    Column("misfire_policy", String(16), nullable=False, server_default=text("'fire_once'")),
+    Column("misfire_grace_seconds", Integer, nullable=False, server_default=text("60")),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("service", "key"),
+    CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
+    CheckConstraint(_one_of("misfire_policy", MISFIRE_POLICIES), name="misfire_policy"),
+    CheckConstraint("separation >= 1", name="separation"),
+    CheckConstraint("max_occurrences IS NULL OR max_occurrences >= 1", name="max_occurrences"),
+    CheckConstraint("occurrences >= 0", name="occurrences"),
+    CheckConstraint(
+        "(action_key IS NOT NULL AND target IS NULL AND target_type IS NULL)"
+        " OR (action_key IS NULL AND target IS NOT NULL AND target_type IS NOT NULL)",
+        name="action_or_target",
+    ),
+    CheckConstraint(
+        "target_type IS NULL OR " + _one_of("target_type", ACTION_TYPES), name="target_type"
+    ),
+)
+# What the scheduler asks for: the earliest due active events.
+Index(
+    "ix_events_due",
+    events.c.next_occurrence,
+    sqlite_where=text("status = 'active'"),
+    postgresql_where=text("status = 'active'"),
+)
+Index("ix_events_service_status", events.c.service, events.c.status, events.c.id)
+Index("ix_events_service_action", events.c.service, events.c.action_key)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    # Text so it can travel as the webhook-id: unique across databases, not a counter.
+    Column("id", String(40), primary_key=True),
+    Column(
+        "event_id",
+        BigId,
+        ForeignKey("events.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("service", String(100), nullable=False),
+    Column("event_key", String(200), nullable=False),
+    Column("kind", String(16), nullable=False, server_default=text("'scheduled'")),
+    Column("scheduled_for", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # When the next attempt may start (the due instant, then each retry's backoff).
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("lease_token", String(40), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    UniqueConstraint("event_id", "kind", "scheduled_for"),
+    CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+    CheckConstraint(_one_of("kind", DELIVERY_KINDS), name="kind"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+)
+# What the dispatcher asks for: work that may start now.
+Index(
+    "ix_deliveries_ready",
+    deliveries.c.next_attempt_at,
+    sqlite_where=text("status IN ('pending', 'retrying')"),
+    postgresql_where=text("status IN ('pending', 'retrying')"),
+)
+# Leases to reclaim after a dispatcher died.
+Index(
+    "ix_deliveries_running",
+    deliveries.c.locked_until,
+    sqlite_where=text("status = 'running'"),
+    postgresql_where=text("status = 'running'"),
+)
+Index("ix_deliveries_service_status", deliveries.c.service, deliveries.c.status, deliveries.c.id)
+Index("ix_deliveries_event", deliveries.c.event_id, deliveries.c.scheduled_for)
+Index("ix_deliveries_finished", deliveries.c.finished_at)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        String(40),
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("latency_ms", Integer, nullable=True),
+    Column("status_code", Integer, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("response_excerpt", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("delivery_id", "attempt"),
+    CheckConstraint(_one_of("outcome", ("succeeded", "failed", "abandoned")), name="outcome"),
+)
