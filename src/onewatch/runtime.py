@@ -51,7 +51,10 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     clock: Clock = field(default_factory=SystemClock)
+    #: Events changed: the scheduler re-reads the earliest due time.
     wakeup: LocalWakeUp = field(default_factory=LocalWakeUp)
+    #: Deliveries became ready (run now, redrive): the dispatcher claims at once.
+    dispatch_wakeup: LocalWakeUp = field(default_factory=LocalWakeUp)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from onewatch.api.routes import deliveries, metrics
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 
@@ -24,4 +25,6 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title="Onewatch", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    for router in (deliveries.router, metrics.router):
+        app.include_router(router)
     return app

@@ -6,12 +6,15 @@ The trust issue hardens this module (asymmetric keys, JWKS, quotas); its public 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 
 from onewatch.errors import Unauthorized
+from onewatch.settings import Settings
 
 ADMIN_SCOPE = "admin"
 
@@ -84,3 +87,37 @@ def mint_token(
     if issuer:
         claims["iss"] = issuer
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+SECRET_FILE_NAME = "jwt-secret"
+
+
+def load_or_create_secret(data_dir: Path) -> tuple[str, bool]:
+    """The embedded default's HS256 secret: read from the data folder, or made there.
+
+    Returns the secret and whether it was just created (so ``serve`` can print how to
+    mint a first token). The file is readable by its owner only.
+    """
+    path = data_dir / SECRET_FILE_NAME
+    if path.is_file():
+        return path.read_text().strip(), False
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
+    return secret, True
+
+
+def verifier_from_settings(settings: Settings) -> TokenVerifier:
+    """The verifier the API uses; the configured secret, else the data folder's."""
+    if settings.jwt_secret is not None:
+        secret = settings.jwt_secret.get_secret_value()
+    else:
+        secret, _created = load_or_create_secret(settings.data_dir)
+    return TokenVerifier(
+        secret=secret,
+        algorithms=tuple(settings.jwt_algorithms),
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )

@@ -1,0 +1,7 @@
+"""The metrics routes (filled in by the firing issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
