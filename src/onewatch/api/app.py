@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from onewatch.api.routes import deliveries, metrics
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
+from onewatch.security.tokens import verifier_from_settings
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -25,6 +26,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title="Onewatch", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.verifier = verifier_from_settings(runtime.settings)
     for router in (deliveries.router, metrics.router):
         app.include_router(router)
     return app

@@ -1,0 +1,48 @@
+"""Dependencies injected into the routes: the node's runtime and the calling service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from onewatch.errors import Forbidden, NotFound, Unauthorized
+from onewatch.runtime import Runtime
+from onewatch.security.tokens import Principal, TokenVerifier
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
+
+
+def current_principal(
+    request: Request, verifier: Annotated[TokenVerifier, Depends(get_verifier)]
+) -> Principal:
+    """The service behind the bearer token; 401 when there is none or it is bad."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token (Authorization: Bearer <JWT>)")
+    return verifier.verify(token.strip())
+
+
+def require_service_access(principal: Principal, service: str) -> None:
+    """Reading or changing an item of ``service``: a foreign one looks like it is absent."""
+    if not principal.may_act_for(service):
+        raise NotFound("not found")
+
+
+def require_service_write(principal: Principal, service: str) -> None:
+    """Creating in ``service``: refused outright when it is not the caller's."""
+    if not principal.may_act_for(service):
+        raise Forbidden(f"this token may not act for service {service!r}", field="service")
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
