@@ -14,6 +14,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    """Onewatch: one scheduler service that calls every other service at the right time."""
+    # A callback keeps ``onewatch`` a command group even while it has a single command.
+
+
 for module in (cron, server):
     module.register(app)
 
