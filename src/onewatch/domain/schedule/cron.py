@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from onewatch.domain.schedule.days import DaySelector, parse_day_of_month, parse_day_of_week
 from onewatch.domain.schedule.errors import InvalidPattern
@@ -19,14 +20,16 @@ Wall = tuple[int, int, int, int, int]
 _DAY_CACHE_LIMIT = 256
 
 
+@lru_cache(maxsize=512)
 def _next_table(values: frozenset[int], size: int) -> tuple[int, ...]:
-    """``table[i]`` = smallest value >= i, or -1; one extra slot so ``i`` may overflow."""
-    table = [-1] * (size + 1)
-    upcoming = -1
-    for i in range(size - 1, -1, -1):
-        if i in values:
-            upcoming = i
-        table[i] = upcoming
+    """``table[i]`` = smallest value >= i, or -1; one extra slot so ``i`` may overflow.
+
+    Cached: patterns share a handful of value sets (``*``, ``0``, ``*/15`` ...).
+    """
+    table: list[int] = []
+    for value in sorted(values):
+        table.extend([value] * (value + 1 - len(table)))
+    table.extend([-1] * (size + 1 - len(table)))
     return tuple(table)
 
 
