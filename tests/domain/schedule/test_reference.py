@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from onewatch import InvalidPattern, next_occurrence
+from onewatch.domain.schedule import ScheduleSpec, compile_schedule
 from tests.domain.schedule.reference import (
     DAY_OF_MONTH,
     DAY_OF_WEEK,
@@ -156,3 +157,40 @@ def test_transitions_found_for_every_zone() -> None:
     """Each zone's scan finds both directions of change (the strategy depends on it)."""
     for zone_name in ZONE_YEARS:
         assert len(transitions(zone_name)) >= 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model=patterns(), moment=near_transition(), separation=st.integers(2, 4))
+def test_separation_takes_every_nth_reference_match(
+    model: PatternModel, moment: tuple[str, datetime], separation: int
+) -> None:
+    """After a fire, the next one is the ``separation``-th match of the reference."""
+    zone_name, after = moment
+    try:
+        schedule = compile_schedule(ScheduleSpec(model.text, zone_name, separation=separation))
+    except InvalidPattern:
+        return
+    expected: datetime | None = after
+    for _ in range(separation):
+        assert expected is not None
+        expected = reference_next(model, ZoneInfo(zone_name), expected, HORIZON_DAYS)
+        if expected is None:
+            return
+    assert schedule.next_fire(after, 1) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    anchor=st.datetimes(datetime(2000, 1, 1), datetime(2050, 1, 1), timezones=st.just(UTC)),
+    offset=st.integers(-(10**9), 10**10),
+    seconds=st.integers(1, 10**7),
+)
+def test_every_fires_on_the_anchor_grid(anchor: datetime, offset: int, seconds: int) -> None:
+    """``@every``: the first ``anchor + k * interval`` (k >= 0) strictly after ``after``."""
+    after = anchor + timedelta(microseconds=offset)
+    schedule = compile_schedule(ScheduleSpec(f"@every {seconds}s", anchor=anchor))
+    got = schedule.next_fire(after, 0)
+    assert got is not None and got > after
+    k, rest = divmod(got - anchor, timedelta(seconds=seconds))
+    assert rest == timedelta(0) and k >= 0
+    assert k == 0 or got - timedelta(seconds=seconds) <= after
