@@ -11,6 +11,8 @@ comes in as arguments, never from the clock.
 - ``normalize_timezone``: ``"America/Sao Paulo"`` -> ``"America/Sao_Paulo"``.
 - ``describe_pattern``: plain English.
 - ``parse_pattern`` / ``ParsedPattern``: the validated form of a pattern text.
+- ``offset_changes`` / ``OffsetChange``: a zone's DST changes between two instants
+  (for the dashboard's "clocks change here" marks).
 
 Modules: ``fields`` and ``days`` (grammar), ``cron`` (wall-time search), ``search``
 (instants and DST rules), ``every``, ``oneshot``, ``patterns`` (which form a text is),
@@ -26,10 +28,12 @@ from onewatch.domain.schedule.schedule import (
     compile_schedule,
     next_occurrence,
 )
+from onewatch.domain.schedule.transitions import OffsetChange, offset_changes
 from onewatch.domain.schedule.zones import normalize_timezone
 
 __all__ = [
     "InvalidPattern",
+    "OffsetChange",
     "ParsedPattern",
     "Schedule",
     "ScheduleSpec",
@@ -37,5 +41,6 @@ __all__ = [
     "describe_pattern",
     "next_occurrence",
     "normalize_timezone",
+    "offset_changes",
     "parse_pattern",
 ]
