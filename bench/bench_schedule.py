@@ -6,6 +6,8 @@ instants), the median time of one next-occurrence computation
 - on an already-parsed pattern (what the scheduler does: ``Schedule.next_fire``; for
   cronsim a reused ``CronSim`` whose cursor is reset, for croniter ``set_current`` +
   ``get_next``), and
+- the same with Onewatch's per-pattern cache of matching days emptied before each call
+  (``parsed_cold_cache``: a schedule asked once, as after a restart), and
 - parse plus next (a fresh ``compile_schedule`` / ``CronSim`` / ``croniter`` each time).
 
 Libraries are timed in turn on each input so that a noisy machine hurts them alike.
@@ -33,6 +35,7 @@ from croniter import croniter
 from cronsim import CronSim
 
 from onewatch.domain.schedule import ScheduleSpec, compile_schedule
+from onewatch.domain.schedule.cron import CronPattern
 
 PATTERNS = (
     "*/15 * * * *",
@@ -50,6 +53,7 @@ ZONES = ("UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/
 RESULTS = Path(__file__).resolve().parent / "results" / "schedule.json"
 
 Call = Callable[[datetime], object]
+MODES = ("parsed", "parsed_cold_cache", "parse_plus_next")
 
 
 def _afters(count: int, seed: int) -> list[datetime]:
@@ -62,6 +66,19 @@ def _afters(count: int, seed: int) -> list[datetime]:
 def _onewatch_parsed(pattern: str, zone: str) -> Call:
     schedule = compile_schedule(ScheduleSpec(pattern, zone))
     return lambda after: schedule.next_fire(after, 0)
+
+
+def _onewatch_parsed_cold(pattern: str, zone: str) -> Call:
+    """Parsed, but the per-pattern cache of matching days emptied before every call."""
+    schedule = compile_schedule(ScheduleSpec(pattern, zone))
+    rule = schedule.pattern.rule
+    assert isinstance(rule, CronPattern)
+
+    def call(after: datetime) -> object:
+        rule._day_cache.clear()
+        return schedule.next_fire(after, 0)
+
+    return call
 
 
 def _onewatch_fresh(pattern: str, zone: str) -> Call:
@@ -102,9 +119,22 @@ def _croniter_fresh(pattern: str, zone: str) -> Call:
 
 
 CONTENDERS: dict[str, dict[str, Callable[[str, str], Call]]] = {
-    "onewatch": {"parsed": _onewatch_parsed, "parse_plus_next": _onewatch_fresh},
-    "cronsim": {"parsed": _cronsim_parsed, "parse_plus_next": _cronsim_fresh},
-    "croniter": {"parsed": _croniter_parsed, "parse_plus_next": _croniter_fresh},
+    "onewatch": {
+        "parsed": _onewatch_parsed,
+        "parsed_cold_cache": _onewatch_parsed_cold,
+        "parse_plus_next": _onewatch_fresh,
+    },
+    # Neither library caches anything between calls: their "cold" is their "parsed".
+    "cronsim": {
+        "parsed": _cronsim_parsed,
+        "parsed_cold_cache": _cronsim_parsed,
+        "parse_plus_next": _cronsim_fresh,
+    },
+    "croniter": {
+        "parsed": _croniter_parsed,
+        "parsed_cold_cache": _croniter_parsed,
+        "parse_plus_next": _croniter_fresh,
+    },
 }
 
 
@@ -133,9 +163,7 @@ def run_schedule_benchmark(afters_per_case: int = 30, loops: int = 20) -> dict[s
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        measured = {
-            mode: _measure_mode(mode, afters, loops) for mode in ("parsed", "parse_plus_next")
-        }
+        measured = {mode: _measure_mode(mode, afters, loops) for mode in MODES}
     finally:
         if was_enabled:
             gc.enable()

@@ -135,3 +135,8 @@ def test_every_rejection_names_its_field(spec: ScheduleSpec, field: str, reason:
 def test_prefix_matching_the_timezone_is_accepted() -> None:
     schedule = compiled("CRON_TZ=Asia/Tokyo 0 9 * * *", timezone="Asia/Tokyo")
     assert schedule.next_fire(at("2024-01-01T00:00Z"), 0) == at("2024-01-01T00:00Z").replace(day=2)
+
+
+def test_naive_after_is_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        compiled("@daily").next_fire(datetime(2024, 1, 1), 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from onewatch.domain.schedule.fields import (
     DAY_OF_MONTH,
@@ -24,6 +25,13 @@ _LAST_WEEKDAY_OF = re.compile(r"([0-9A-Za-z]+)L")
 _NTH_WEEKDAY = re.compile(r"([0-9A-Za-z]+)#([0-9]+)")
 #: Longest each month can be (February: 29, in leap years).
 MONTH_MAX_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_ALL_DAYS = {length: tuple(range(1, length + 1)) for length in (28, 29, 30, 31)}
+
+
+def _month_length(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if calendar.isleap(year) else 28
+    return MONTH_MAX_DAYS[month]
 
 
 @dataclass(frozen=True)
@@ -68,9 +76,9 @@ class DayOfWeek:
 
     def matches(self, first_weekday: int, length: int) -> set[int]:
         """Days of a month whose day 1 falls on ``first_weekday`` (0 = Sunday)."""
-        chosen = {
-            day for day in range(1, length + 1) if (first_weekday + day - 1) % 7 in self.weekdays
-        }
+        chosen: set[int] = set()
+        for weekday in self.weekdays:
+            chosen.update(range(1 + (weekday - first_weekday) % 7, length + 1, 7))
         for weekday in self.last_of:
             first = 1 + (weekday - first_weekday) % 7
             chosen.add(first + 7 * ((length - first) // 7))
@@ -131,11 +139,12 @@ def parse_day_of_week(text: str) -> DayOfWeek:
     last_of: set[int] = set()
     nth: set[tuple[int, int]] = set()
     for item in text.split(","):
-        if item.upper() == "L":
+        upper = item.upper()
+        if upper == "L":
             raise DAY_OF_WEEK.fail("'L' needs a weekday before it (5L = last Friday)")
-        if match := _LAST_WEEKDAY_OF.fullmatch(item):
+        if match := _LAST_WEEKDAY_OF.fullmatch(upper):
             last_of.add(_parse_weekday(match.group(1)))
-        elif match := _NTH_WEEKDAY.fullmatch(item):
+        elif match := _NTH_WEEKDAY.fullmatch(upper):
             nth.add(_parse_nth(match))
         else:
             weekdays |= {value % 7 for value in parse_item(item, DAY_OF_WEEK)}
@@ -151,17 +160,17 @@ class DaySelector:
 
     def days_of(self, year: int, month: int) -> tuple[int, ...]:
         """The matching days of one month, ascending."""
-        monday_first, length = calendar.monthrange(year, month)
-        first_weekday = (monday_first + 1) % 7
+        length = _month_length(year, month)
         dom, dow = self.of_month, self.of_week
+        if not (dom.restricted or dow.restricted):
+            return _ALL_DAYS[length]
+        first_weekday = date(year, month, 1).isoweekday() % 7
         if dom.restricted and dow.restricted:
             chosen = dom.matches(year, month, length) | dow.matches(first_weekday, length)
         elif dom.restricted:
             chosen = dom.matches(year, month, length)
-        elif dow.restricted:
-            chosen = dow.matches(first_weekday, length)
         else:
-            return tuple(range(1, length + 1))
+            chosen = dow.matches(first_weekday, length)
         return tuple(sorted(chosen))
 
     def never_fires_in(self, months: frozenset[int]) -> str | None:

@@ -91,6 +91,8 @@ class Schedule:
         ``separation``-th match after it.
         """
         spec = self.spec
+        if after.tzinfo is None:
+            raise ValueError("after: naive datetime; an instant needs a time zone")
         if spec.max_occurrences is not None and fired_so_far >= spec.max_occurrences:
             return None
         if fired_so_far and self.is_one_shot:
