@@ -184,9 +184,17 @@ class ActionDocument(ServerOwnedIgnored):
 class EventParams(CamelModel):
     """What an event fills into its target: URL placeholders, JSON body, extra headers."""
 
-    url: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    url: dict[str, Any] = Field(default_factory=dict)
     body: Any = Field(default_factory=dict)
     header: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _scalar_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, item in value.items():
+            if item is None or isinstance(item, dict | list):
+                raise ValueError(f"{name!r} must be a string, number or boolean")
+        return value
 
 
 class SchedulingPattern(CamelModel):

@@ -46,7 +46,7 @@ def field_path(location: Sequence[str | int]) -> str:
     parts = list(location)
     if len(parts) > 1 and parts[0] in _LOCATIONS:
         parts = parts[1:]
-    return ".".join(str(part) for part in parts)
+    return ".".join(str(part) for part in parts) or "body"
 
 
 def _reason(message: str) -> str:
