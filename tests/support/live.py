@@ -13,7 +13,6 @@ tests running in parallel (``pytest -n``) never collide.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from onewatch.runtime import Runtime
 from onewatch.security.tokens import mint_token
 from onewatch.settings import Role, Settings
 from onewatch.store.database import create_engine
+from tests.support.waiting import wait_until
 
 TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes-long"
 START_DEADLINE_SECONDS = 20.0
@@ -78,14 +78,13 @@ def test_settings(data_dir: Path, roles: Sequence[Role]) -> Settings:
 
 
 async def _wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
-    deadline = time.monotonic() + START_DEADLINE_SECONDS
-    while not server.started:
+    def started() -> bool:
         if task.done():
             task.result()  # re-raises why it could not start
             raise RuntimeError("uvicorn stopped before it started")
-        if time.monotonic() > deadline:
-            raise TimeoutError("uvicorn did not start in time")
-        await asyncio.sleep(0.01)
+        return bool(server.started)
+
+    await wait_until(started, within=START_DEADLINE_SECONDS, what="uvicorn start")
 
 
 @asynccontextmanager
