@@ -14,20 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.errors import Conflict
 from onewatch.store import events as store
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import deliveries
 from onewatch.store.transactions import write_transaction
+from tests.support.databases import BACKENDS, migrated_engine
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    await upgrade_to_head(engine)
-    yield engine
-    await engine.dispose()
+@pytest.fixture(params=BACKENDS)
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async with migrated_engine(request.param, tmp_path) as engine:
+        yield engine
 
 
 def event_values(key: str = "e", **changes: Any) -> dict[str, Any]:

@@ -68,10 +68,12 @@ class LiveApp:
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
 
 
-def test_settings(data_dir: Path, roles: Sequence[Role]) -> Settings:
+def test_settings(
+    data_dir: Path, roles: Sequence[Role], database_url: str | None = None
+) -> Settings:
     return Settings(
         data_dir=data_dir,
-        database_url=f"sqlite:///{data_dir / 'onewatch.db'}",
+        database_url=database_url or f"sqlite:///{data_dir / 'onewatch.db'}",
         roles=list(roles),
         jwt_secret=SecretStr(TEST_SECRET),
     )
@@ -94,9 +96,14 @@ async def live_app(
     clock: Clock | None = None,
     roles: Sequence[Role] = ("api",),
     settings: Settings | None = None,
+    database_url: str | None = None,
 ) -> AsyncIterator[LiveApp]:
-    """Serve the app on a free port until the block ends, then shut it down cleanly."""
-    settings = settings or test_settings(tmp_path, roles)
+    """Serve the app on a free port until the block ends, then shut it down cleanly.
+
+    The store is a SQLite file in ``tmp_path`` unless ``database_url`` names another
+    (``tests.support.databases.fresh_database_url`` makes a PostgreSQL one).
+    """
+    settings = settings or test_settings(tmp_path, roles, database_url)
     runtime = Runtime(
         settings=settings,
         engine=create_engine(settings.resolved_database_url),
