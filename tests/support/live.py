@@ -68,7 +68,7 @@ class LiveApp:
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
 
 
-def test_settings(
+def node_settings(
     data_dir: Path, roles: Sequence[Role], database_url: str | None = None
 ) -> Settings:
     return Settings(
@@ -103,7 +103,7 @@ async def live_app(
     The store is a SQLite file in ``tmp_path`` unless ``database_url`` names another
     (``tests.support.databases.fresh_database_url`` makes a PostgreSQL one).
     """
-    settings = settings or test_settings(tmp_path, roles, database_url)
+    settings = settings or node_settings(tmp_path, roles, database_url)
     runtime = Runtime(
         settings=settings,
         engine=create_engine(settings.resolved_database_url),

@@ -17,6 +17,7 @@ from onewatch.api.deps import (
     service_of_new_item,
 )
 from onewatch.api.documents import ActionDocument
+from onewatch.api.openapi import body_schema
 from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
 from onewatch.api.render import action_json, merge_patch
 from onewatch.errors import NotFound
@@ -75,7 +76,7 @@ async def get_action(
     return action_json(await _visible(runtime, principal, service, key))
 
 
-@router.put("/{service}/{key}")
+@router.put("/{service}/{key}", openapi_extra=body_schema("ActionDocument"))
 async def put_action(
     service: str,
     key: str,

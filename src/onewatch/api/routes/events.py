@@ -18,6 +18,7 @@ from onewatch.api.deps import (
     service_of_new_item,
 )
 from onewatch.api.documents import EventDocument, utc_text
+from onewatch.api.openapi import body_schema
 from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
 from onewatch.api.render import event_as_input, event_json, merge_patch
 from onewatch.errors import NotFound
@@ -81,7 +82,7 @@ async def get_event(
     return event_json(await _visible(runtime, principal, service, key))
 
 
-@router.put("/{service}/{key}")
+@router.put("/{service}/{key}", openapi_extra=body_schema("EventDocument"))
 async def put_event(
     service: str,
     key: str,
