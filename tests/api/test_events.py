@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -221,3 +222,16 @@ async def test_delete_removes_the_event(live: LiveApp) -> None:
     state = await snapshot(live.runtime.engine)
     assert state["events"] == []
     assert state["deliveries"] == []
+
+
+async def test_concurrent_puts_of_one_new_event_converge(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await _with_action(http)
+        answers = await asyncio.gather(
+            *(http.put("/v1/events/alpha/monthly", json=event()) for _ in range(8))
+        )
+        listed = (await http.get("/v1/events")).json()["items"]
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * 7 + [201], [answer.text for answer in answers]
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert [item["key"] for item in listed] == ["monthly"]

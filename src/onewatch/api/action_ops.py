@@ -14,6 +14,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.api.documents import ActionDocument, placeholders
+from onewatch.api.races import retry_lost_race
 from onewatch.clock import Clock
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.store import actions as store
@@ -85,14 +86,18 @@ async def replace_action(
     engine: AsyncEngine, clock: Clock, service: str, document: ActionDocument
 ) -> Written:
     """PUT: create the action, or make the stored one equal to ``document``."""
-    async with write_transaction(engine) as connection:
-        current = await store.get_action(connection, service, document.key)
-        if current is None:
-            now = clock.now()
-            values = {**action_definition(service, document), "created_at": now}
-            await store.insert_action(connection, {**values, "updated_at": now})
-            return Written(await _reload(connection, service, document.key), created=True)
-        return await _overwrite(connection, clock, current, service, document)
+
+    async def attempt() -> Written:
+        async with write_transaction(engine) as connection:
+            current = await store.get_action(connection, service, document.key)
+            if current is None:
+                now = clock.now()
+                values = {**action_definition(service, document), "created_at": now}
+                await store.insert_action(connection, {**values, "updated_at": now})
+                return Written(await _reload(connection, service, document.key), created=True)
+            return await _overwrite(connection, clock, current, service, document)
+
+    return await retry_lost_race(attempt)
 
 
 async def _overwrite(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.api.action_ops import Written
 from onewatch.api.documents import EventDocument, placeholders
+from onewatch.api.races import retry_lost_race
 from onewatch.api.render import event_as_input
 from onewatch.api.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
@@ -139,13 +140,16 @@ async def create_event(context: EventContext, service: str, document: EventDocum
 
 async def replace_event(context: EventContext, service: str, document: EventDocument) -> Written:
     """PUT: create the event, or make the stored one say what ``document`` says."""
-    now = context.clock.now()
-    async with write_transaction(context.engine) as connection:
-        current = await store.get_event(connection, service, document.key)
-        if current is None:
-            written = await _insert(connection, service, document, now)
-        else:
-            written = await _overwrite(connection, current, service, document, now)
+
+    async def attempt() -> Written:
+        now = context.clock.now()
+        async with write_transaction(context.engine) as connection:
+            current = await store.get_event(connection, service, document.key)
+            if current is None:
+                return await _insert(connection, service, document, now)
+            return await _overwrite(connection, current, service, document, now)
+
+    written = await retry_lost_race(attempt)
     if written.changed:
         context.on_change()
     return written
