@@ -146,6 +146,7 @@ async def trigger_event(
     require_service_access(principal, service)
     delivery_id, now = await event_ops.trigger_event(_context(runtime), service, key)
     runtime.dispatch_wakeup.notify()
+    # The same shape as GET /v1/deliveries/{id} answers, just created.
     body: dict[str, Any] = {
         "id": delivery_id,
         "service": service,
@@ -153,6 +154,12 @@ async def trigger_event(
         "kind": "manual",
         "scheduledFor": utc_text(now),
         "status": "pending",
+        "attemptCount": 0,
+        "nextAttemptAt": utc_text(now),
+        "lastStatusCode": None,
+        "lastError": None,
+        "createdAt": utc_text(now),
+        "finishedAt": None,
         "attempts": [],
     }
     return JSONResponse(body, status_code=202)
