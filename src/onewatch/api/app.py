@@ -1,4 +1,4 @@
-"""The FastAPI application factory (service/API issue fills in the routes)."""
+"""The FastAPI application factory."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from onewatch.api.routes import deliveries, metrics
+from onewatch.api.errors import BodySizeLimit, install_error_handlers
+from onewatch.api.routes import actions, deliveries, events, health, metrics, schedules
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import verifier_from_settings
@@ -24,9 +25,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Onewatch", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Onewatch",
+        version="0.1.0",
+        description="Register actions and events; Onewatch fires each event when it is due.",
+        lifespan=lifespan,
+    )
     app.state.runtime = runtime
     app.state.verifier = verifier_from_settings(runtime.settings)
-    for router in (deliveries.router, metrics.router):
-        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    routers = (health, actions, events, schedules, deliveries, metrics)
+    for module in routers:
+        app.include_router(module.router)
     return app

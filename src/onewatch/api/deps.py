@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from onewatch.errors import Forbidden, NotFound, Unauthorized
+from onewatch.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal, TokenVerifier
 
@@ -46,3 +46,22 @@ def require_service_write(principal: Principal, service: str) -> None:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def service_of_new_item(principal: Principal, declared: str | None) -> str:
+    """A body's ``service``: the token's own when omitted; a foreign one is 403."""
+    service = declared or principal.service
+    require_service_write(principal, service)
+    return service
+
+
+def document_for_path(
+    body: dict[str, Any], principal: Principal, service: str, key: str
+) -> dict[str, Any]:
+    """A PUT body addressed by the URL: the URL's service and key, the body's must match."""
+    require_service_write(principal, service)
+    for name, expected in (("service", service), ("key", key)):
+        given = body.get(name)
+        if given is not None and given != expected:
+            raise ValidationFailed(f"is {given!r} but the URL says {expected!r}", field=name)
+    return {**body, "service": service, "key": key}

@@ -1,0 +1,147 @@
+"""Creating, replacing and removing actions: validation against the store, in one transaction.
+
+Framework-free so that ``onewatch import`` runs exactly the same rules as the HTTP API.
+Callers have already checked that the caller may act for ``service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from onewatch.api.documents import ActionDocument, placeholders
+from onewatch.api.races import retry_lost_race
+from onewatch.clock import Clock
+from onewatch.errors import Conflict, NotFound, ValidationFailed
+from onewatch.store import actions as store
+from onewatch.store.transactions import write_transaction
+
+
+@dataclass(frozen=True)
+class Written:
+    """The row after a write; ``created``/``changed`` say what the write did."""
+
+    row: RowMapping
+    created: bool = False
+    changed: bool = True
+
+
+def action_definition(service: str, document: ActionDocument) -> dict[str, Any]:
+    """The columns a client's document decides (everything but ids and timestamps)."""
+    policy = document.retry_policy
+    return {
+        "service": service,
+        "key": document.key,
+        "type": document.type,
+        "target": document.target.model_dump(by_alias=True, exclude_none=True),
+        "payload": document.payload,
+        "retry_policy": policy.model_dump(by_alias=True) if policy else None,
+    }
+
+
+def _unchanged(row: RowMapping, definition: dict[str, Any]) -> bool:
+    return all(row[name] == value for name, value in definition.items())
+
+
+async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMapping:
+    row = await store.get_action(connection, service, key)
+    assert row is not None
+    return row
+
+
+async def _check_users_still_served(
+    connection: AsyncConnection, service: str, document: ActionDocument
+) -> None:
+    """A changed endpoint must not need a placeholder that an existing event lacks."""
+    needed = placeholders(document.target.endpoint)
+    if not needed:
+        return
+    for event_key, params in await store.url_params_of_events_using(
+        connection, service, document.key
+    ):
+        missing = needed - set((params or {}).get("url", {}))
+        if missing:
+            raise ValidationFailed(
+                f"event {event_key!r} uses this action but its params.url lacks "
+                f"{', '.join(sorted(missing))}",
+                field=f"{document.type}.endpoint",
+            )
+
+
+async def create_action(
+    engine: AsyncEngine, clock: Clock, service: str, document: ActionDocument
+) -> Written:
+    now = clock.now()
+    values = {**action_definition(service, document), "created_at": now, "updated_at": now}
+    async with write_transaction(engine) as connection:
+        await store.insert_action(connection, values)
+        return Written(await _reload(connection, service, document.key), created=True)
+
+
+async def replace_action(
+    engine: AsyncEngine, clock: Clock, service: str, document: ActionDocument
+) -> Written:
+    """PUT: create the action, or make the stored one equal to ``document``."""
+
+    async def attempt() -> Written:
+        async with write_transaction(engine) as connection:
+            current = await store.get_action(connection, service, document.key)
+            if current is None:
+                now = clock.now()
+                values = {**action_definition(service, document), "created_at": now}
+                await store.insert_action(connection, {**values, "updated_at": now})
+                return Written(await _reload(connection, service, document.key), created=True)
+            return await _overwrite(connection, clock, current, service, document)
+
+    return await retry_lost_race(attempt)
+
+
+async def _overwrite(
+    connection: AsyncConnection,
+    clock: Clock,
+    current: RowMapping,
+    service: str,
+    document: ActionDocument,
+) -> Written:
+    definition = action_definition(service, document)
+    if _unchanged(current, definition):
+        return Written(current, changed=False)
+    await _check_users_still_served(connection, service, document)
+    values = {**definition, "updated_at": clock.now()}
+    if not await store.update_action(connection, current["id"], current["updated_at"], values):
+        raise Conflict("the action changed while this request ran; retry")
+    return Written(await _reload(connection, service, document.key))
+
+
+async def update_action(
+    engine: AsyncEngine,
+    clock: Clock,
+    service: str,
+    key: str,
+    build: Callable[[RowMapping], ActionDocument],
+) -> Written:
+    """PATCH: ``build(current_row)`` returns the merged, validated document."""
+    async with write_transaction(engine) as connection:
+        current = await store.get_action(connection, service, key)
+        if current is None:
+            raise NotFound(f"no action {service}/{key}")
+        document = build(current)
+        if document.key != key:
+            raise ValidationFailed("the key of an action cannot change", field="key")
+        return await _overwrite(connection, clock, current, service, document)
+
+
+async def remove_action(engine: AsyncEngine, service: str, key: str) -> None:
+    """Delete an action no event uses (an event's action must always exist)."""
+    async with write_transaction(engine) as connection:
+        current = await store.get_action(connection, service, key)
+        if current is None:
+            raise NotFound(f"no action {service}/{key}")
+        users = await store.count_events_using(connection, service, key)
+        if users:
+            raise Conflict(f"{users} event(s) still use this action; change or delete them first")
+        await store.delete_action(connection, current["id"])

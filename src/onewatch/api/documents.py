@@ -1,0 +1,260 @@
+"""The JSON documents clients send, in the seed's camelCase shape, with their rules.
+
+These models accept the original system's exported documents as they are: MongoDB's
+``{"$date": ...}`` instants or plain ISO strings, and the server-owned fields (``_id``,
+``nextOccurrence``, ``createdAt``...) which are dropped before validation. Any other
+unknown field is refused, so a typo (``schedulingPatern``) is reported, not ignored.
+No web framework here: the importer validates with the same models.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+MAX_KEY_LENGTH = 200
+MAX_SERVICE_LENGTH = 100
+MAX_ENDPOINT_LENGTH = 2048
+MAX_PATTERN_LENGTH = 300
+
+#: Fields the server owns: accepted in a body (so exported documents load) and ignored.
+SERVER_OWNED_FIELDS = frozenset(
+    {"_id", "id", "nextOccurrence", "occurrences", "createdAt", "updatedAt", "version", "__v"}
+)
+
+#: ``<name>`` or ``{name}`` in an endpoint template, filled from an event's ``params.url``.
+PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>|\{([A-Za-z0-9_.-]+)\}")
+
+# A key travels as one URL path segment: no slash, no whitespace or control characters.
+_UNSAFE_IN_KEY = re.compile(r"[/\s\x00-\x1f\x7f]")
+
+
+def _path_segment(value: str) -> str:
+    if _UNSAFE_IN_KEY.search(value):
+        raise ValueError("must not contain '/', whitespace or control characters")
+    return value
+
+
+def _unwrap_mongo_date(value: Any) -> Any:
+    """``{"$date": "..."}``, ``{"$date": millis}`` or ``{"$date": {"$numberLong": ".."}}``."""
+    if isinstance(value, dict) and set(value) == {"$date"}:
+        inner = value["$date"]
+        if isinstance(inner, dict) and set(inner) == {"$numberLong"}:
+            inner = int(inner["$numberLong"])
+        if isinstance(inner, int | float) and not isinstance(inner, bool):
+            return datetime.fromtimestamp(inner / 1000, tz=UTC)
+        return inner
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_unwrap_mongo_date)]
+Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH), AfterValidator(_path_segment)]
+ServiceName = Annotated[
+    str, Field(min_length=1, max_length=MAX_SERVICE_LENGTH), AfterValidator(_path_segment)
+]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+
+def placeholders(endpoint: str) -> set[str]:
+    """The placeholder names in an endpoint template."""
+    return {angle or brace for angle, brace in PLACEHOLDER.findall(endpoint)}
+
+
+def _check_endpoint(endpoint: str) -> str:
+    # Fill placeholders with a dummy so the template itself parses as a URL.
+    parts = urlsplit(PLACEHOLDER.sub("x", endpoint))
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("the URL scheme must be http or https")
+    if not parts.hostname:
+        raise ValueError("the URL has no host")
+    return endpoint
+
+
+class CamelModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+    )
+
+
+class ServerOwnedIgnored(CamelModel):
+    """A top-level document: drops the server-owned fields before validating."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_server_owned(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {name: value for name, value in data.items() if name not in SERVER_OWNED_FIELDS}
+        return data
+
+
+class WebhookTarget(CamelModel):
+    endpoint: str = Field(min_length=1, max_length=MAX_ENDPOINT_LENGTH)
+    method: HttpMethod = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float | None = Field(default=None, gt=0, le=300, description="Seconds.")
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper_method(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return _check_endpoint(value)
+
+
+class GraphqlTarget(CamelModel):
+    endpoint: str = Field(min_length=1, max_length=MAX_ENDPOINT_LENGTH)
+    query: str = Field(min_length=1, max_length=65536)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return _check_endpoint(value)
+
+
+class RetryPolicy(CamelModel):
+    """How a failed delivery is retried: exponential backoff with full jitter."""
+
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    min_backoff_seconds: float = Field(default=1, ge=0, le=86400)
+    max_backoff_seconds: float = Field(default=300, ge=0, le=86400)
+    max_age_seconds: float = Field(default=86400, gt=0, le=30 * 86400)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetryPolicy:
+        if self.max_backoff_seconds < self.min_backoff_seconds:
+            raise ValueError("maxBackoffSeconds must be at least minBackoffSeconds")
+        return self
+
+
+def _exactly_one_target(
+    kind: str | None, webhook: WebhookTarget | None, graphql: GraphqlTarget | None
+) -> None:
+    given = [name for name, value in (("webhook", webhook), ("graphql", graphql)) if value]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of webhook or graphql (got {len(given)})")
+    if kind is not None and kind != given[0]:
+        raise ValueError(f"type is {kind!r} but the target given is {given[0]!r}")
+
+
+class ActionDocument(ServerOwnedIgnored):
+    """How to call a target: a webhook or a GraphQL mutation, and its retry policy."""
+
+    service: ServiceName | None = None
+    key: Key
+    type: Literal["webhook", "graphql"]
+    webhook: WebhookTarget | None = None
+    graphql: GraphqlTarget | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    retry_policy: RetryPolicy | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> ActionDocument:
+        _exactly_one_target(self.type, self.webhook, self.graphql)
+        return self
+
+    @property
+    def target(self) -> WebhookTarget | GraphqlTarget:
+        target = self.webhook or self.graphql
+        assert target is not None  # checked by the validator
+        return target
+
+
+class EventParams(CamelModel):
+    """What an event fills into its target: URL placeholders, JSON body, extra headers."""
+
+    url: dict[str, Any] = Field(default_factory=dict)
+    body: Any = Field(default_factory=dict)
+    header: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _scalar_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, item in value.items():
+            if item is None or isinstance(item, dict | list):
+                raise ValueError(f"{name!r} must be a string, number or boolean")
+        return value
+
+
+class SchedulingPattern(CamelModel):
+    """When an event fires; checked with the schedule engine before anything is stored."""
+
+    pattern: str = Field(min_length=1, max_length=MAX_PATTERN_LENGTH)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    separation: int = Field(default=1, ge=0, description="Fire every N-th match; 0 means 1.")
+    max_occurrences: int | None = Field(default=None, ge=1)
+    start_at: Instant | None = None
+    end_at: Instant | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> SchedulingPattern:
+        if self.start_at and self.end_at and self.end_at < self.start_at:
+            raise ValueError("endAt is before startAt")
+        return self
+
+
+class EventDocument(ServerOwnedIgnored):
+    """What to fire and when: an action of the same service, or an inline target."""
+
+    service: ServiceName | None = None
+    key: Key
+    title: str | None = Field(default=None, max_length=1000)
+    action: Key | None = None
+    type: Literal["webhook", "graphql"] | None = None
+    webhook: WebhookTarget | None = None
+    graphql: GraphqlTarget | None = None
+    params: EventParams = Field(default_factory=EventParams)
+    scheduling_pattern: SchedulingPattern
+    status: Literal["active", "paused"] | None = None
+    retry_policy: RetryPolicy | None = None
+    misfire_policy: Literal["fire_once", "fire_all", "skip"] = "fire_once"
+    misfire_grace_seconds: int = Field(default=60, ge=0, le=30 * 86400)
+
+    @model_validator(mode="after")
+    def _target(self) -> EventDocument:
+        if self.action is not None:
+            if self.webhook or self.graphql:
+                raise ValueError("give either action or an inline webhook/graphql, not both")
+            return self
+        if not (self.webhook or self.graphql):
+            raise ValueError("give an action key, or an inline webhook or graphql target")
+        _exactly_one_target(self.type, self.webhook, self.graphql)
+        return self
+
+    @property
+    def inline_target(self) -> WebhookTarget | GraphqlTarget | None:
+        return self.webhook or self.graphql
+
+
+class SchedulePreviewRequest(CamelModel):
+    scheduling_pattern: SchedulingPattern
+    count: int = Field(default=5, ge=1, le=100)
+    after: Instant | None = None
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    """An instant as ISO-8601 UTC with ``Z``, the shape every response uses."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

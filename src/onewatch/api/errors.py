@@ -1,0 +1,162 @@
+"""One error shape for every failure the API reports, and the request size limit.
+
+``{"error": "validation_failed", "message": "...", "errors": [{"field": ..., "reason": ...}]}``
+for 400, 401, 403, 404, 409, 413, 422 and 503 alike, so a client parses one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from onewatch.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    OnewatchError,
+    Unauthorized,
+    ValidationFailed,
+)
+
+MAX_BODY_BYTES = 256 * 1024
+
+_STATUS: dict[type[OnewatchError], tuple[int, str]] = {
+    ValidationFailed: (422, "validation_failed"),
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    Forbidden: (403, "forbidden"),
+    Unauthorized: (401, "unauthorized"),
+}
+_LOCATIONS = ("body", "query", "path", "header")
+
+
+def error_body(code: str, message: str, errors: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    return {"error": code, "message": message, "errors": list(errors)}
+
+
+def field_path(location: Sequence[str | int]) -> str:
+    """``("body", "schedulingPattern", "pattern")`` -> ``"schedulingPattern.pattern"``."""
+    parts = list(location)
+    if len(parts) > 1 and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    return ".".join(str(part) for part in parts) or "body"
+
+
+def _reason(message: str) -> str:
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def pydantic_errors(
+    errors: Sequence[Any], prefix: Sequence[str | int] = ()
+) -> list[dict[str, str]]:
+    """Pydantic's error list as ``{"field", "reason"}`` items."""
+    return [
+        {"field": field_path([*prefix, *error["loc"]]), "reason": _reason(str(error["msg"]))}
+        for error in errors
+    ]
+
+
+def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
+    summary = "; ".join(f"{item['field']}: {item['reason']}" for item in errors)
+    return JSONResponse(error_body("validation_failed", summary, errors), status_code=422)
+
+
+async def _onewatch_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OnewatchError)
+    status, code = next(
+        (pair for kind, pair in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request")
+    )
+    items = [{"field": exc.field, "reason": exc.reason}] if exc.field else []
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, str(exc), items), status_code=status, headers=headers)
+
+
+async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        detail = next(str(e.get("ctx", {}).get("error", "")) for e in errors)
+        return JSONResponse(
+            error_body("malformed_json", f"the body is not valid JSON: {detail}".strip(": ")),
+            status_code=400,
+        )
+    return validation_response(pydantic_errors(errors))
+
+
+async def _model_invalid(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ValidationError)
+    return validation_response(pydantic_errors(exc.errors()))
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OnewatchError, _onewatch_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(ValidationError, _model_invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+class BodySizeLimit:
+    """Refuses a request body over ``limit`` bytes with 413, before any handler reads it."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        messages, size = await self._buffer(receive)
+        if size > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        await self.app(scope, _replay(messages, receive), send)
+
+    async def _buffer(self, receive: Receive) -> tuple[list[Message], int]:
+        messages: list[Message] = []
+        size = 0
+        while size <= self.limit:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        return messages, size
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = error_body(
+            "payload_too_large",
+            f"body: the request body is larger than {self.limit // 1024} KiB",
+            [{"field": "body", "reason": f"larger than {self.limit} bytes"}],
+        )
+        await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed

@@ -1,0 +1,276 @@
+"""Creating, replacing, pausing, resuming and triggering events, one transaction each.
+
+Framework-free so that ``onewatch import`` runs exactly the same rules as the HTTP API.
+Every change of a stored event is conditional on its ``version`` (the scheduler advances
+the same rows), and each committed change wakes the scheduler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from onewatch.api.action_ops import Written
+from onewatch.api.documents import EventDocument, placeholders
+from onewatch.api.races import retry_lost_race
+from onewatch.api.render import event_as_input
+from onewatch.api.scheduling import compile_pattern, first_fire, next_fire
+from onewatch.clock import Clock
+from onewatch.domain.schedule import normalize_timezone
+from onewatch.errors import Conflict, NotFound, ValidationFailed
+from onewatch.store import actions as action_store
+from onewatch.store import events as store
+from onewatch.store.transactions import write_transaction
+
+#: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
+SCHEDULE_COLUMNS = ("pattern", "timezone", "separation", "max_occurrences", "start_at", "end_at")
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What every event operation needs from the node."""
+
+    engine: AsyncEngine
+    clock: Clock
+    #: Called after each committed change (``runtime.wakeup.notify``).
+    on_change: Callable[[], None] = lambda: None
+
+
+def event_definition(service: str, document: EventDocument, timezone: str) -> dict[str, Any]:
+    """The columns a client's document decides (not status, counters, ids or timestamps)."""
+    target = document.inline_target
+    pattern = document.scheduling_pattern
+    policy = document.retry_policy
+    return {
+        "service": service,
+        "key": document.key,
+        "title": document.title,
+        "action_key": document.action,
+        "target_type": None if target is None else ("webhook" if document.webhook else "graphql"),
+        "target": None if target is None else target.model_dump(by_alias=True, exclude_none=True),
+        "params": document.params.model_dump(by_alias=True),
+        "pattern": pattern.pattern,
+        "timezone": timezone,
+        "separation": max(pattern.separation, 1),
+        "max_occurrences": pattern.max_occurrences,
+        "start_at": pattern.start_at,
+        "end_at": pattern.end_at,
+        "retry_policy": policy.model_dump(by_alias=True) if policy else None,
+        "misfire_policy": document.misfire_policy,
+        "misfire_grace_seconds": document.misfire_grace_seconds,
+    }
+
+
+async def _endpoint_of(
+    connection: AsyncConnection, service: str, document: EventDocument
+) -> tuple[str, str]:
+    """(endpoint template, field path naming it); the named action must exist."""
+    if document.inline_target is not None:
+        kind = "webhook" if document.webhook else "graphql"
+        return document.inline_target.endpoint, f"{kind}.endpoint"
+    assert document.action is not None
+    action = await action_store.get_action(connection, service, document.action)
+    if action is None:
+        raise ValidationFailed(
+            f"no action {document.action!r} in service {service!r}", field="action"
+        )
+    return str(action["target"]["endpoint"]), "action"
+
+
+async def _check_target(connection: AsyncConnection, service: str, doc: EventDocument) -> None:
+    endpoint, where = await _endpoint_of(connection, service, doc)
+    missing = placeholders(endpoint) - set(doc.params.url)
+    if missing:
+        raise ValidationFailed(
+            f"the endpoint of {where} needs {', '.join(sorted(missing))}, not given in params.url",
+            field="params.url",
+        )
+
+
+def _schedule_state(
+    document: EventDocument, now: datetime, occurrences: int, status: str
+) -> dict[str, Any]:
+    """nextOccurrence and status of a newly (re)scheduled event."""
+    schedule = compile_pattern(document.scheduling_pattern, anchor=now)
+    upcoming = first_fire(schedule, now, occurrences, document.misfire_grace_seconds)
+    return {
+        "next_occurrence": upcoming,
+        "status": status if upcoming is not None else "completed",
+    }
+
+
+async def _definition(
+    connection: AsyncConnection, service: str, document: EventDocument, now: datetime
+) -> dict[str, Any]:
+    """Validate the schedule and the target; the columns to store."""
+    compile_pattern(document.scheduling_pattern, anchor=now)
+    await _check_target(connection, service, document)
+    timezone = normalize_timezone(document.scheduling_pattern.timezone)
+    return event_definition(service, document, timezone)
+
+
+async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMapping:
+    row = await store.get_event(connection, service, key)
+    assert row is not None
+    return row
+
+
+async def _insert(
+    connection: AsyncConnection, service: str, document: EventDocument, now: datetime
+) -> Written:
+    definition = await _definition(connection, service, document, now)
+    state = _schedule_state(document, now, 0, document.status or "active")
+    await store.insert_event(
+        connection, {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
+    )
+    return Written(await _reload(connection, service, document.key), created=True)
+
+
+async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
+    async with write_transaction(context.engine) as connection:
+        written = await _insert(connection, service, document, context.clock.now())
+    context.on_change()
+    return written
+
+
+async def replace_event(context: EventContext, service: str, document: EventDocument) -> Written:
+    """PUT: create the event, or make the stored one say what ``document`` says."""
+
+    async def attempt() -> Written:
+        now = context.clock.now()
+        async with write_transaction(context.engine) as connection:
+            current = await store.get_event(connection, service, document.key)
+            if current is None:
+                return await _insert(connection, service, document, now)
+            return await _overwrite(connection, current, service, document, now)
+
+    written = await retry_lost_race(attempt)
+    if written.changed:
+        context.on_change()
+    return written
+
+
+async def update_event(
+    context: EventContext,
+    service: str,
+    key: str,
+    build: Callable[[RowMapping], EventDocument],
+) -> Written:
+    """PATCH: ``build(current_row)`` returns the merged, validated document."""
+    now = context.clock.now()
+    async with write_transaction(context.engine) as connection:
+        current = await _existing(connection, service, key)
+        document = build(current)
+        if document.key != key:
+            raise ValidationFailed("the key of an event cannot change", field="key")
+        written = await _overwrite(connection, current, service, document, now)
+    if written.changed:
+        context.on_change()
+    return written
+
+
+def _next_state(
+    current: RowMapping, definition: dict[str, Any], document: EventDocument, now: datetime
+) -> dict[str, Any]:
+    """Status and nextOccurrence after an update.
+
+    A changed schedule is recomputed from now (keeping the count of fires so far); an
+    unchanged one keeps its place, and only an explicit active/paused switch acts on it.
+    """
+    rescheduled = any(current[name] != definition[name] for name in SCHEDULE_COLUMNS)
+    wanted = document.status
+    if rescheduled:
+        status = wanted or ("paused" if current["status"] == "paused" else "active")
+        return _schedule_state(document, now, current["occurrences"], status)
+    if current["status"] in ("completed", "cancelled") or wanted in (None, current["status"]):
+        return {}
+    if wanted == "paused":
+        return {"status": "paused"}
+    return _resumed_state(current, document, now)
+
+
+def _resumed_state(current: RowMapping, document: EventDocument, now: datetime) -> dict[str, Any]:
+    schedule = compile_pattern(document.scheduling_pattern, anchor=current["created_at"])
+    upcoming = next_fire(schedule, now, current["occurrences"])
+    return {"next_occurrence": upcoming, "status": "active" if upcoming else "completed"}
+
+
+async def _overwrite(
+    connection: AsyncConnection,
+    current: RowMapping,
+    service: str,
+    document: EventDocument,
+    now: datetime,
+) -> Written:
+    definition = await _definition(connection, service, document, now)
+    state = _next_state(current, definition, document, now)
+    unchanged = all(current[name] == value for name, value in {**definition, **state}.items())
+    if unchanged:
+        return Written(current, changed=False)
+    values = {**definition, **state, "updated_at": now}
+    if not await store.update_event(connection, current["id"], current["version"], values):
+        raise Conflict("the event changed while this request ran; retry")
+    return Written(await _reload(connection, service, document.key))
+
+
+async def _existing(connection: AsyncConnection, service: str, key: str) -> RowMapping:
+    row = await store.get_event(connection, service, key)
+    if row is None:
+        raise NotFound(f"no event {service}/{key}")
+    return row
+
+
+async def remove_event(context: EventContext, service: str, key: str) -> None:
+    """Delete an event and, with it, its delivery history."""
+    async with write_transaction(context.engine) as connection:
+        current = await _existing(connection, service, key)
+        await store.delete_event(connection, current["id"])
+    context.on_change()
+
+
+async def pause_event(context: EventContext, service: str, key: str) -> RowMapping:
+    """Stop firing; idempotent. A completed or cancelled event cannot be paused."""
+    async with write_transaction(context.engine) as connection:
+        current = await _existing(connection, service, key)
+        if current["status"] == "paused":
+            return current
+        if current["status"] != "active":
+            raise Conflict(f"the event is {current['status']}; only an active one can pause")
+        values = {"status": "paused", "updated_at": context.clock.now()}
+        if not await store.update_event(connection, current["id"], current["version"], values):
+            raise Conflict("the event changed while this request ran; retry")
+        row = await _reload(connection, service, key)
+    context.on_change()
+    return row
+
+
+async def resume_event(context: EventContext, service: str, key: str) -> RowMapping:
+    """Fire again from now on (missed fires while paused are not made up); idempotent."""
+    now = context.clock.now()
+    async with write_transaction(context.engine) as connection:
+        current = await _existing(connection, service, key)
+        if current["status"] == "active":
+            return current
+        if current["status"] != "paused":
+            raise Conflict(f"the event is {current['status']}; only a paused one can resume")
+        document = EventDocument.model_validate(event_as_input(current))
+        values = {**_resumed_state(current, document, now), "updated_at": now}
+        if not await store.update_event(connection, current["id"], current["version"], values):
+            raise Conflict("the event changed while this request ran; retry")
+        row = await _reload(connection, service, key)
+    context.on_change()
+    return row
+
+
+async def trigger_event(context: EventContext, service: str, key: str) -> tuple[str, datetime]:
+    """Run now: one extra delivery, due at once; the schedule and its count stay put."""
+    now = context.clock.now()
+    async with write_transaction(context.engine) as connection:
+        current = await _existing(connection, service, key)
+        delivery_id = await store.insert_manual_delivery(connection, current, now)
+    return delivery_id, now

@@ -1,0 +1,53 @@
+"""Opaque keyset cursors and who may list what."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from onewatch.errors import Forbidden, ValidationFailed
+from onewatch.security.tokens import Principal
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The id a page starts after; a cursor this server did not make is a 422."""
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix == "id" and number.isdigit():
+            return int(number)
+    except (binascii.Error, UnicodeDecodeError):
+        pass
+    raise ValidationFailed("not a cursor from a previous page's nextCursor", field="cursor")
+
+
+def page(rows: Sequence[RowMapping], limit: int, render: Any) -> dict[str, Any]:
+    """``{"items", "nextCursor"}`` from ``limit + 1`` rows (the extra one says there is more)."""
+    shown = rows[:limit]
+    more = len(rows) > limit
+    return {
+        "items": [render(row) for row in shown],
+        "nextCursor": encode_cursor(shown[-1]["id"]) if more and shown else None,
+    }
+
+
+def listing_scope(principal: Principal, service: str | None) -> str | None:
+    """The service a listing is narrowed to: the caller's own unless it is an admin."""
+    if service is None:
+        return None if principal.admin else principal.service
+    if not principal.may_act_for(service):
+        raise Forbidden(f"this token may not list service {service!r}", field="service")
+    return service

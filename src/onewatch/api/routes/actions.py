@@ -1,0 +1,119 @@
+"""``/v1/actions``: how a service's events call their targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import RowMapping
+
+from onewatch.api import action_ops
+from onewatch.api.deps import (
+    PrincipalDep,
+    RuntimeDep,
+    document_for_path,
+    require_service_access,
+    service_of_new_item,
+)
+from onewatch.api.documents import ActionDocument
+from onewatch.api.openapi import body_schema
+from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
+from onewatch.api.render import action_json, merge_patch
+from onewatch.errors import NotFound
+from onewatch.store import actions as store
+from onewatch.store.transactions import read_connection
+
+router = APIRouter(prefix="/v1/actions", tags=["actions"])
+
+
+def _answer(written: action_ops.Written) -> JSONResponse:
+    return JSONResponse(action_json(written.row), status_code=201 if written.created else 200)
+
+
+@router.post("", status_code=201)
+async def create_action(
+    document: ActionDocument, runtime: RuntimeDep, principal: PrincipalDep
+) -> JSONResponse:
+    """Register an action; 409 when the service has one with this key."""
+    service = service_of_new_item(principal, document.service)
+    return _answer(await action_ops.create_action(runtime.engine, runtime.clock, service, document))
+
+
+@router.get("")
+async def list_actions(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    service: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+) -> dict[str, Any]:
+    """Actions in creation order, a page at a time (``nextCursor`` fetches the next)."""
+    scope = listing_scope(principal, service)
+    after_id = decode_cursor(cursor)
+    async with read_connection(runtime.engine) as connection:
+        rows = await store.list_actions(
+            connection, service=scope, after_id=after_id, limit=limit + 1
+        )
+    return page(rows, limit, action_json)
+
+
+async def _visible(
+    runtime: RuntimeDep, principal: PrincipalDep, service: str, key: str
+) -> RowMapping:
+    require_service_access(principal, service)
+    async with read_connection(runtime.engine) as connection:
+        row = await store.get_action(connection, service, key)
+    if row is None:
+        raise NotFound(f"no action {service}/{key}")
+    return row
+
+
+@router.get("/{service}/{key}")
+async def get_action(
+    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return action_json(await _visible(runtime, principal, service, key))
+
+
+@router.put("/{service}/{key}", openapi_extra=body_schema("ActionDocument"))
+async def put_action(
+    service: str,
+    key: str,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    body: dict[str, Any] = Body(..., description="An action document (see POST)."),
+) -> JSONResponse:
+    """Make it so: create the action (201) or replace it (200); the same body twice is a no-op."""
+    document = ActionDocument.model_validate(document_for_path(body, principal, service, key))
+    return _answer(
+        await action_ops.replace_action(runtime.engine, runtime.clock, service, document)
+    )
+
+
+@router.patch("/{service}/{key}")
+async def patch_action(
+    service: str,
+    key: str,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    body: dict[str, Any] = Body(..., description="A JSON merge patch (null removes a field)."),
+) -> JSONResponse:
+    require_service_access(principal, service)
+
+    def merged(current: RowMapping) -> ActionDocument:
+        document = merge_patch(action_json(current), body)
+        return ActionDocument.model_validate(document_for_path(document, principal, service, key))
+
+    written = await action_ops.update_action(runtime.engine, runtime.clock, service, key, merged)
+    return _answer(written)
+
+
+@router.delete("/{service}/{key}", status_code=204)
+async def delete_action(
+    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> Response:
+    """Remove an action; 409 while events still use it."""
+    require_service_access(principal, service)
+    await action_ops.remove_action(runtime.engine, service, key)
+    return Response(status_code=204)

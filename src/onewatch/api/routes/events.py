@@ -1,0 +1,165 @@
+"""``/v1/events``: what each service wants fired, and when."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import RowMapping
+
+from onewatch.api import event_ops
+from onewatch.api.action_ops import Written
+from onewatch.api.deps import (
+    PrincipalDep,
+    RuntimeDep,
+    document_for_path,
+    require_service_access,
+    service_of_new_item,
+)
+from onewatch.api.documents import EventDocument, utc_text
+from onewatch.api.openapi import body_schema
+from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
+from onewatch.api.render import event_as_input, event_json, merge_patch
+from onewatch.errors import NotFound
+from onewatch.runtime import Runtime
+from onewatch.store import events as store
+from onewatch.store.transactions import read_connection
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+EventStatus = Literal["active", "paused", "completed", "cancelled"]
+
+
+def _context(runtime: Runtime) -> event_ops.EventContext:
+    return event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify)
+
+
+def _answer(written: Written) -> JSONResponse:
+    return JSONResponse(event_json(written.row), status_code=201 if written.created else 200)
+
+
+@router.post("", status_code=201)
+async def create_event(
+    document: EventDocument, runtime: RuntimeDep, principal: PrincipalDep
+) -> JSONResponse:
+    """Register an event; its ``nextOccurrence`` is computed now. 409 when the key exists."""
+    service = service_of_new_item(principal, document.service)
+    return _answer(await event_ops.create_event(_context(runtime), service, document))
+
+
+@router.get("")
+async def list_events(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    service: str | None = None,
+    status: EventStatus | None = None,
+    action: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+) -> dict[str, Any]:
+    """Events in creation order, filtered, a page at a time (``nextCursor`` for the next)."""
+    where = store.EventFilter(listing_scope(principal, service), status, action)
+    after_id = decode_cursor(cursor)
+    async with read_connection(runtime.engine) as connection:
+        rows = await store.list_events(connection, where, after_id=after_id, limit=limit + 1)
+    return page(rows, limit, event_json)
+
+
+async def _visible(runtime: Runtime, principal: Any, service: str, key: str) -> RowMapping:
+    require_service_access(principal, service)
+    async with read_connection(runtime.engine) as connection:
+        row = await store.get_event(connection, service, key)
+    if row is None:
+        raise NotFound(f"no event {service}/{key}")
+    return row
+
+
+@router.get("/{service}/{key}")
+async def get_event(
+    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return event_json(await _visible(runtime, principal, service, key))
+
+
+@router.put("/{service}/{key}", openapi_extra=body_schema("EventDocument"))
+async def put_event(
+    service: str,
+    key: str,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    body: dict[str, Any] = Body(..., description="An event document (see POST)."),
+) -> JSONResponse:
+    """Make it so: create (201) or replace (200); the same body twice changes nothing."""
+    document = EventDocument.model_validate(document_for_path(body, principal, service, key))
+    return _answer(await event_ops.replace_event(_context(runtime), service, document))
+
+
+@router.patch("/{service}/{key}")
+async def patch_event(
+    service: str,
+    key: str,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    body: dict[str, Any] = Body(..., description="A JSON merge patch (null removes a field)."),
+) -> JSONResponse:
+    require_service_access(principal, service)
+
+    def merged(current: RowMapping) -> EventDocument:
+        document = merge_patch(event_as_input(current), body)
+        return EventDocument.model_validate(document_for_path(document, principal, service, key))
+
+    return _answer(await event_ops.update_event(_context(runtime), service, key, merged))
+
+
+@router.delete("/{service}/{key}", status_code=204)
+async def delete_event(
+    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> Response:
+    require_service_access(principal, service)
+    await event_ops.remove_event(_context(runtime), service, key)
+    return Response(status_code=204)
+
+
+@router.post("/{service}/{key}/pause")
+async def pause_event(
+    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    require_service_access(principal, service)
+    return event_json(await event_ops.pause_event(_context(runtime), service, key))
+
+
+@router.post("/{service}/{key}/resume")
+async def resume_event(
+    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Fire again from now on; fires missed while paused are not made up."""
+    require_service_access(principal, service)
+    return event_json(await event_ops.resume_event(_context(runtime), service, key))
+
+
+@router.post("/{service}/{key}/trigger", status_code=202)
+async def trigger_event(
+    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> JSONResponse:
+    """Run now: one extra delivery, outside the schedule and its ``maxOccurrences``."""
+    require_service_access(principal, service)
+    delivery_id, now = await event_ops.trigger_event(_context(runtime), service, key)
+    runtime.dispatch_wakeup.notify()
+    # The same shape as GET /v1/deliveries/{id} answers, just created.
+    body: dict[str, Any] = {
+        "id": delivery_id,
+        "service": service,
+        "eventKey": key,
+        "kind": "manual",
+        "scheduledFor": utc_text(now),
+        "status": "pending",
+        "attemptCount": 0,
+        "nextAttemptAt": utc_text(now),
+        "lastStatusCode": None,
+        "lastError": None,
+        "createdAt": utc_text(now),
+        "finishedAt": None,
+        "attempts": [],
+    }
+    return JSONResponse(body, status_code=202)

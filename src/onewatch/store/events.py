@@ -1,0 +1,108 @@
+"""Queries on the ``events`` table, and the manual delivery a trigger inserts.
+
+Every change is a conditional update on the row's ``version`` (bumped each time), checked
+by row count: the scheduler advances the same rows concurrently with its own conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from onewatch.errors import Conflict
+from onewatch.store.constraints import is_unique_violation, sql_nulls
+from onewatch.store.schema import deliveries, events
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What ``GET /v1/events`` narrows by; ``None`` means any."""
+
+    service: str | None = None
+    status: str | None = None
+    action: str | None = None
+
+
+async def insert_event(connection: AsyncConnection, values: Mapping[str, Any]) -> int:
+    """Insert one event; ``Conflict`` when (service, key) exists already."""
+    try:
+        result = await connection.execute(insert(events).values(**sql_nulls(events, values)))
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(
+            f"event {values['service']}/{values['key']} exists already", field="key"
+        ) from exc
+    primary_key = result.inserted_primary_key
+    assert primary_key is not None
+    return int(primary_key[0])
+
+
+async def get_event(connection: AsyncConnection, service: str, key: str) -> RowMapping | None:
+    query = select(events).where(events.c.service == service, events.c.key == key)
+    return (await connection.execute(query)).mappings().first()
+
+
+async def list_events(
+    connection: AsyncConnection, where: EventFilter, *, after_id: int | None, limit: int
+) -> Sequence[RowMapping]:
+    """A page of events in id order after ``after_id`` (keyset pagination)."""
+    query = select(events).order_by(events.c.id).limit(limit)
+    if where.service is not None:
+        query = query.where(events.c.service == where.service)
+    if where.status is not None:
+        query = query.where(events.c.status == where.status)
+    if where.action is not None:
+        query = query.where(events.c.action_key == where.action)
+    if after_id is not None:
+        query = query.where(events.c.id > after_id)
+    return (await connection.execute(query)).mappings().all()
+
+
+async def update_event(
+    connection: AsyncConnection, event_id: int, expected_version: int, values: Mapping[str, Any]
+) -> bool:
+    """Change an event still at ``expected_version``, bumping it; False when it moved on."""
+    query = (
+        update(events)
+        .where(events.c.id == event_id, events.c.version == expected_version)
+        .values(**sql_nulls(events, values), version=events.c.version + 1)
+    )
+    return (await connection.execute(query)).rowcount == 1
+
+
+async def delete_event(connection: AsyncConnection, event_id: int) -> bool:
+    result = await connection.execute(delete(events).where(events.c.id == event_id))
+    return result.rowcount == 1
+
+
+async def insert_manual_delivery(
+    connection: AsyncConnection, event: RowMapping, now: datetime
+) -> str:
+    """A "run now" delivery: due at once, outside the schedule and its occurrence count."""
+    delivery_id = str(uuid4())
+    values = {
+        "id": delivery_id,
+        "event_id": event["id"],
+        "service": event["service"],
+        "event_key": event["key"],
+        "kind": "manual",
+        "scheduled_for": now,
+        "next_attempt_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        await connection.execute(insert(deliveries).values(**values))
+    except IntegrityError as exc:
+        raise Conflict("this event was triggered at the same instant already") from exc
+    return delivery_id

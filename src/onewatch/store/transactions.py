@@ -1,0 +1,30 @@
+"""Write transactions that take the database's write lock up front.
+
+On SQLite a deferred transaction that reads and then writes fails at once with "database
+is locked" when another writer (the scheduler, on the same file) committed in between:
+``BEGIN IMMEDIATE`` takes the write lock first and waits for it (``busy_timeout``).
+PostgreSQL needs nothing special: conditional updates there are checked by row count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside one transaction, committed on success, rolled back on error."""
+    async with engine.connect() as connection, connection.begin():
+        if engine.dialect.name == "sqlite":
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield connection
+
+
+@asynccontextmanager
+async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads only (one consistent snapshot per statement)."""
+    async with engine.connect() as connection:
+        yield connection

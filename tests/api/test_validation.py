@@ -1,0 +1,210 @@
+"""Every rule the API checks: a bad value answers 422 naming the field, and nothing changes."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.api.samples import event, graphql_action, webhook_action
+from tests.support.live import LiveApp
+from tests.support.store import snapshot
+
+Document = dict[str, Any]
+
+
+def _set(path: str, value: Any) -> Callable[[Document], None]:
+    """Set (or, with ``...``, remove) the member at a dotted path."""
+
+    def change(document: Document) -> None:
+        *parents, last = path.split(".")
+        node = document
+        for name in parents:
+            node = node.setdefault(name, {})
+        if value is ...:
+            node.pop(last, None)
+        else:
+            node[last] = value
+
+    return change
+
+
+def _inline(endpoint: str) -> Callable[[Document], None]:
+    def change(document: Document) -> None:
+        document.pop("action")
+        document["webhook"] = {"endpoint": endpoint}
+
+    return change
+
+
+# (what is wrong, how to break a valid event, the field path the error must name)
+EVENT_CASES: list[tuple[str, Callable[[Document], None], str]] = [
+    (
+        "minute out of range",
+        _set("schedulingPattern.pattern", "0 60 * * *"),
+        "schedulingPattern.pattern",
+    ),
+    ("not a pattern", _set("schedulingPattern.pattern", "whenever"), "schedulingPattern.pattern"),
+    ("empty pattern", _set("schedulingPattern.pattern", ""), "schedulingPattern.pattern"),
+    ("pattern too long", _set("schedulingPattern.pattern", "*" * 301), "schedulingPattern.pattern"),
+    (
+        "unknown zone",
+        _set("schedulingPattern.timezone", "Mars/Olympus"),
+        "schedulingPattern.timezone",
+    ),
+    (
+        "negative separation",
+        _set("schedulingPattern.separation", -1),
+        "schedulingPattern.separation",
+    ),
+    (
+        "maxOccurrences 0",
+        _set("schedulingPattern.maxOccurrences", 0),
+        "schedulingPattern.maxOccurrences",
+    ),
+    (
+        "naive startAt",
+        _set("schedulingPattern.startAt", "2030-01-01T00:00:00"),
+        "schedulingPattern.startAt",
+    ),
+    (
+        "bad endAt",
+        _set("schedulingPattern.endAt", {"$date": "tomorrow"}),
+        "schedulingPattern.endAt",
+    ),
+    ("no schedule", _set("schedulingPattern", ...), "schedulingPattern"),
+    ("empty key", _set("key", ""), "key"),
+    ("key of 201 characters", _set("key", "k" * 201), "key"),
+    ("slash in key", _set("key", "a/b"), "key"),
+    ("unknown action", _set("action", "missing"), "action"),
+    ("placeholder not supplied", _set("params.url", {"other": "1"}), "params.url"),
+    ("url param not scalar", _set("params.url.id", {"deep": 1}), "params.url"),
+    ("header not text", _set("params.header.X-A", 5), "params.header.X-A"),
+    ("ftp endpoint", _inline("ftp://files.example.org/x"), "webhook.endpoint"),
+    ("endpoint without host", _inline("http:///x"), "webhook.endpoint"),
+    ("inline placeholder missing", _inline("https://h.example.org/<nope>"), "params.url"),
+    ("action and inline target", _set("webhook", {"endpoint": "https://h.example.org"}), "body"),
+    ("no target", _set("action", ...), "body"),
+    ("zero attempts", _set("retryPolicy", {"maxAttempts": 0}), "retryPolicy.maxAttempts"),
+    (
+        "max backoff below min",
+        _set("retryPolicy", {"minBackoffSeconds": 9, "maxBackoffSeconds": 1}),
+        "retryPolicy",
+    ),
+    ("unknown misfire policy", _set("misfirePolicy", "sometimes"), "misfirePolicy"),
+    ("negative grace", _set("misfireGraceSeconds", -1), "misfireGraceSeconds"),
+    ("server-set status", _set("status", "completed"), "status"),
+    ("misspelt field", _set("schedulingPatern", {}), "schedulingPatern"),
+    ("title too long", _set("title", "t" * 1001), "title"),
+]
+
+ACTION_CASES: list[tuple[str, Callable[[Document], None], str]] = [
+    ("unknown type", _set("type", "smtp"), "type"),
+    ("type and target differ", _set("type", "graphql"), "body"),
+    ("javascript endpoint", _set("webhook.endpoint", "javascript:alert(1)"), "webhook.endpoint"),
+    ("relative endpoint", _set("webhook.endpoint", "/hooks"), "webhook.endpoint"),
+    ("unknown method", _set("webhook.method", "FETCH"), "webhook.method"),
+    ("zero timeout", _set("webhook.timeout", 0), "webhook.timeout"),
+    ("header not text", _set("webhook.headers.X-Team", ["a"]), "webhook.headers.X-Team"),
+    ("key of 201 characters", _set("key", "k" * 201), "key"),
+    ("no key", _set("key", ...), "key"),
+    ("payload not an object", _set("payload", [1, 2]), "payload"),
+]
+
+
+async def _expect_refused(
+    live: LiveApp, http: httpx.AsyncClient, path: str, body: Document, field: str, what: str
+) -> None:
+    before = await snapshot(live.runtime.engine)
+    # PUT replaces an existing item; its key comes from the URL.
+    put_body = {name: value for name, value in body.items() if name != "key"}
+    attempts = [("POST", path, body)]
+    if field != "key":
+        attempts.append(("PUT", f"{path}/alpha/existing", put_body))
+    for method, url, sent in attempts:
+        response = await http.request(method, url, json=sent)
+        assert response.status_code == 422, (what, method, response.text)
+        payload = response.json()
+        assert payload["error"] == "validation_failed", what
+        fields = [error["field"] for error in payload["errors"]]
+        assert field in fields, (what, method, payload)
+        assert all(error["reason"] for error in payload["errors"]), what
+    assert await snapshot(live.runtime.engine) == before, what
+
+
+async def test_each_bad_event_field_is_named_and_nothing_changes(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        assert (
+            await http.put("/v1/events/alpha/existing", json=event("existing"))
+        ).status_code == 201
+        for what, breaks, field in EVENT_CASES:
+            body = copy.deepcopy(event())
+            breaks(body)
+            await _expect_refused(live, http, "/v1/events", body, field, what)
+
+
+async def test_each_bad_action_field_is_named_and_nothing_changes(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        assert (
+            await http.put("/v1/actions/alpha/existing", json=webhook_action("existing"))
+        ).is_success
+        for what, breaks, field in ACTION_CASES:
+            body = copy.deepcopy(webhook_action())
+            breaks(body)
+            await _expect_refused(live, http, "/v1/actions", body, field, what)
+
+
+async def test_a_bad_patch_changes_nothing(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        await http.post("/v1/actions", json=graphql_action())
+        await http.post("/v1/events", json=event())
+        before = await snapshot(live.runtime.engine)
+        bad = [
+            ("/v1/events/alpha/monthly", {"schedulingPattern": {"timezone": "Nowhere/Land"}}),
+            ("/v1/events/alpha/monthly", {"action": "mutate-missing"}),
+            ("/v1/events/alpha/monthly", {"key": "renamed"}),
+            ("/v1/events/alpha/monthly", {"params": {"url": None}}),
+            ("/v1/actions/alpha/mutate", {"graphql": {"endpoint": "file:///etc/passwd"}}),
+        ]
+        for path, patch in bad:
+            response = await http.patch(path, json=patch)
+            assert response.status_code == 422, (patch, response.text)
+        assert await snapshot(live.runtime.engine) == before
+
+
+async def test_zone_names_with_spaces_are_accepted_and_typos_get_suggestions(
+    live: LiveApp,
+) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        spaced = event("spaced")
+        spaced["schedulingPattern"]["timezone"] = "America/Sao Paulo"
+        typo = event("typo")
+        typo["schedulingPattern"]["timezone"] = "America/Sao_Paolo"
+        accepted = await http.post("/v1/events", json=spaced)
+        refused = await http.post("/v1/events", json=typo)
+    assert accepted.status_code == 201
+    assert accepted.json()["schedulingPattern"]["timezone"] == "America/Sao_Paulo"
+    assert refused.status_code == 422
+    assert "America/Sao_Paulo" in refused.json()["errors"][0]["reason"]
+
+
+async def test_malformed_json_is_400_and_a_huge_body_413(live: LiveApp) -> None:
+    headers = {"Content-Type": "application/json"}
+    async with live.client("alpha") as http:
+        before = await snapshot(live.runtime.engine)
+        malformed = await http.post("/v1/events", content=b'{"key": ', headers=headers)
+        not_object = await http.post("/v1/events", json=[1, 2])
+        huge_title = "t" * (256 * 1024)
+        huge = await http.post("/v1/events", json=event(title=huge_title))
+        after = await snapshot(live.runtime.engine)
+    assert malformed.status_code == 400
+    assert malformed.json()["error"] == "malformed_json"
+    assert not_object.status_code == 422
+    assert huge.status_code == 413
+    assert huge.json()["errors"][0]["field"] == "body"
+    assert after == before

@@ -1,0 +1,193 @@
+"""``onewatch serve|migrate|token create|import``, run as a user runs them: in a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import jwt
+
+from onewatch.api.event_ops import EventContext
+from onewatch.clock import SystemClock
+from onewatch.importer import import_documents, read_dump
+from onewatch.security.tokens import SECRET_FILE_NAME
+from onewatch.store.database import create_engine
+from onewatch.store.migrate import is_current
+from tests.support.databases import migrated_engine
+from tests.support.store import snapshot
+from tests.support.waiting import wait_until
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+SEED = Path(__file__).resolve().parents[1] / "api" / "seed"
+DEADLINE = 30.0
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEWATCH_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
+    env["COLUMNS"] = "200"
+    return env
+
+
+def onewatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "onewatch", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+
+
+def _seed_dump(path: Path) -> Path:
+    lines = [json.dumps(json.loads((SEED / name).read_text())) for name in sorted(os.listdir(SEED))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_token_create_signs_with_the_data_folder_secret(tmp_path: Path) -> None:
+    made = onewatch("token", "create", "--service", "alpha", "--data-dir", "d", cwd=tmp_path)
+    admin = onewatch(
+        "token",
+        "create",
+        "--service",
+        "ops",
+        "--admin",
+        "--ttl",
+        "2h",
+        "--data-dir",
+        "d",
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    secret = (tmp_path / "d" / SECRET_FILE_NAME).read_text().strip()
+    claims = jwt.decode(made.stdout.strip(), secret, algorithms=["HS256"])
+    assert claims["sub"] == "alpha"
+    assert claims["exp"] - claims["iat"] == 30 * 86400
+    admin_claims = jwt.decode(admin.stdout.strip(), secret, algorithms=["HS256"])
+    assert admin_claims["scope"] == "admin"
+    assert admin_claims["exp"] - admin_claims["iat"] == 7200
+
+
+def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
+    cases = [
+        ("token", "create", "--service", "a", "--ttl", "soon", "--data-dir", "d"),
+        ("migrate", "--database-url", "mysql://db/x"),
+        ("import", "missing.json", "--data-dir", "d"),
+    ]
+    for args in cases:
+        result = onewatch(*args, cwd=tmp_path)
+        assert result.returncode == 1, args
+        assert "Traceback" not in result.stderr, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+
+
+def test_migrate_brings_the_schema_to_head(tmp_path: Path) -> None:
+    result = onewatch("migrate", "--data-dir", "d", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    async def current() -> bool:
+        engine = create_engine(f"sqlite:///{tmp_path / 'd' / 'onewatch.db'}")
+        try:
+            return await is_current(engine)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(current())
+
+
+def test_import_reports_each_document(tmp_path: Path) -> None:
+    dump = _seed_dump(tmp_path / "dump.jsonl")
+    first = onewatch("import", str(dump), "--data-dir", "d", cwd=tmp_path)
+
+    # The seed event's action ("capybara") is not in its service: reported, the rest load.
+    assert first.returncode == 1
+    assert "#1 action xulamps/some-unique-key: created" in first.stdout
+    assert "#2 action capybara/some-unique-key: created" in first.stdout
+    assert re.search(r"#3 event xulamps/unique-event-key: failed: action: no action", first.stdout)
+    assert "2 created, 0 updated, 0 unchanged, 1 failed" in first.stdout
+    assert "1 of 3 document(s) were not imported" in first.stderr
+
+
+async def test_import_again_from_an_array_changes_nothing(tmp_path: Path) -> None:
+    lines = _seed_dump(tmp_path / "dump.jsonl")
+    as_array = tmp_path / "dump.json"
+    as_array.write_text(json.dumps([json.loads(line) for line in lines.read_text().splitlines()]))
+    assert read_dump(as_array) == read_dump(lines)
+    async with migrated_engine("sqlite", tmp_path) as engine:
+        context = EventContext(engine, SystemClock())
+        first = await import_documents(context, read_dump(lines))
+        before = await snapshot(engine)
+        again = await import_documents(context, read_dump(as_array))
+        assert await snapshot(engine) == before
+    assert [r.outcome for r in first] == ["created", "created", "failed"]
+    assert [r.outcome for r in again] == ["unchanged", "unchanged", "failed"]
+    assert [r.number for r in again] == [1, 2, 3]
+
+
+async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> re.Match[str]:
+    async with asyncio.timeout(DEADLINE):
+        while True:
+            line = (await stream.readline()).decode()
+            if not line:
+                raise AssertionError(f"output ended before {pattern!r}: {''.join(seen)}")
+            seen.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+
+async def test_serve_first_start_prints_how_to_mint_and_answers(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "onewatch", "serve", "--port", "0", "--data-dir", "d",
+        cwd=tmp_path, env=_env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        await _read_until(process.stdout, r"onewatch token create", seen)
+        match = await _read_until(process.stdout, r"running on http://127\.0\.0\.1:(\d+)", seen)
+        base = f"http://127.0.0.1:{match.group(1)}"
+        token = onewatch("token", "create", "--service", "alpha", "--data-dir", "d", cwd=tmp_path)
+        auth = {"Authorization": f"Bearer {token.stdout.strip()}"}
+        async with httpx.AsyncClient(base_url=base, timeout=DEADLINE) as http:
+            assert (await http.get("/readyz")).json() == {"status": "ready"}
+            assert (await http.get("/v1/events", headers=auth)).status_code == 200
+            assert (await http.get("/v1/events")).status_code == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(DEADLINE):
+            rest = (await process.stdout.read()).decode()
+            code = await process.wait()
+    # uvicorn shuts down cleanly, then re-raises the signal so the exit status tells it.
+    assert "Application shutdown complete" in rest, "".join(seen) + rest
+    assert code in (0, -signal.SIGTERM)
+
+
+async def test_serve_without_the_api_role_runs_until_sigterm(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "onewatch", "serve", "--roles", "scheduler", "--data-dir", "d",
+        cwd=tmp_path, env=_env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen: list[str] = []
+    await _read_until(process.stdout, r"onewatch token create", seen)
+    database = tmp_path / "d" / "onewatch.db"
+    # Migrated on start, then waiting for a signal.
+    await wait_until(database.exists, within=DEADLINE, what="the database file")
+    assert process.returncode is None
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(DEADLINE):
+        assert await process.wait() == 0
