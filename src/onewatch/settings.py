@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     http_total_timeout_seconds: float = Field(default=30.0, gt=0)
     response_excerpt_bytes: int = Field(default=4096, ge=0)
     history_retention_days: float = Field(default=30.0, gt=0)
+    # Deliveries are created and leased this far ahead of their due instant, then sent
+    # by an exact-time timer, so the database round trips are off the critical path.
+    scheduler_lookahead_seconds: float = Field(default=1.0, ge=0)
+    dispatcher_lookahead_seconds: float = Field(default=1.0, ge=0)
+    #: Longest idle wait before the dispatcher looks at the table again (other nodes).
+    dispatcher_poll_seconds: float = Field(default=1.0, gt=0)
+    #: Deliveries one dispatcher holds at once (waiting for their instant or in flight).
+    dispatcher_max_held: int = Field(default=4000, ge=1)
+    prune_interval_seconds: float = Field(default=600.0, gt=0)
 
     # Scale-out.
     queue_url: str | None = None

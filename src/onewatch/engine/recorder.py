@@ -1,0 +1,87 @@
+"""Batches attempt outcomes into one database transaction at a time.
+
+Sending never waits on the database: finished attempts go into a queue, and one writer
+drains everything queued so far into a single ``record_outcomes`` call. Under load the
+batches grow by themselves; when idle each outcome is written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.clock import Clock
+from onewatch.observability.metrics import Metrics
+from onewatch.store.deliveries import Outcome, record_outcomes
+
+log = structlog.get_logger("onewatch.dispatcher")
+
+MAX_BATCH = 1000
+RETRY_SECONDS = 0.5
+
+
+class Recorder:
+    """The single writer of a dispatcher's results."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        metrics: Metrics,
+        on_recorded: Callable[[list[Outcome]], None],
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.metrics = metrics
+        self.on_recorded = on_recorded
+        self.queue: asyncio.Queue[Outcome] = asyncio.Queue()
+
+    def put(self, outcome: Outcome) -> None:
+        self.queue.put_nowait(outcome)
+
+    def _take_batch(self, first: Outcome) -> list[Outcome]:
+        batch = [first]
+        while len(batch) < MAX_BATCH and not self.queue.empty():
+            batch.append(self.queue.get_nowait())
+        return batch
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        while True:
+            try:
+                kept = await record_outcomes(self.engine, batch, now=self.clock.now())
+                break
+            except Exception:
+                log.exception("recording outcomes failed; retrying", count=len(batch))
+                await asyncio.sleep(RETRY_SECONDS)
+        self._report(batch, kept)
+        self.on_recorded(batch)
+
+    def _report(self, batch: list[Outcome], kept: list[Outcome]) -> None:
+        kept_ids = {outcome.delivery_id for outcome in kept}
+        for outcome in batch:
+            bound = log.bind(delivery_id=outcome.delivery_id, attempt=outcome.attempt)
+            if outcome.delivery_id not in kept_ids:
+                bound.warning("lease lost before the result was recorded")
+                continue
+            self.metrics.deliveries.labels(outcome.status).inc()
+            bound.info(
+                "attempt recorded",
+                status=outcome.status,
+                http_status=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
+            )
+
+    async def run(self) -> None:
+        """Write batches until cancelled; ``flush`` first to lose nothing."""
+        while True:
+            first = await self.queue.get()
+            await self._write(self._take_batch(first))
+
+    async def flush(self) -> None:
+        """Write whatever is queued now (used at shutdown, after ``run`` is cancelled)."""
+        while not self.queue.empty():
+            await self._write(self._take_batch(self.queue.get_nowait()))
