@@ -206,7 +206,8 @@ class Sink:
 
     received: list[Received] = field(default_factory=list)
     script: dict[str, list[Reply]] = field(default_factory=dict)
-    delay_seconds: float = 0.0
+    #: Seconds to hold each request to a path before answering.
+    delays: dict[str, float] = field(default_factory=dict)
     port: int = 0
     runner: web.AppRunner | None = None
 
@@ -222,17 +223,18 @@ class Sink:
         self.received.append(
             Received(request.method, request.path_qs, dict(request.headers), body, utcnow())
         )
-        if self.delay_seconds:
-            await asyncio.sleep(self.delay_seconds)
+        if delay := self.delays.get(request.path):
+            await asyncio.sleep(delay)
         replies = self.script.get(request.path)
         if replies:
             status, headers, text = replies.pop(0)
             return web.Response(status=status, headers=headers, text=text)
         return web.Response(status=200, text="ok")
 
-    async def start(self, extra_routes: list[web.RouteDef] | None = None) -> Sink:
+    async def start(self, configure: Callable[[web.Application], None] | None = None) -> Sink:
         app = web.Application()
-        app.router.add_routes(extra_routes or [])
+        if configure is not None:
+            configure(app)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self.runner = web.AppRunner(app, handle_signals=False)
         await self.runner.setup()
