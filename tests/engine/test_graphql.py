@@ -34,7 +34,10 @@ class Mutation:
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)
-MUTATION = "mutation Charge($customer: String!, $amount: Int!) { charge(customer: $customer, amount: $amount) }"
+MUTATION = (
+    "mutation Charge($customer: String!, $amount: Int!)"
+    " { charge(customer: $customer, amount: $amount) }"
+)
 
 
 @pytest.fixture

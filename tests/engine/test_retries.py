@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from onewatch.runtime import Runtime
@@ -58,7 +59,7 @@ async def test_target_failing_twice_then_succeeding(running: Runtime, sink: Sink
     assert [a["status_code"] for a in attempts] == [503, 500, 200]
     assert [a["outcome"] for a in attempts] == ["failed", "failed", "succeeded"]
     assert attempts[0]["response_excerpt"] == "busy"
-    for earlier, later in zip(received, received[1:], strict=False):
+    for earlier, later in itertools.pairwise(received):
         assert later.at - earlier.at >= timedelta(seconds=0.05), "backoff respected"
 
 
