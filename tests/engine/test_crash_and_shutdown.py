@@ -48,7 +48,9 @@ async def test_kill_9_mid_dispatch_then_restart(tmp_path: Path, sink: Sink) -> N
     finally:
         first.kill()  # SIGKILL: no clean-up at all
         await first.wait()
-    in_flight = {r.headers["webhook-id"] for r in sink.received}
+    # Leased by the dead worker: the only ones it may have sent without recording.
+    in_flight = {row["id"] for row in await rows(engine, deliveries) if row["status"] == "running"}
+    assert {r.headers["webhook-id"] for r in sink.on("/inflight")} <= in_flight
     sink.delays.clear()
 
     second = await start_worker(env, tmp_path / "worker.log")
@@ -68,7 +70,6 @@ async def test_kill_9_mid_dispatch_then_restart(tmp_path: Path, sink: Sink) -> N
     doubled = {ident for ident, count in per_id.items() if count > 1}
     assert max(per_id.values()) <= 2
     assert doubled <= in_flight, "only requests in flight at the kill were sent twice"
-    assert all(per_id[r.headers["webhook-id"]] == 1 for r in sink.on("/later"))
     resent = next(iter(doubled))
     attempts = await attempts_of(engine, resent)
     assert [a["outcome"] for a in attempts] == ["abandoned", "succeeded"]
