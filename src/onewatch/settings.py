@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     scheduler_batch_size: int = Field(default=500, ge=1)
     scheduler_max_idle_seconds: float = Field(default=30.0, gt=0)
     misfire_fire_all_cap: int = Field(default=100, ge=1)
-    dispatcher_batch_size: int = Field(default=200, ge=1)
+    dispatcher_batch_size: int = Field(default=500, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1)
     dispatcher_per_host_limit: int = Field(default=64, ge=1)
     dispatcher_lease_seconds: float = Field(default=60.0, gt=0)

@@ -92,7 +92,9 @@ class Dispatcher:
         if ready_at is None:
             return poll
         until = (ready_at - self.runtime.clock.now()).total_seconds()
-        return min(max(until, 0.0), poll)
+        # A quarter of the look-ahead between claims batches a steady stream while every
+        # delivery is still leased well before its instant (wake-ups cut the wait short).
+        return min(max(until, self.settings.dispatcher_lookahead_seconds / 4), poll)
 
     async def step(self, stop: asyncio.Event) -> None:
         if await self.claim_once():

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.store.ids import new_lease_token
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events
+from onewatch.store.writer import write_transaction, writing
 
 READY_STATUSES = ("pending", "retrying")
 
@@ -138,13 +139,13 @@ async def claim_ready(
             locked_until=now + timedelta(seconds=lease_seconds),
             updated_at=now,
         )
+        .returning(deliveries.c.id)
     )
-    async with engine.begin() as connection:
-        result = await connection.execute(claim)
-        if result.rowcount == 0:
+    async with write_transaction(engine) as connection:
+        ids = (await connection.execute(claim)).scalars().all()
+        if not ids:
             return []
-        query = _context_query().where(deliveries.c.lease_token == token)
-        rows = (await connection.execute(query)).all()
+        rows = (await connection.execute(_context_query().where(deliveries.c.id.in_(ids)))).all()
     return sorted((_claimed(row) for row in rows), key=lambda item: item.next_attempt_at)
 
 
@@ -164,12 +165,14 @@ async def claim_by_ids(
             locked_until=now + timedelta(seconds=lease_seconds),
             updated_at=now,
         )
+        .returning(deliveries.c.id)
     )
-    async with engine.begin() as connection:
-        await connection.execute(claim)
-        rows = (
-            await connection.execute(_context_query().where(deliveries.c.lease_token == token))
-        ).all()
+    async with write_transaction(engine) as connection:
+        claimed = (await connection.execute(claim)).scalars().all()
+        if not claimed:
+            return []
+        query = _context_query().where(deliveries.c.id.in_(claimed))
+        rows = (await connection.execute(query)).all()
     return [_claimed(row) for row in rows]
 
 
@@ -255,7 +258,7 @@ async def record_outcomes(
     """Write a batch of results in one transaction; returns those whose lease still held."""
     if not outcomes:
         return []
-    async with engine.connect() as connection:
+    async with writing(engine), engine.connect() as connection:
         await connection.begin()
         result = await connection.execute(_RECORD, [_record_params(o, now) for o in outcomes])
         if result.rowcount == len(outcomes):
@@ -290,7 +293,7 @@ async def release(engine: AsyncEngine, held: Sequence[tuple[str, str]], *, now: 
     if not held:
         return 0
     params = [{"b_id": ident, "b_token": token, "b_now": now} for ident, token in held]
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         result = await connection.execute(_RELEASE, params)
     return int(result.rowcount)
 
@@ -302,7 +305,7 @@ async def reclaim_expired(engine: AsyncEngine, *, now: datetime, limit: int = 50
         .where(deliveries.c.status == "running", deliveries.c.locked_until < now)
         .limit(limit)
     )
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         stale = (await connection.execute(query)).all()
         outcomes = [_abandoned(row.id, row.lease_token, row.attempts + 1, now) for row in stale]
         kept = await _record_one_by_one(connection, outcomes, now) if outcomes else []
@@ -453,7 +456,7 @@ async def redrive(engine: AsyncEngine, delivery_id: str, *, now: datetime) -> bo
             updated_at=now,
         )
     )
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         result = await connection.execute(statement)
     return result.rowcount == 1
 
@@ -491,7 +494,7 @@ async def prune_finished(engine: AsyncEngine, *, older_than: datetime, limit: in
         .limit(limit)
         .scalar_subquery()
     )
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         await connection.execute(
             delete(delivery_attempts).where(delivery_attempts.c.delivery_id.in_(victims))
         )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.store.ids import new_delivery_id
 from onewatch.store.schema import deliveries, events
+from onewatch.store.writer import writing
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ async def fire_due_events(
     plan: Callable[[DueEvent], Advance],
 ) -> FireBatch:
     """Claim up to ``limit`` events due by ``horizon``, plan each, commit it all at once."""
-    async with engine.connect() as connection:
+    async with writing(engine), engine.connect() as connection:
         await connection.begin()
         due = await _due_events(connection, horizon, limit)
         if not due:
