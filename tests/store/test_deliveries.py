@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.store.deliveries import (
@@ -22,6 +26,7 @@ from onewatch.store.deliveries import (
     release,
 )
 from onewatch.store.firing import Advance, DueEvent, fire_due_events
+from tests.conftest import postgres_url
 from tests.engine.support import (
     add_event,
     attempts_of,
@@ -34,13 +39,33 @@ from tests.engine.support import (
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    store = await migrated_engine(settings_for(tmp_path))
+@contextlib.asynccontextmanager
+async def _fresh_postgres() -> AsyncIterator[str]:
+    """A throw-away database on the test server, dropped afterwards."""
+    admin = make_url(postgres_url())
+    name = f"onewatch_firing_{secrets.token_hex(6)}"
+    connect = {"host": admin.host, "port": admin.port, "user": admin.username}
+    connection = await asyncpg.connect(database=admin.database, **connect)
     try:
-        yield store
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
-        await store.dispose()
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "postgres":
+            url = await stack.enter_async_context(_fresh_postgres())
+            store = await migrated_engine(settings_for(tmp_path, database_url=url))
+        else:
+            store = await migrated_engine(settings_for(tmp_path))
+        try:
+            yield store
+        finally:
+            await store.dispose()
 
 
 async def _event(engine: AsyncEngine, key: str) -> int:

@@ -50,6 +50,14 @@ class Dispatcher:
         self.sending.add(item.id)
         try:
             outcome = await attempt(self.tools, item)
+        except Exception:
+            # A bug, not a target's fault: give the delivery back rather than hold it.
+            log.exception("attempt failed unexpectedly; releasing", delivery_id=item.id)
+            self.held.pop(item.id, None)
+            await release(
+                self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
+            )
+            return
         finally:
             self.sending.discard(item.id)
         self.recorder.put(outcome)
