@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections import Counter
 from datetime import timedelta
@@ -82,7 +83,9 @@ async def test_sigterm_drains_in_flight_and_releases_the_rest(tmp_path: Path, si
     await _events(engine, sink, "/quick", 5, due_in=0.5)
     await _events(engine, sink, "/stuck", 3, due_in=0.5)
     sink.delays.update({"/quick": 0.5, "/stuck": 30.0})
-    env = worker_env(settings, ONEWATCH_DISPATCHER_SHUTDOWN_GRACE_SECONDS="2")
+    env = worker_env(
+        settings, ONEWATCH_DISPATCHER_SHUTDOWN_GRACE_SECONDS="2", ONEWATCH_LOG_LEVEL="DEBUG"
+    )
     worker = await start_worker(env, tmp_path / "worker.log")
     try:
         await wait_for(lambda: len(sink.received) == 8, seconds=20, what="8 requests")
@@ -99,6 +102,7 @@ async def test_sigterm_drains_in_flight_and_releases_the_rest(tmp_path: Path, si
         assert stuck["status"] == "pending", "released for another dispatcher"
         assert stuck["lease_token"] is None
         assert stuck["locked_until"] is None
-    log = (tmp_path / "worker.log").read_text()
-    assert '"delivery_id"' in log
+    lines = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines()]
+    recorded = {line.get("delivery_id") for line in lines if line["event"] == "attempt recorded"}
+    assert recorded == {by_key[f"quick-{index}"]["id"] for index in range(5)}
     await engine.dispose()

@@ -67,7 +67,11 @@ class Recorder:
                 bound.warning("lease lost before the result was recorded")
                 continue
             self.metrics.deliveries.labels(outcome.status).inc()
-            bound.info(
+            # Successes are the bulk: at debug, so a busy node does not pay for them.
+            emit = bound.debug if outcome.status == "succeeded" else bound.info
+            if outcome.status == "dead":
+                emit = bound.warning
+            emit(
                 "attempt recorded",
                 status=outcome.status,
                 http_status=outcome.status_code,
