@@ -12,7 +12,6 @@ those that did not (they are sent again, with the same ``webhook-id``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from functools import partial
 
 import structlog
@@ -142,10 +141,8 @@ class Dispatcher:
         for task in in_flight:
             task.cancel()
         await asyncio.gather(*in_flight, return_exceptions=True)
-        recorder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await recorder
-        await self.recorder.flush()
+        self.recorder.close()
+        await recorder
         await self._release_unfinished()
 
     async def _release_unfinished(self) -> None:

@@ -37,16 +37,21 @@ class Recorder:
         self.clock = clock
         self.metrics = metrics
         self.on_recorded = on_recorded
-        self.queue: asyncio.Queue[Outcome] = asyncio.Queue()
+        #: Outcomes to write; ``None`` asks the writer to finish (see ``close``).
+        self.queue: asyncio.Queue[Outcome | None] = asyncio.Queue()
 
     def put(self, outcome: Outcome) -> None:
         self.queue.put_nowait(outcome)
 
-    def _take_batch(self, first: Outcome) -> list[Outcome]:
+    def _take_batch(self, first: Outcome) -> tuple[list[Outcome], bool]:
+        """Everything queued now (up to a cap), and whether ``close`` was asked."""
         batch = [first]
         while len(batch) < MAX_BATCH and not self.queue.empty():
-            batch.append(self.queue.get_nowait())
-        return batch
+            item = self.queue.get_nowait()
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
 
     async def _write(self, batch: list[Outcome]) -> None:
         while True:
@@ -80,12 +85,16 @@ class Recorder:
             )
 
     async def run(self) -> None:
-        """Write batches until cancelled; ``flush`` first to lose nothing."""
+        """Write batches until ``close``; a batch is never cut off half-written."""
         while True:
             first = await self.queue.get()
-            await self._write(self._take_batch(first))
+            if first is None:
+                return
+            batch, closing = self._take_batch(first)
+            await self._write(batch)
+            if closing:
+                return
 
-    async def flush(self) -> None:
-        """Write whatever is queued now (used at shutdown, after ``run`` is cancelled)."""
-        while not self.queue.empty():
-            await self._write(self._take_batch(self.queue.get_nowait()))
+    def close(self) -> None:
+        """Ask ``run`` to return once everything queued before now is written."""
+        self.queue.put_nowait(None)
