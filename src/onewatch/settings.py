@@ -61,7 +61,9 @@ class Settings(BaseSettings):
 
     # Firing.
     scheduler_batch_size: int = Field(default=500, ge=1)
-    scheduler_max_idle_seconds: float = Field(default=30.0, gt=0)
+    #: Longest sleep between looks at the events table: bounds how late a change made by
+    #: another process (an API-only node) is noticed; in-process changes wake it at once.
+    scheduler_max_idle_seconds: float = Field(default=1.0, gt=0)
     misfire_fire_all_cap: int = Field(default=100, ge=1)
     dispatcher_batch_size: int = Field(default=500, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1)

@@ -41,7 +41,6 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
         "data_dir": tmp_path,
         "database_url": f"sqlite:///{tmp_path / 'onewatch.db'}",
         "roles": ["scheduler", "dispatcher"],
-        "scheduler_max_idle_seconds": 5.0,
         "dispatcher_poll_seconds": 0.2,
         "dispatcher_lease_seconds": 30.0,
         "http_total_timeout_seconds": 5.0,

@@ -93,3 +93,19 @@ async def test_get_sends_no_body_and_inline_target_works(running: Runtime, sink:
     assert sink.received[0].method == "GET"
     assert sink.received[0].path_qs == "/ping?x=1"
     assert sink.received[0].body == b""
+
+
+async def test_event_written_by_another_process_is_noticed_without_a_wakeup(
+    running: Runtime, sink: Sink
+) -> None:
+    due = utcnow() + timedelta(seconds=1.5)
+    await add_event(
+        running.engine,
+        key="from-elsewhere",
+        pattern=due.isoformat(),
+        target_type="webhook",
+        target={"endpoint": f"{sink.base}/elsewhere"},
+    )
+    # No wakeup.notify(): an API in another process cannot reach this one's signal.
+    await wait_for(lambda: len(sink.received) == 1, what="the fire")
+    assert sink.received[0].at >= due
