@@ -25,7 +25,7 @@ async def test_prune_keeps_the_retention_window_and_unfinished_work(tmp_path: Pa
             target={"endpoint": "http://127.0.0.1:9/"},
             now=NOW,
         )
-        ages = {"old-done": (30, True), "new-done": (1, True), "old-pending": (30, False)}
+        ages = {"old-done": (30, True), "new-done": (1, True), "old-pending": (31, False)}
         async with runtime.engine.begin() as connection:
             for ident, (days, finished) in ages.items():
                 moment = NOW - timedelta(days=days)
