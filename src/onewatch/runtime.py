@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock, SystemClock
+from onewatch.observability.metrics import Metrics
 from onewatch.settings import Settings
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
@@ -55,6 +56,8 @@ class Runtime:
     wakeup: LocalWakeUp = field(default_factory=LocalWakeUp)
     #: Deliveries became ready (run now, redrive): the dispatcher claims at once.
     dispatch_wakeup: LocalWakeUp = field(default_factory=LocalWakeUp)
+    #: This node's Prometheus registry (one per runtime, so tests never share one).
+    metrics: Metrics = field(default_factory=Metrics)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 

@@ -61,9 +61,11 @@ class Settings(BaseSettings):
 
     # Firing.
     scheduler_batch_size: int = Field(default=500, ge=1)
-    scheduler_max_idle_seconds: float = Field(default=30.0, gt=0)
+    #: Longest sleep between looks at the events table: bounds how late a change made by
+    #: another process (an API-only node) is noticed; in-process changes wake it at once.
+    scheduler_max_idle_seconds: float = Field(default=1.0, gt=0)
     misfire_fire_all_cap: int = Field(default=100, ge=1)
-    dispatcher_batch_size: int = Field(default=200, ge=1)
+    dispatcher_batch_size: int = Field(default=500, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1)
     dispatcher_per_host_limit: int = Field(default=64, ge=1)
     dispatcher_lease_seconds: float = Field(default=60.0, gt=0)
@@ -72,6 +74,15 @@ class Settings(BaseSettings):
     http_total_timeout_seconds: float = Field(default=30.0, gt=0)
     response_excerpt_bytes: int = Field(default=4096, ge=0)
     history_retention_days: float = Field(default=30.0, gt=0)
+    # Deliveries are created and leased this far ahead of their due instant, then sent
+    # by an exact-time timer, so the database round trips are off the critical path.
+    scheduler_lookahead_seconds: float = Field(default=1.0, ge=0)
+    dispatcher_lookahead_seconds: float = Field(default=1.0, ge=0)
+    #: Longest idle wait before the dispatcher looks at the table again (other nodes).
+    dispatcher_poll_seconds: float = Field(default=1.0, gt=0)
+    #: Deliveries one dispatcher holds at once (waiting for their instant or in flight).
+    dispatcher_max_held: int = Field(default=4000, ge=1)
+    prune_interval_seconds: float = Field(default=600.0, gt=0)
 
     # Scale-out.
     queue_url: str | None = None

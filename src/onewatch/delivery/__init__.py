@@ -1,1 +1,1 @@
-"""How it is sent: HTTP client, webhook and GraphQL senders, signing, target policy."""
+"""How a delivery is sent: request building, the HTTP client, headers, signing, policy."""

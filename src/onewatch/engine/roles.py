@@ -2,9 +2,53 @@
 
 from __future__ import annotations
 
-from onewatch.runtime import RoleRunner
+import asyncio
+
+from onewatch.delivery.client import create_session
+from onewatch.delivery.headers import RequestSigner
+from onewatch.domain.retry import system_random
+from onewatch.engine.attempt import AttemptTools
+from onewatch.engine.dispatcher import Dispatcher
+from onewatch.engine.maintenance import run_maintenance
+from onewatch.engine.scheduler import Scheduler
+from onewatch.engine.sources import DeliverySource, TableSource
+from onewatch.runtime import RoleRunner, Runtime
+
+
+async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
+    await Scheduler(runtime).run(stop)
+
+
+def table_source(runtime: Runtime) -> DeliverySource:
+    settings = runtime.settings
+    return TableSource(
+        runtime.engine,
+        lookahead_seconds=settings.dispatcher_lookahead_seconds,
+        lease_seconds=settings.dispatcher_lease_seconds,
+    )
+
+
+def request_signer(runtime: Runtime) -> RequestSigner | None:
+    """Where Standard Webhooks signing plugs in (none until per-service secrets exist)."""
+    return None
+
+
+async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
+    settings = runtime.settings
+    async with create_session(settings) as session:
+        tools = AttemptTools(
+            session=session,
+            clock=runtime.clock,
+            rng=system_random(),
+            metrics=runtime.metrics,
+            excerpt_bytes=settings.response_excerpt_bytes,
+            connect_timeout=settings.http_connect_timeout_seconds,
+            signer=request_signer(runtime),
+        )
+        dispatcher = Dispatcher(runtime, table_source(runtime), tools)
+        await asyncio.gather(dispatcher.run(stop), run_maintenance(runtime, stop))
 
 
 def background_roles() -> dict[str, RoleRunner]:
     """Role name -> runner; ``Runtime.start`` runs those the settings enable."""
-    return {}
+    return {"scheduler": run_scheduler, "dispatcher": run_dispatcher}

@@ -139,6 +139,9 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
+    # A redrive gives a fresh retry budget: attempts before it and its age do not count.
+    Column("attempt_base", Integer, nullable=False, server_default=text("0")),
+    Column("redriven_at", UTCDateTime, nullable=True),
     UniqueConstraint("event_id", "kind", "scheduled_for"),
     CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
     CheckConstraint(_one_of("kind", DELIVERY_KINDS), name="kind"),

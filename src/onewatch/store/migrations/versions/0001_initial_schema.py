@@ -159,6 +159,8 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.Column("attempt_base", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("redriven_at", UTCDateTime(), nullable=True),
         sa.CheckConstraint("kind IN ('scheduled', 'manual')", name=op.f("ck_deliveries_kind")),
         sa.CheckConstraint(
             "status IN ('pending', 'running', 'succeeded', 'retrying', 'dead')",

@@ -1,0 +1,61 @@
+"""The headers every delivery request carries, and the seam where a signer adds its own.
+
+``webhook-id`` is the delivery id, the same on every retry, and ``Idempotency-Key``
+repeats it, so a target can drop a duplicate after an at-least-once redelivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from onewatch.delivery.request import OutboundRequest
+
+
+class RequestSigner(Protocol):
+    """Adds signature headers (Standard Webhooks) to a request about to be sent.
+
+    Called after the Onewatch headers are set, so ``webhook-id`` and
+    ``webhook-timestamp`` are already in ``request.headers``; returns headers to add.
+    """
+
+    def sign(self, request: OutboundRequest, *, service: str) -> Mapping[str, str]: ...
+
+
+def delivery_headers(
+    *,
+    delivery_id: str,
+    service: str,
+    event_key: str,
+    scheduled_for: datetime,
+    attempt: int,
+    now: datetime,
+) -> dict[str, str]:
+    """Onewatch's own headers for one attempt of one delivery."""
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "Idempotency-Key": delivery_id,
+        "Onewatch-Event": f"{service}/{event_key}",
+        "Onewatch-Scheduled-For": scheduled_for.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "Onewatch-Attempt": str(attempt),
+    }
+
+
+def with_headers(
+    request: OutboundRequest,
+    ours: Mapping[str, str],
+    *,
+    service: str,
+    signer: RequestSigner | None = None,
+) -> OutboundRequest:
+    """The request with Onewatch's headers (they win over user headers), then signed."""
+    reserved = {name.lower() for name in ours}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in reserved}
+    headers.update(ours)
+    stamped = replace(request, headers=headers)
+    if signer is None:
+        return stamped
+    return replace(stamped, headers={**headers, **signer.sign(stamped, service=service)})

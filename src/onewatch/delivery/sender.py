@@ -1,0 +1,96 @@
+"""Sending one request and reading what came back, without ever raising.
+
+Redirects are not followed (a 3xx is a failure to retry, so a target cannot bounce a
+delivery to an address the policy did not check); the body is read up to a cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from onewatch.delivery.request import OutboundRequest
+
+#: How much of a GraphQL response is read to look for ``errors``.
+GRAPHQL_READ_CAP = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Response:
+    """What one attempt got: a status and an excerpt, or an error before any status."""
+
+    status_code: int | None
+    latency_ms: int
+    excerpt: str | None
+    error: str | None = None
+    retry_after: str | None = None
+    graphql_errors: bool = False
+
+
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = await response.content.read(cap - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _has_graphql_errors(body: bytes) -> bool:
+    try:
+        document: Any = json.loads(body)
+    except ValueError:
+        return True  # not JSON: not a GraphQL answer
+    return not isinstance(document, dict) or bool(document.get("errors"))
+
+
+def _timeout(request: OutboundRequest, connect_seconds: float) -> aiohttp.ClientTimeout | None:
+    if request.timeout_seconds is None:
+        return None
+    return aiohttp.ClientTimeout(total=request.timeout_seconds, sock_connect=connect_seconds)
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    request: OutboundRequest,
+    *,
+    excerpt_bytes: int,
+    connect_timeout: float,
+) -> Response:
+    """Send ``request``; network errors and timeouts come back as ``Response.error``."""
+    started = time.perf_counter()
+    cap = max(excerpt_bytes, GRAPHQL_READ_CAP if request.is_graphql else 0)
+    try:
+        async with session.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.body,
+            allow_redirects=False,
+            timeout=_timeout(request, connect_timeout),
+        ) as response:
+            body = await _read_capped(response, cap)
+            status = response.status
+            retry_after = response.headers.get("Retry-After")
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        latency = int((time.perf_counter() - started) * 1000)
+        return Response(None, latency, None, error=_describe(exc))
+    latency = int((time.perf_counter() - started) * 1000)
+    excerpt = body[:excerpt_bytes].decode("utf-8", errors="replace") if excerpt_bytes else None
+    graphql_errors = request.is_graphql and 200 <= status < 300 and _has_graphql_errors(body)
+    return Response(status, latency, excerpt, None, retry_after, graphql_errors)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:1000]

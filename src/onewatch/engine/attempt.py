@@ -1,0 +1,134 @@
+"""One attempt of one delivery: build the request, send it, decide what comes next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+import structlog
+
+from onewatch.clock import Clock
+from onewatch.delivery.headers import RequestSigner, delivery_headers, with_headers
+from onewatch.delivery.request import OutboundRequest, UnsendableTarget, build_request
+from onewatch.delivery.sender import Response, send
+from onewatch.domain.retry import (
+    AttemptResult,
+    Decision,
+    Random,
+    RetryPolicy,
+    Verdict,
+    decide,
+    effective_policy,
+    parse_retry_after,
+)
+from onewatch.errors import ValidationFailed
+from onewatch.observability.metrics import Metrics, status_class
+from onewatch.store.deliveries import ClaimedDelivery, Outcome
+
+log = structlog.get_logger("onewatch.dispatcher")
+
+
+@dataclass(frozen=True)
+class AttemptTools:
+    """What every attempt shares: the HTTP session, clock, jitter, signer, metrics."""
+
+    session: aiohttp.ClientSession
+    clock: Clock
+    rng: Random
+    metrics: Metrics
+    excerpt_bytes: int
+    connect_timeout: float
+    signer: RequestSigner | None = None
+
+
+def _policy(item: ClaimedDelivery) -> RetryPolicy:
+    try:
+        return effective_policy(item.action_retry_policy, item.event_retry_policy)
+    except ValidationFailed as exc:
+        log.warning(
+            "stored retry policy invalid; using defaults", delivery_id=item.id, error=str(exc)
+        )
+        return RetryPolicy()
+
+
+def _request(item: ClaimedDelivery, now: datetime, signer: RequestSigner | None) -> OutboundRequest:
+    request = build_request(item.target_type, item.target, item.payload, item.params)
+    ours = delivery_headers(
+        delivery_id=item.id,
+        service=item.service,
+        event_key=item.event_key,
+        scheduled_for=item.scheduled_for,
+        attempt=item.attempt_number,
+        now=now,
+    )
+    return with_headers(request, ours, service=item.service, signer=signer)
+
+
+def _outcome(
+    item: ClaimedDelivery, started: datetime, response: Response, decision: Decision
+) -> Outcome:
+    error = response.error
+    if error is None and response.graphql_errors:
+        error = "GraphQL response has errors"
+    if decision.reason and decision.verdict is Verdict.DEAD:
+        error = f"{error}; {decision.reason}" if error else decision.reason
+    finished = decision.verdict is not Verdict.RETRY
+    return Outcome(
+        delivery_id=item.id,
+        lease_token=item.lease_token,
+        attempt=item.attempt_number,
+        status=decision.verdict.value,
+        next_attempt_at=decision.next_attempt_at or item.next_attempt_at,
+        started_at=started,
+        latency_ms=response.latency_ms,
+        status_code=response.status_code,
+        attempt_outcome="succeeded" if decision.verdict is Verdict.SUCCEEDED else "failed",
+        response_excerpt=response.excerpt,
+        error=error,
+        finished_at=started if finished else None,
+    )
+
+
+def _result(response: Response, now: datetime) -> AttemptResult:
+    return AttemptResult(
+        status_code=response.status_code,
+        error=response.error,
+        retry_after_seconds=parse_retry_after(response.retry_after, now),
+        failed_despite_status=response.graphql_errors,
+    )
+
+
+def _observe(tools: AttemptTools, item: ClaimedDelivery, response: Response, late: float) -> None:
+    tools.metrics.lateness.observe(max(late, 0.0))
+    tools.metrics.attempts.labels(status_class(response.status_code)).inc()
+    tools.metrics.attempt_latency.observe(response.latency_ms / 1000)
+
+
+async def attempt(tools: AttemptTools, item: ClaimedDelivery) -> Outcome:
+    """Send ``item`` once and return its outcome; never raises for a target's fault."""
+    started = tools.clock.now()
+    late = (started - item.next_attempt_at).total_seconds()
+    try:
+        request = _request(item, started, tools.signer)
+    except UnsendableTarget as exc:
+        response = Response(None, 0, None, error=str(exc))
+        decision = Decision(Verdict.DEAD, reason="target cannot be sent")
+        return _outcome(item, started, response, decision)
+    response = await send(
+        tools.session,
+        request,
+        excerpt_bytes=tools.excerpt_bytes,
+        connect_timeout=tools.connect_timeout,
+    )
+    _observe(tools, item, response, late)
+    now = tools.clock.now()
+    decision = decide(
+        _policy(item),
+        _result(response, now),
+        attempts_used=item.attempt_number - item.attempt_base,
+        age_origin=item.redriven_at or item.scheduled_for,
+        now=now,
+        rng=tools.rng,
+    )
+    return _outcome(item, started, response, decision)

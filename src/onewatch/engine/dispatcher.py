@@ -1,0 +1,155 @@
+"""The dispatcher: leased deliveries are sent at their instant and their results recorded.
+
+Each claimed delivery gets a task that sleeps until its due instant (an exact-time
+timer, never early), sends it through the shared aiohttp session and hands the outcome
+to the ``Recorder``. The claim loop keeps at most ``dispatcher_max_held`` deliveries in
+hand and sleeps until the next one is due, a wake-up (trigger, redrive, new
+deliveries), or the poll interval. On stop it claims nothing more, gives back what has
+not started, lets requests in flight finish within the grace period, and releases
+those that did not (they are sent again, with the same ``webhook-id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+import structlog
+
+from onewatch.engine.attempt import AttemptTools, attempt
+from onewatch.engine.recorder import Recorder
+from onewatch.engine.sources import DeliverySource
+from onewatch.engine.waiting import first_of, sleep_until
+from onewatch.runtime import Runtime
+from onewatch.store.deliveries import ClaimedDelivery, Outcome, release
+
+log = structlog.get_logger("onewatch.dispatcher")
+
+ERROR_BACKOFF_SECONDS = 1.0
+
+
+class Dispatcher:
+    """One dispatcher loop: claim, send at the due instant, record."""
+
+    def __init__(self, runtime: Runtime, source: DeliverySource, tools: AttemptTools) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.source = source
+        self.tools = tools
+        self.recorder = Recorder(runtime.engine, runtime.clock, runtime.metrics, self._recorded)
+        self.held: dict[str, ClaimedDelivery] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.sending: set[str] = set()
+        self._room = asyncio.Event()
+
+    # --- per delivery -----------------------------------------------------------------
+
+    async def _deliver(self, item: ClaimedDelivery) -> None:
+        await sleep_until(item.next_attempt_at, self.runtime.clock)
+        self.sending.add(item.id)
+        try:
+            outcome = await attempt(self.tools, item)
+        except Exception:
+            # A bug, not a target's fault: give the delivery back rather than hold it.
+            log.exception("attempt failed unexpectedly; releasing", delivery_id=item.id)
+            self.held.pop(item.id, None)
+            await release(
+                self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
+            )
+            return
+        finally:
+            self.sending.discard(item.id)
+        self.recorder.put(outcome)
+
+    def _take(self, item: ClaimedDelivery) -> None:
+        self.held[item.id] = item
+        task = asyncio.create_task(self._deliver(item), name=f"deliver-{item.id}")
+        self.tasks[item.id] = task
+        task.add_done_callback(partial(self._finished_task, item.id))
+
+    def _finished_task(self, ident: str, task: asyncio.Task[None]) -> None:
+        self.tasks.pop(ident, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", delivery_id=ident, error=repr(task.exception()))
+
+    def _recorded(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            self.held.pop(outcome.delivery_id, None)
+        self._room.set()
+
+    # --- the claim loop ---------------------------------------------------------------
+
+    async def claim_once(self) -> bool:
+        """Claim what fits; True when the claim was full (more may be ready)."""
+        room = min(
+            self.settings.dispatcher_batch_size, self.settings.dispatcher_max_held - len(self.held)
+        )
+        if room <= 0:
+            return False
+        claimed = await self.source.claim(now=self.runtime.clock.now(), limit=room)
+        for item in claimed:
+            self._take(item)
+        return len(claimed) == room
+
+    async def _idle_seconds(self) -> float:
+        poll = self.settings.dispatcher_poll_seconds
+        if len(self.held) >= self.settings.dispatcher_max_held:
+            return poll
+        ready_at = await self.source.next_ready_at()
+        if ready_at is None:
+            return poll
+        until = (ready_at - self.runtime.clock.now()).total_seconds()
+        # A quarter of the look-ahead between claims batches a steady stream while every
+        # delivery is still leased well before its instant (wake-ups cut the wait short).
+        return min(max(until, self.settings.dispatcher_lookahead_seconds / 4), poll)
+
+    async def step(self, stop: asyncio.Event) -> None:
+        if await self.claim_once():
+            await asyncio.sleep(0)
+            return
+        idle = await self._idle_seconds()
+        if idle > 0:
+            self._room.clear()
+            waits = [stop.wait(), self.runtime.dispatch_wakeup.wait(idle)]
+            if len(self.held) >= self.settings.dispatcher_max_held:
+                waits.append(self._room.wait())
+            await first_of(*waits, seconds=idle)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        recorder = asyncio.create_task(self.recorder.run(), name="onewatch-recorder")
+        log.info("dispatcher started")
+        try:
+            while not stop.is_set():
+                try:
+                    await self.step(stop)
+                except Exception:
+                    log.exception("dispatcher step failed; retrying")
+                    await first_of(stop.wait(), seconds=ERROR_BACKOFF_SECONDS)
+        finally:
+            await self._drain(recorder)
+            log.info("dispatcher stopped")
+
+    # --- shutdown ---------------------------------------------------------------------
+
+    async def _drain(self, recorder: asyncio.Task[None]) -> None:
+        waiting = [ident for ident in self.tasks if ident not in self.sending]
+        for ident in waiting:
+            self.tasks[ident].cancel()
+        in_flight = list(self.tasks.values())
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=self.settings.dispatcher_shutdown_grace_seconds)
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        self.recorder.close()
+        await recorder
+        await self._release_unfinished()
+
+    async def _release_unfinished(self) -> None:
+        """Give back every delivery still held; one cut off mid-request is re-sent later."""
+        held = [(item.id, item.lease_token) for item in self.held.values()]
+        if not held:
+            return
+        released = await release(self.runtime.engine, held, now=self.runtime.clock.now())
+        log.info("released unfinished deliveries", count=released)
+        self.held.clear()

@@ -1,0 +1,100 @@
+"""Batches attempt outcomes into one database transaction at a time.
+
+Sending never waits on the database: finished attempts go into a queue, and one writer
+drains everything queued so far into a single ``record_outcomes`` call. Under load the
+batches grow by themselves; when idle each outcome is written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.clock import Clock
+from onewatch.observability.metrics import Metrics
+from onewatch.store.deliveries import Outcome, record_outcomes
+
+log = structlog.get_logger("onewatch.dispatcher")
+
+MAX_BATCH = 1000
+RETRY_SECONDS = 0.5
+
+
+class Recorder:
+    """The single writer of a dispatcher's results."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        metrics: Metrics,
+        on_recorded: Callable[[list[Outcome]], None],
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.metrics = metrics
+        self.on_recorded = on_recorded
+        #: Outcomes to write; ``None`` asks the writer to finish (see ``close``).
+        self.queue: asyncio.Queue[Outcome | None] = asyncio.Queue()
+
+    def put(self, outcome: Outcome) -> None:
+        self.queue.put_nowait(outcome)
+
+    def _take_batch(self, first: Outcome) -> tuple[list[Outcome], bool]:
+        """Everything queued now (up to a cap), and whether ``close`` was asked."""
+        batch = [first]
+        while len(batch) < MAX_BATCH and not self.queue.empty():
+            item = self.queue.get_nowait()
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        while True:
+            try:
+                kept = await record_outcomes(self.engine, batch, now=self.clock.now())
+                break
+            except Exception:
+                log.exception("recording outcomes failed; retrying", count=len(batch))
+                await asyncio.sleep(RETRY_SECONDS)
+        self._report(batch, kept)
+        self.on_recorded(batch)
+
+    def _report(self, batch: list[Outcome], kept: list[Outcome]) -> None:
+        kept_ids = {outcome.delivery_id for outcome in kept}
+        for outcome in batch:
+            bound = log.bind(delivery_id=outcome.delivery_id, attempt=outcome.attempt)
+            if outcome.delivery_id not in kept_ids:
+                bound.warning("lease lost before the result was recorded")
+                continue
+            self.metrics.deliveries.labels(outcome.status).inc()
+            # Successes are the bulk: at debug, so a busy node does not pay for them.
+            emit = bound.debug if outcome.status == "succeeded" else bound.info
+            if outcome.status == "dead":
+                emit = bound.warning
+            emit(
+                "attempt recorded",
+                status=outcome.status,
+                http_status=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
+            )
+
+    async def run(self) -> None:
+        """Write batches until ``close``; a batch is never cut off half-written."""
+        while True:
+            first = await self.queue.get()
+            if first is None:
+                return
+            batch, closing = self._take_batch(first)
+            await self._write(batch)
+            if closing:
+                return
+
+    def close(self) -> None:
+        """Ask ``run`` to return once everything queued before now is written."""
+        self.queue.put_nowait(None)

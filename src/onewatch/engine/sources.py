@@ -1,0 +1,51 @@
+"""Where a dispatcher's candidate deliveries come from: the one seam between queues.
+
+The default reads ready rows straight from the deliveries table. A stream-fed source
+(Redis Streams) hands the dispatcher ids instead and claims them with
+``store.deliveries.claim_by_ids``; leasing, sending and recording stay the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.store.deliveries import ClaimedDelivery, claim_ready, earliest_ready
+
+
+class DeliverySource(Protocol):
+    """Hands out leased deliveries.
+
+    ``claim`` returns at most ``limit`` deliveries now leased to the caller (status
+    running, a fresh lease token), due by ``now`` plus the source's look-ahead.
+    ``next_ready_at`` tells when the next one will be due, or None when unknown; the
+    dispatcher sleeps until then (bounded by its poll interval) unless woken.
+    """
+
+    async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]: ...
+
+    async def next_ready_at(self) -> datetime | None: ...
+
+
+class TableSource:
+    """Claims ready rows from the deliveries table with a lease."""
+
+    def __init__(self, engine: AsyncEngine, *, lookahead_seconds: float, lease_seconds: float):
+        self.engine = engine
+        self.lookahead = timedelta(seconds=lookahead_seconds)
+        self.lease_seconds = lease_seconds
+
+    async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]:
+        return await claim_ready(
+            self.engine,
+            now=now,
+            horizon=now + self.lookahead,
+            limit=limit,
+            lease_seconds=self.lease_seconds + self.lookahead.total_seconds(),
+        )
+
+    async def next_ready_at(self) -> datetime | None:
+        due = await earliest_ready(self.engine)
+        return None if due is None else due - self.lookahead

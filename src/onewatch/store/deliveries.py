@@ -1,0 +1,502 @@
+"""Deliveries: claiming with a lease, recording attempts, reading, redriving, pruning.
+
+Atomicity owed:
+- ``claim_ready`` moves each row it returns from pending/retrying to running with a new
+  lease in one statement; on PostgreSQL the candidates are read ``FOR UPDATE SKIP
+  LOCKED`` so two dispatchers never claim the same row.
+- ``record_outcomes`` writes each result only where the row is still running under the
+  lease that sent it (a lease that expired and was taken over is not overwritten), and
+  the attempt row commits with it.
+- ``reclaim_expired`` turns running rows whose lease ran out (the dispatcher died) back
+  into retryable ones, recording the lost attempt as ``abandoned``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from onewatch.store.ids import new_lease_token
+from onewatch.store.schema import actions, deliveries, delivery_attempts, events
+from onewatch.store.writer import write_transaction, writing
+
+READY_STATUSES = ("pending", "retrying")
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery this dispatcher holds a lease on, with everything needed to send it."""
+
+    id: str
+    lease_token: str
+    event_id: int
+    service: str
+    event_key: str
+    kind: str
+    scheduled_for: datetime
+    next_attempt_at: datetime
+    attempts: int
+    attempt_base: int
+    redriven_at: datetime | None
+    params: dict[str, Any]
+    target_type: str | None
+    target: dict[str, Any] | None
+    payload: dict[str, Any]
+    event_retry_policy: dict[str, Any] | None
+    action_retry_policy: dict[str, Any] | None
+
+    @property
+    def attempt_number(self) -> int:
+        """The number of the attempt about to be made (1 for the first)."""
+        return self.attempts + 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One finished attempt and the delivery's state after it."""
+
+    delivery_id: str
+    lease_token: str
+    attempt: int
+    status: str
+    next_attempt_at: datetime
+    started_at: datetime
+    latency_ms: int | None
+    status_code: int | None
+    attempt_outcome: str
+    response_excerpt: str | None
+    error: str | None
+    finished_at: datetime | None
+
+
+# --- claiming -------------------------------------------------------------------------
+
+
+def _ready_ids(horizon: datetime, limit: int) -> Any:
+    return (
+        select(deliveries.c.id)
+        .where(deliveries.c.status.in_(READY_STATUSES), deliveries.c.next_attempt_at <= horizon)
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+
+
+_CONTEXT_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.lease_token,
+    deliveries.c.event_id,
+    deliveries.c.service,
+    deliveries.c.event_key,
+    deliveries.c.kind,
+    deliveries.c.scheduled_for,
+    deliveries.c.next_attempt_at,
+    deliveries.c.attempts,
+    deliveries.c.attempt_base,
+    deliveries.c.redriven_at,
+    events.c.params,
+    func.coalesce(events.c.target_type, actions.c.type).label("target_type"),
+    func.coalesce(events.c.target, actions.c.target).label("target"),
+    actions.c.payload,
+    events.c.retry_policy.label("event_retry_policy"),
+    actions.c.retry_policy.label("action_retry_policy"),
+)
+
+
+def _context_query() -> Any:
+    joined = deliveries.join(events, events.c.id == deliveries.c.event_id).outerjoin(
+        actions,
+        and_(actions.c.service == events.c.service, actions.c.key == events.c.action_key),
+    )
+    return select(*_CONTEXT_COLUMNS).select_from(joined)
+
+
+def _claimed(row: Any) -> ClaimedDelivery:
+    values = dict(row._mapping)
+    values["params"] = values["params"] or {}
+    values["payload"] = values["payload"] or {}
+    return ClaimedDelivery(**values)
+
+
+async def claim_ready(
+    engine: AsyncEngine, *, now: datetime, horizon: datetime, limit: int, lease_seconds: float
+) -> list[ClaimedDelivery]:
+    """Lease up to ``limit`` deliveries whose next attempt is due by ``horizon``."""
+    token = new_lease_token()
+    claim = (
+        update(deliveries)
+        .where(deliveries.c.id.in_(_ready_ids(horizon, limit)))
+        .where(deliveries.c.status.in_(READY_STATUSES))
+        .values(
+            status="running",
+            lease_token=token,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(deliveries.c.id)
+    )
+    async with write_transaction(engine) as connection:
+        ids = (await connection.execute(claim)).scalars().all()
+        if not ids:
+            return []
+        rows = (await connection.execute(_context_query().where(deliveries.c.id.in_(ids)))).all()
+    return sorted((_claimed(row) for row in rows), key=lambda item: item.next_attempt_at)
+
+
+async def claim_by_ids(
+    engine: AsyncEngine, ids: Sequence[str], *, now: datetime, lease_seconds: float
+) -> list[ClaimedDelivery]:
+    """Lease the given deliveries that are still ready (a stream-fed source's claim)."""
+    if not ids:
+        return []
+    token = new_lease_token()
+    claim = (
+        update(deliveries)
+        .where(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(READY_STATUSES))
+        .values(
+            status="running",
+            lease_token=token,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(deliveries.c.id)
+    )
+    async with write_transaction(engine) as connection:
+        claimed = (await connection.execute(claim)).scalars().all()
+        if not claimed:
+            return []
+        query = _context_query().where(deliveries.c.id.in_(claimed))
+        rows = (await connection.execute(query)).all()
+    return [_claimed(row) for row in rows]
+
+
+async def earliest_ready(engine: AsyncEngine) -> datetime | None:
+    """When the next pending or retrying delivery becomes due (the dispatcher's alarm)."""
+    query = (
+        select(deliveries.c.next_attempt_at)
+        .where(deliveries.c.status.in_(READY_STATUSES))
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(1)
+    )
+    async with engine.connect() as connection:
+        value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
+    return value
+
+
+# --- recording ------------------------------------------------------------------------
+
+_RECORD = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("b_id"),
+        deliveries.c.lease_token == bindparam("b_token"),
+        deliveries.c.status == "running",
+    )
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempt"),
+        next_attempt_at=bindparam("b_next"),
+        last_status_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+        finished_at=bindparam("b_finished"),
+        locked_until=None,
+        lease_token=None,
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def _record_params(outcome: Outcome, now: datetime) -> dict[str, Any]:
+    return {
+        "b_id": outcome.delivery_id,
+        "b_token": outcome.lease_token,
+        "b_status": outcome.status,
+        "b_attempt": outcome.attempt,
+        "b_next": outcome.next_attempt_at,
+        "b_code": outcome.status_code,
+        "b_error": outcome.error,
+        "b_finished": outcome.finished_at,
+        "b_now": now,
+    }
+
+
+def _attempt_row(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "delivery_id": outcome.delivery_id,
+        "attempt": outcome.attempt,
+        "started_at": outcome.started_at,
+        "latency_ms": outcome.latency_ms,
+        "status_code": outcome.status_code,
+        "outcome": outcome.attempt_outcome,
+        "response_excerpt": outcome.response_excerpt,
+        "error": outcome.error,
+    }
+
+
+async def _record_one_by_one(
+    connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
+) -> list[Outcome]:
+    kept = []
+    for outcome in outcomes:
+        result = await connection.execute(_RECORD, [_record_params(outcome, now)])
+        if result.rowcount == 1:
+            kept.append(outcome)
+    if kept:
+        await connection.execute(insert(delivery_attempts), [_attempt_row(o) for o in kept])
+    return kept
+
+
+async def record_outcomes(
+    engine: AsyncEngine, outcomes: Sequence[Outcome], *, now: datetime
+) -> list[Outcome]:
+    """Write a batch of results in one transaction; returns those whose lease still held."""
+    if not outcomes:
+        return []
+    async with writing(engine), engine.connect() as connection:
+        await connection.begin()
+        result = await connection.execute(_RECORD, [_record_params(o, now) for o in outcomes])
+        if result.rowcount == len(outcomes):
+            await connection.execute(insert(delivery_attempts), [_attempt_row(o) for o in outcomes])
+            await connection.commit()
+            return list(outcomes)
+        await connection.rollback()
+        await connection.begin()
+        kept = await _record_one_by_one(connection, outcomes, now)
+        await connection.commit()
+        return kept
+
+
+_RELEASE = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("b_id"),
+        deliveries.c.lease_token == bindparam("b_token"),
+        deliveries.c.status == "running",
+    )
+    .values(
+        status=case((deliveries.c.attempts == 0, "pending"), else_="retrying"),
+        locked_until=None,
+        lease_token=None,
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+async def release(engine: AsyncEngine, held: Sequence[tuple[str, str]], *, now: datetime) -> int:
+    """Give back leased deliveries that were not sent (shutdown): ready again at once."""
+    if not held:
+        return 0
+    params = [{"b_id": ident, "b_token": token, "b_now": now} for ident, token in held]
+    async with write_transaction(engine) as connection:
+        result = await connection.execute(_RELEASE, params)
+    return int(result.rowcount)
+
+
+async def reclaim_expired(engine: AsyncEngine, *, now: datetime, limit: int = 500) -> int:
+    """Make deliveries whose lease expired ready again, recording an abandoned attempt."""
+    query = (
+        select(deliveries.c.id, deliveries.c.lease_token, deliveries.c.attempts)
+        .where(deliveries.c.status == "running", deliveries.c.locked_until < now)
+        .limit(limit)
+    )
+    async with write_transaction(engine) as connection:
+        stale = (await connection.execute(query)).all()
+        outcomes = [_abandoned(row.id, row.lease_token, row.attempts + 1, now) for row in stale]
+        kept = await _record_one_by_one(connection, outcomes, now) if outcomes else []
+    return len(kept)
+
+
+def _abandoned(delivery_id: str, token: str, attempt: int, now: datetime) -> Outcome:
+    return Outcome(
+        delivery_id=delivery_id,
+        lease_token=token,
+        attempt=attempt,
+        status="retrying",
+        next_attempt_at=now,
+        started_at=now,
+        latency_ms=None,
+        status_code=None,
+        attempt_outcome="abandoned",
+        response_excerpt=None,
+        error="lease expired: the dispatcher stopped before recording a result",
+        finished_at=None,
+    )
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    attempt: int
+    started_at: datetime
+    latency_ms: int | None
+    status_code: int | None
+    outcome: str
+    response_excerpt: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: str
+    service: str
+    event_key: str
+    kind: str
+    scheduled_for: datetime
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    attempts: list[AttemptView]
+
+
+_VIEW_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.service,
+    deliveries.c.event_key,
+    deliveries.c.kind,
+    deliveries.c.scheduled_for,
+    deliveries.c.status,
+    deliveries.c.attempts.label("attempt_count"),
+    deliveries.c.next_attempt_at,
+    deliveries.c.last_status_code,
+    deliveries.c.last_error,
+    deliveries.c.created_at,
+    deliveries.c.finished_at,
+)
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    service: str | None = None
+    status: str | None = None
+    event_id: int | None = None
+    #: Only ids before this one (the previous page's last id): newest first.
+    before: str | None = None
+    limit: int = 50
+
+
+def _filtered(query: Any, where: DeliveryFilter) -> Any:
+    if where.service is not None:
+        query = query.where(deliveries.c.service == where.service)
+    if where.status is not None:
+        query = query.where(deliveries.c.status == where.status)
+    if where.event_id is not None:
+        query = query.where(deliveries.c.event_id == where.event_id)
+    if where.before is not None:
+        query = query.where(deliveries.c.id < where.before)
+    return query.order_by(deliveries.c.id.desc()).limit(where.limit)
+
+
+async def _attempts_of(
+    connection: AsyncConnection, ids: Sequence[str]
+) -> dict[str, list[AttemptView]]:
+    found: dict[str, list[AttemptView]] = {ident: [] for ident in ids}
+    if not ids:
+        return found
+    query = (
+        select(delivery_attempts)
+        .where(delivery_attempts.c.delivery_id.in_(list(ids)))
+        .order_by(delivery_attempts.c.delivery_id, delivery_attempts.c.attempt)
+    )
+    for row in (await connection.execute(query)).all():
+        values = dict(row._mapping)
+        ident = values.pop("delivery_id")
+        values.pop("id")
+        found[ident].append(AttemptView(**values))
+    return found
+
+
+async def list_deliveries(engine: AsyncEngine, where: DeliveryFilter) -> list[DeliveryView]:
+    """A page of deliveries, newest first, each with its attempts."""
+    async with engine.connect() as connection:
+        rows = (await connection.execute(_filtered(select(*_VIEW_COLUMNS), where))).all()
+        attempts = await _attempts_of(connection, [row.id for row in rows])
+    return [DeliveryView(**row._mapping, attempts=attempts[row.id]) for row in rows]
+
+
+async def get_delivery(engine: AsyncEngine, delivery_id: str) -> DeliveryView | None:
+    query = select(*_VIEW_COLUMNS).where(deliveries.c.id == delivery_id)
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).one_or_none()
+        if row is None:
+            return None
+        attempts = await _attempts_of(connection, [row.id])
+    return DeliveryView(**row._mapping, attempts=attempts[row.id])
+
+
+async def find_event_id(engine: AsyncEngine, service: str, key: str) -> int | None:
+    query = select(events.c.id).where(events.c.service == service, events.c.key == key)
+    async with engine.connect() as connection:
+        value: int | None = (await connection.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def redrive(engine: AsyncEngine, delivery_id: str, *, now: datetime) -> bool:
+    """Give a dead delivery a fresh retry budget, due now; False unless it was dead."""
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id, deliveries.c.status == "dead")
+        .values(
+            status="retrying",
+            next_attempt_at=now,
+            attempt_base=deliveries.c.attempts,
+            redriven_at=now,
+            finished_at=None,
+            updated_at=now,
+        )
+    )
+    async with write_transaction(engine) as connection:
+        result = await connection.execute(statement)
+    return result.rowcount == 1
+
+
+async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
+    query = (
+        select(deliveries.c.status, func.count())
+        .where(deliveries.c.status.in_(("pending", "retrying", "running")))
+        .group_by(deliveries.c.status)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return {status: int(count) for status, count in rows}
+
+
+async def oldest_pending_due(engine: AsyncEngine, *, now: datetime) -> datetime | None:
+    """The due instant of the longest-waiting ready delivery that is already due."""
+    query = (
+        select(deliveries.c.next_attempt_at)
+        .where(deliveries.c.status.in_(READY_STATUSES), deliveries.c.next_attempt_at <= now)
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(1)
+    )
+    async with engine.connect() as connection:
+        value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def prune_finished(engine: AsyncEngine, *, older_than: datetime, limit: int = 1000) -> int:
+    """Delete up to ``limit`` finished deliveries (and their attempts) older than a bound."""
+    victims = (
+        select(deliveries.c.id)
+        .where(deliveries.c.finished_at < older_than)
+        .order_by(deliveries.c.finished_at)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    async with write_transaction(engine) as connection:
+        await connection.execute(
+            delete(delivery_attempts).where(delivery_attempts.c.delivery_id.in_(victims))
+        )
+        result = await connection.execute(delete(deliveries).where(deliveries.c.id.in_(victims)))
+    return int(result.rowcount)

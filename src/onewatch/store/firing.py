@@ -1,0 +1,204 @@
+"""The scheduler's one transaction: claim due events, insert deliveries, advance events.
+
+Atomicity owed: an event's advance and the deliveries of the occurrences it passed
+commit together or not at all. Every event update is conditional on the ``version`` and
+``status`` that were read, so a concurrent API change or a second scheduler makes it
+match no row; the unique key (event_id, kind, scheduled_for) turns a duplicate delivery
+insert into a no-op. On PostgreSQL the due rows are read ``FOR UPDATE SKIP LOCKED`` so
+two schedulers split a burst instead of colliding; on SQLite there is one writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from onewatch.store.ids import new_delivery_id
+from onewatch.store.schema import deliveries, events
+from onewatch.store.writer import writing
+
+
+@dataclass(frozen=True)
+class DueEvent:
+    """What the scheduler needs of a due event to plan its fires."""
+
+    id: int
+    service: str
+    key: str
+    pattern: str
+    timezone: str
+    separation: int
+    max_occurrences: int | None
+    start_at: datetime | None
+    end_at: datetime | None
+    next_occurrence: datetime
+    occurrences: int
+    misfire_policy: str
+    misfire_grace_seconds: int
+    version: int
+
+
+@dataclass(frozen=True)
+class Advance:
+    """A due event's new state and the due instants of the deliveries it makes."""
+
+    event: DueEvent
+    fires: Sequence[datetime]
+    next_occurrence: datetime | None
+    occurrences: int
+
+    @property
+    def status(self) -> str:
+        return "active" if self.next_occurrence is not None else "completed"
+
+
+@dataclass(frozen=True)
+class FireBatch:
+    events_advanced: int
+    deliveries_created: int
+    #: True when the batch was full: more may be due right now.
+    full: bool
+
+
+_DUE_COLUMNS = [getattr(events.c, name) for name in DueEvent.__dataclass_fields__]
+
+
+def insert_ignoring_duplicates(connection: AsyncConnection) -> Insert:
+    """``INSERT INTO deliveries ... ON CONFLICT DO NOTHING`` in the store's dialect."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(deliveries).on_conflict_do_nothing()
+    return sqlite.insert(deliveries).on_conflict_do_nothing()
+
+
+async def earliest_due(engine: AsyncEngine) -> datetime | None:
+    """The earliest ``next_occurrence`` of an active event (the scheduler's alarm)."""
+    query = (
+        select(events.c.next_occurrence)
+        .where(events.c.status == "active", events.c.next_occurrence.is_not(None))
+        .order_by(events.c.next_occurrence)
+        .limit(1)
+    )
+    async with engine.connect() as connection:
+        value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def _due_events(connection: AsyncConnection, horizon: datetime, limit: int) -> list[DueEvent]:
+    query = (
+        select(*_DUE_COLUMNS)
+        .where(events.c.status == "active", events.c.next_occurrence <= horizon)
+        .order_by(events.c.next_occurrence)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await connection.execute(query)).all()
+    return [DueEvent(**row._mapping) for row in rows]
+
+
+_ADVANCE = (
+    update(events)
+    .where(
+        events.c.id == bindparam("b_id"),
+        events.c.version == bindparam("b_version"),
+        events.c.status == "active",
+    )
+    .values(
+        next_occurrence=bindparam("b_next"),
+        occurrences=bindparam("b_occurrences"),
+        status=bindparam("b_status"),
+        version=events.c.version + 1,
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def _advance_params(advance: Advance, now: datetime) -> dict[str, Any]:
+    return {
+        "b_id": advance.event.id,
+        "b_version": advance.event.version,
+        "b_next": advance.next_occurrence,
+        "b_occurrences": advance.occurrences,
+        "b_status": advance.status,
+        "b_now": now,
+    }
+
+
+def _delivery_rows(advances: Sequence[Advance], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": new_delivery_id(),
+            "event_id": advance.event.id,
+            "service": advance.event.service,
+            "event_key": advance.event.key,
+            "kind": "scheduled",
+            "scheduled_for": due,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": due,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for advance in advances
+        for due in advance.fires
+    ]
+
+
+async def _insert_deliveries(
+    connection: AsyncConnection, advances: Sequence[Advance], now: datetime
+) -> int:
+    rows = _delivery_rows(advances, now)
+    if rows:
+        await connection.execute(insert_ignoring_duplicates(connection), rows)
+    return len(rows)
+
+
+async def _advance_one_by_one(
+    connection: AsyncConnection, advances: Sequence[Advance], now: datetime
+) -> tuple[int, int]:
+    """The slow path after a batch lost a race: keep only the events still unchanged."""
+    kept = []
+    for advance in advances:
+        result = await connection.execute(_ADVANCE, [_advance_params(advance, now)])
+        if result.rowcount == 1:
+            kept.append(advance)
+    return len(kept), await _insert_deliveries(connection, kept, now)
+
+
+async def _apply(
+    engine: AsyncEngine, connection: AsyncConnection, advances: list[Advance], now: datetime
+) -> tuple[int, int]:
+    params = [_advance_params(advance, now) for advance in advances]
+    result = await connection.execute(_ADVANCE, params)
+    if result.rowcount == len(advances):
+        return len(advances), await _insert_deliveries(connection, advances, now)
+    await connection.rollback()
+    async with engine.begin() as retry:
+        return await _advance_one_by_one(retry, advances, now)
+
+
+async def fire_due_events(
+    engine: AsyncEngine,
+    *,
+    now: datetime,
+    horizon: datetime,
+    limit: int,
+    plan: Callable[[DueEvent], Advance],
+) -> FireBatch:
+    """Claim up to ``limit`` events due by ``horizon``, plan each, commit it all at once."""
+    async with writing(engine), engine.connect() as connection:
+        await connection.begin()
+        due = await _due_events(connection, horizon, limit)
+        if not due:
+            await connection.rollback()
+            return FireBatch(0, 0, full=False)
+        advances = [plan(event) for event in due]
+        advanced, created = await _apply(engine, connection, advances, now)
+        if connection.in_transaction():
+            await connection.commit()
+    return FireBatch(advanced, created, full=len(due) == limit)
