@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from onewatch.api.routes import deliveries, metrics
+from onewatch.api.routes import deliveries, metrics, signing_secrets
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import verifier_from_settings
@@ -27,6 +27,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="Onewatch", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.verifier = verifier_from_settings(runtime.settings)
-    for router in (deliveries.router, metrics.router):
+    for router in (deliveries.router, metrics.router, signing_secrets.router):
         app.include_router(router)
     return app
