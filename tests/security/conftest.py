@@ -70,12 +70,12 @@ def build_app(settings: Settings, clock: FixedClock | None = None) -> FastAPI:
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def served(app: FastAPI, log_level: str = "warning") -> AsyncIterator[httpx.AsyncClient]:
     """Serve ``app`` on a free port of 127.0.0.1; yield a client pointed at it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=True)
+    config = uvicorn.Config(app, lifespan="on", log_level=log_level, access_log=True)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
