@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -12,6 +14,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from onewatch.delivery.address_ranges import AddressKind, address_kind
 from onewatch.delivery.target_policy import (
@@ -400,3 +406,63 @@ async def test_localhost_dot_and_legacy_forms_never_connect(forbidden_target: Ta
             await session.get(f"http://2130706434:{port}/")
     assert resolver.calls == []
     assert forbidden_target.seen == []
+
+
+def _self_signed(name: str) -> tuple[bytes, bytes]:
+    """A certificate for ``name`` only (no IP), and its key, both PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+async def test_tls_keeps_the_name_for_sni_and_verification(tmp_path: Path) -> None:
+    """Connecting to the checked IP must not lose the name: the certificate is for
+    ``svc.test`` only, so the handshake succeeds only if SNI and verification use it."""
+    cert_pem, key_pem = _self_signed("svc.test")
+    (tmp_path / "cert.pem").write_bytes(cert_pem)
+    (tmp_path / "key.pem").write_bytes(key_pem)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    names: list[str | None] = []
+    server_context.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[func-returns-value,assignment]
+
+    async def hook(request: web.Request) -> web.Response:
+        return web.Response(text=request.host)
+
+    app = web.Application()
+    app.router.add_get("/", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    client_context = ssl.create_default_context(cadata=cert_pem.decode())
+    resolver = HostsResolver({"svc.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]})
+    try:
+        connector = policy_connector(DEFAULT, resolver=resolver, ssl=client_context)
+        async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+            async with session.get(f"https://svc.test:{port}/") as response:
+                assert await response.text() == f"svc.test:{port}"
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                await session.get(f"https://other.test:{port}/")
+    finally:
+        await runner.cleanup()
+    assert names[0] == "svc.test"
