@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from onewatch.errors import ConfigurationError
+from onewatch.security.startup import check_trust_settings
 from onewatch.security.tokens import (
     TokenVerifier,
     check_settings,
@@ -96,3 +97,17 @@ def test_a_verifier_has_exactly_one_key_source() -> None:
         TokenVerifier()
     with pytest.raises(ConfigurationError, match="exactly one"):
         TokenVerifier(secret=GOOD, public_key=_ec_public_pem(), algorithms=("ES256",))
+
+
+def test_check_trust_settings_covers_policy_and_keys(tmp_path: Path) -> None:
+    check_trust_settings(Settings(data_dir=tmp_path))
+    assert (tmp_path / "secrets-key").is_file()
+    broken = [
+        ({"jwt_secret": "short"}, "jwt_secret"),
+        ({"outbound_allowed_networks": ["not-a-network"]}, "outbound_networks"),
+        ({"secrets_keys": {"k1": "dG9vIHNob3J0"}}, "secrets_keys"),
+    ]
+    for overrides, field in broken:
+        with pytest.raises(ConfigurationError) as caught:
+            check_trust_settings(Settings(data_dir=tmp_path, **overrides))  # type: ignore[arg-type]
+        assert caught.value.field == field
