@@ -54,6 +54,35 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwt_public_key: str | None = Field(
+        default=None, description="PEM public key for RS*/PS*/ES*/EdDSA tokens."
+    )
+    jwt_jwks_url: str | None = Field(default=None, description="JWKS URL for RS*/ES*/EdDSA.")
+    jwt_jwks_cache_seconds: int = Field(default=300, ge=1, le=86400)
+    jwt_jwks_refresh_cooldown_seconds: float = Field(default=30.0, ge=0, le=3600)
+
+    # Webhook signing secrets: encrypted at rest (AES-GCM, 32-byte keys, base64).
+    secrets_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Key id -> base64 key; empty: one in data_dir."
+    )
+    secrets_active_key: str | None = None
+    signing_secret_overlap_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
+
+    # Outbound target policy (see SECURITY.md).
+    outbound_allow_loopback: bool = True
+    outbound_allow_private: bool = True
+    outbound_allow_public: bool = True
+    outbound_allow_link_local: bool = False
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
+    outbound_denied_networks: list[str] = Field(default_factory=list)
+    outbound_allowed_hosts: list[str] = Field(default_factory=list)
+    outbound_denied_hosts: list[str] = Field(default_factory=list)
+
+    # Per-service quotas (0: unlimited).
+    quota_max_events: int = Field(default=100_000, ge=0)
+    quota_requests_per_second: float = Field(default=50.0, ge=0)
+    quota_request_burst: int = Field(default=100, ge=1)
+    quota_max_concurrent_deliveries: int = Field(default=32, ge=0)
 
     # Logs.
     log_format: Literal["console", "json"] = "console"

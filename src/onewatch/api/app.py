@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from onewatch.api.errors import BodySizeLimit, install_error_handlers
-from onewatch.api.routes import actions, deliveries, events, health, metrics, schedules
+from onewatch.api.routes import (
+    actions,
+    deliveries,
+    events,
+    health,
+    metrics,
+    schedules,
+    signing_secrets,
+)
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import verifier_from_settings
@@ -35,7 +43,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.verifier = verifier_from_settings(runtime.settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
-    routers = (health, actions, events, schedules, deliveries, metrics)
+    routers = (health, actions, events, schedules, deliveries, metrics, signing_secrets)
     for module in routers:
         app.include_router(module.router)
     return app

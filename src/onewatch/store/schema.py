@@ -185,3 +185,18 @@ delivery_attempts = Table(
     UniqueConstraint("delivery_id", "attempt"),
     CheckConstraint(_one_of("outcome", ("succeeded", "failed", "abandoned")), name="outcome"),
 )
+
+# Standard Webhooks signing secrets, sealed (AES-GCM) under the key named by key_id.
+# Active: expires_at is NULL or later than now; during a rotation two are active.
+signing_secrets = Table(
+    "signing_secrets",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("ciphertext", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    CheckConstraint("expires_at IS NULL OR expires_at >= created_at", name="expiry"),
+)
+Index("ix_signing_secrets_service", signing_secrets.c.service, signing_secrets.c.created_at)

@@ -1,0 +1,41 @@
+"""The API's per-service request rate quota: 429 with ``Retry-After`` past the limit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from onewatch.api.deps import PrincipalDep
+from onewatch.runtime import Runtime
+from onewatch.security.quotas import RequestRateLimiter
+
+
+def get_rate_limiter(request: Request) -> RequestRateLimiter:
+    """The app's limiter, built from the runtime's settings on first use."""
+    limiter: RequestRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        runtime: Runtime = request.app.state.runtime
+        limiter = RequestRateLimiter.from_settings(runtime.settings)
+        request.app.state.rate_limiter = limiter
+    return limiter
+
+
+def enforce_rate_limit(
+    principal: PrincipalDep,
+    limiter: Annotated[RequestRateLimiter, Depends(get_rate_limiter)],
+) -> None:
+    """Count this request against its service; refuse it with 429 when over the quota."""
+    wait = limiter.acquire(principal.service)
+    if wait > 0:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail={
+                "field": "service",
+                "reason": f"service {principal.service!r} is over its request rate quota",
+            },
+            headers={"Retry-After": RequestRateLimiter.retry_after_header(wait)},
+        )
+
+
+RateLimitDep = Depends(enforce_rate_limit)

@@ -1,0 +1,141 @@
+"""Per-service quotas, so one noisy service cannot starve the others.
+
+* ``check_event_quota``: the API calls it before inserting an event.
+* ``RequestRateLimiter``: a token bucket per service (``quota_requests_per_second``
+  refill, ``quota_request_burst`` capacity); the API answers 429 with ``Retry-After``
+  when it says no (``onewatch.api.rate_limit``).
+* ``DeliveryConcurrencyLimiter``: at most ``quota_max_concurrent_deliveries`` requests in
+  flight per service; the dispatcher holds a slot around each send.
+
+A zero limit means unlimited. The limiters keep their state in this process: with
+several API nodes each one enforces the rate on its own share of the traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from onewatch.errors import Forbidden
+from onewatch.settings import Settings
+from onewatch.store.schema import events
+
+#: Events that still cost scheduling work.
+LIVE_EVENT_STATUSES = ("active", "paused")
+
+
+class QuotaExceeded(Forbidden):
+    """The service is at one of its limits; nothing was stored."""
+
+
+async def count_live_events(connection: AsyncConnection, service: str) -> int:
+    result = await connection.execute(
+        select(func.count())
+        .select_from(events)
+        .where(events.c.service == service, events.c.status.in_(LIVE_EVENT_STATUSES))
+    )
+    return int(result.scalar_one())
+
+
+async def check_event_quota(
+    connection: AsyncConnection, service: str, max_events: int, *, adding: int = 1
+) -> None:
+    """Raise ``QuotaExceeded`` if ``adding`` more live events would pass ``max_events``.
+
+    Call it in the transaction that inserts. Two concurrent inserts can both pass and
+    overshoot by one each; the quota is a guard against runaway clients, not a ledger.
+    """
+    if max_events <= 0:
+        return
+    live = await count_live_events(connection, service)
+    if live + adding > max_events:
+        raise QuotaExceeded(
+            f"service {service!r} has {live} active or paused events; the quota is"
+            f" {max_events} (ONEWATCH_QUOTA_MAX_EVENTS)",
+            field="service",
+        )
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RequestRateLimiter:
+    """A token bucket per service: ``rate`` requests per second, bursts up to ``burst``."""
+
+    def __init__(
+        self, rate: float, burst: int, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._monotonic = monotonic
+        self._buckets: dict[str, _Bucket] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RequestRateLimiter:
+        return cls(settings.quota_requests_per_second, settings.quota_request_burst)
+
+    def acquire(self, service: str) -> float:
+        """Take one request's token: 0.0 when allowed, else the seconds to wait."""
+        if self._rate <= 0:
+            return 0.0
+        now = self._monotonic()
+        bucket = self._buckets.setdefault(service, _Bucket(self._burst, now))
+        elapsed = max(0.0, now - bucket.updated)
+        bucket.tokens = min(self._burst, bucket.tokens + elapsed * self._rate)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self._rate
+
+    @staticmethod
+    def retry_after_header(wait_seconds: float) -> str:
+        """Retry-After is whole seconds; round up so a client that obeys gets through."""
+        return str(max(1, math.ceil(wait_seconds)))
+
+
+class DeliveryConcurrencyLimiter:
+    """At most ``limit`` deliveries in flight per service (0: unlimited).
+
+    ``async with limiter.slot(service):`` around one send. Waiting for a slot holds only
+    that delivery's task, so deliveries of other services in the same batch go on.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._in_flight: dict[str, int] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryConcurrencyLimiter:
+        return cls(settings.quota_max_concurrent_deliveries)
+
+    def in_flight(self, service: str) -> int:
+        return self._in_flight.get(service, 0)
+
+    def has_free_slot(self, service: str) -> bool:
+        """Whether a send for ``service`` would start now (to skip rather than wait)."""
+        return self._limit <= 0 or self.in_flight(service) < self._limit
+
+    @asynccontextmanager
+    async def slot(self, service: str) -> AsyncIterator[None]:
+        if self._limit <= 0:
+            yield
+            return
+        semaphore = self._semaphores.setdefault(service, asyncio.Semaphore(self._limit))
+        async with semaphore:
+            self._in_flight[service] = self.in_flight(service) + 1
+            try:
+                yield
+            finally:
+                self._in_flight[service] -= 1

@@ -1,0 +1,213 @@
+"""Each service's webhook signing secrets: stored sealed, opened only to sign or to show once.
+
+A secret is *active* while ``expires_at`` is NULL or later than now. Creating one leaves
+the others as they are; rotating gives every active secret an end (now + overlap) and
+creates a new one, so both sign until the old one ends. A service's first delivery
+creates its first secret when it has none (two dispatchers racing there make two, and
+both sign: harmless).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from onewatch.clock import Clock
+from onewatch.delivery.signing import generate_secret, signature_headers
+from onewatch.errors import NotFound
+from onewatch.security.secrets_crypto import Keyring, Sealed
+from onewatch.store.schema import signing_secrets
+
+LIST_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class SigningSecretRecord:
+    """What may be shown of a stored secret: never its value."""
+
+    id: int
+    service: str
+    created_at: datetime
+    expires_at: datetime | None
+
+    def active_at(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+def _record(row: Row[*tuple[Any, ...]]) -> SigningSecretRecord:
+    return SigningSecretRecord(row.id, row.service, row.created_at, row.expires_at)
+
+
+def _active(service: str, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        signing_secrets.c.service == service,
+        or_(signing_secrets.c.expires_at.is_(None), signing_secrets.c.expires_at > now),
+    )
+
+
+async def create_secret(
+    connection: AsyncConnection, keyring: Keyring, service: str, now: datetime
+) -> tuple[SigningSecretRecord, str]:
+    """A new active secret; the plaintext is returned here and never again."""
+    plaintext = generate_secret()
+    sealed = keyring.seal(plaintext, service)
+    result = await connection.execute(
+        signing_secrets.insert().values(
+            service=service,
+            key_id=sealed.key_id,
+            ciphertext=sealed.ciphertext,
+            created_at=now,
+            expires_at=None,
+        )
+    )
+    primary_key = result.inserted_primary_key
+    if primary_key is None:
+        raise RuntimeError("the store did not return the new secret's id")
+    return SigningSecretRecord(int(primary_key[0]), service, now, None), plaintext
+
+
+async def rotate_secrets(
+    connection: AsyncConnection,
+    keyring: Keyring,
+    service: str,
+    now: datetime,
+    overlap: timedelta,
+) -> tuple[SigningSecretRecord, str, datetime]:
+    """End every active secret at ``now + overlap`` and create the new one.
+
+    Returns the new secret's record, its plaintext, and when the overlap ends. Run it in
+    one transaction so a failure leaves the old secrets as they were.
+    """
+    ends = now + overlap
+    await connection.execute(
+        update(signing_secrets)
+        .where(_active(service, now))
+        .where(or_(signing_secrets.c.expires_at.is_(None), signing_secrets.c.expires_at > ends))
+        .values(expires_at=ends)
+    )
+    record, plaintext = await create_secret(connection, keyring, service, now)
+    return record, plaintext, ends
+
+
+async def revoke_secret(
+    connection: AsyncConnection, service: str, secret_id: int, now: datetime
+) -> None:
+    """End one active secret now (a leaked one); ``NotFound`` if none of the service's."""
+    result = await connection.execute(
+        update(signing_secrets)
+        .where(_active(service, now))
+        .where(signing_secrets.c.id == secret_id)
+        .values(expires_at=now)
+    )
+    if result.rowcount != 1:
+        raise NotFound(f"no active signing secret {secret_id}", field="id")
+
+
+async def list_secrets(connection: AsyncConnection, service: str) -> list[SigningSecretRecord]:
+    """The service's newest secrets, active or ended, without their values."""
+    rows = await connection.execute(
+        select(
+            signing_secrets.c.id,
+            signing_secrets.c.service,
+            signing_secrets.c.created_at,
+            signing_secrets.c.expires_at,
+        )
+        .where(signing_secrets.c.service == service)
+        .order_by(signing_secrets.c.created_at.desc(), signing_secrets.c.id.desc())
+        .limit(LIST_LIMIT)
+    )
+    return [_record(row) for row in rows]
+
+
+async def active_secrets(
+    connection: AsyncConnection, service: str, now: datetime, *, keyring: Keyring
+) -> list[str]:
+    """The plaintexts that sign the service's requests now, newest first.
+
+    Creates the first one when the service has none. Run it in a transaction
+    (``engine.begin()``) so that creation is committed.
+    """
+    rows = await connection.execute(
+        select(signing_secrets.c.key_id, signing_secrets.c.ciphertext)
+        .where(_active(service, now))
+        .order_by(signing_secrets.c.created_at.desc(), signing_secrets.c.id.desc())
+    )
+    opened = [keyring.open(Sealed(row.key_id, row.ciphertext), service) for row in rows]
+    if opened:
+        return opened
+    _created, plaintext = await create_secret(connection, keyring, service, now)
+    return [plaintext]
+
+
+async def reseal_all(connection: AsyncConnection, keyring: Keyring) -> int:
+    """Re-encrypt every secret not sealed with the active key; returns how many."""
+    rows = await connection.execute(
+        select(
+            signing_secrets.c.id,
+            signing_secrets.c.service,
+            signing_secrets.c.key_id,
+            signing_secrets.c.ciphertext,
+        ).where(signing_secrets.c.key_id != keyring.active_key_id)
+    )
+    count = 0
+    for row in rows.all():
+        sealed = keyring.reseal(Sealed(row.key_id, row.ciphertext), row.service)
+        result = await connection.execute(
+            update(signing_secrets)
+            .where(signing_secrets.c.id == row.id, signing_secrets.c.key_id == row.key_id)
+            .values(key_id=sealed.key_id, ciphertext=sealed.ciphertext)
+        )
+        count += result.rowcount
+    return count
+
+
+class SigningSecretSource:
+    """The dispatcher's signer: signing headers per request, active secrets cached briefly.
+
+    The cache (``cache_seconds``, default 5) keeps the store out of the hot path; a
+    rotation reaches every dispatcher within it, well inside any sane overlap.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keyring: Keyring,
+        clock: Clock,
+        *,
+        cache_seconds: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._keyring = keyring
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, list[str]]] = {}
+
+    async def secrets_for(self, service: str) -> list[str]:
+        cached = self._cache.get(service)
+        if cached is not None and self._monotonic() - cached[0] < self._cache_seconds:
+            return cached[1]
+        async with self._engine.begin() as connection:
+            found = await active_secrets(
+                connection, service, self._clock.now(), keyring=self._keyring
+            )
+        self._cache[service] = (self._monotonic(), found)
+        return found
+
+    async def headers(
+        self, service: str, delivery_id: str, timestamp: datetime, body: bytes
+    ) -> dict[str, str]:
+        """``webhook-id``/``-timestamp``/``-signature`` for one attempt's exact body."""
+        return signature_headers(await self.secrets_for(service), delivery_id, timestamp, body)
+
+    def forget(self, service: str) -> None:
+        """Drop the cached secrets of ``service`` (after a rotation on this node)."""
+        self._cache.pop(service, None)
