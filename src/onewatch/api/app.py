@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from onewatch.api.routes import deliveries, metrics
+from onewatch.api.routes import deliveries, metrics, nodes
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import verifier_from_settings
@@ -29,4 +29,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.verifier = verifier_from_settings(runtime.settings)
     for router in (deliveries.router, metrics.router):
         app.include_router(router)
+    app.include_router(nodes.router)
     return app
