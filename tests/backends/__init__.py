@@ -54,3 +54,10 @@ async def store_engine(store_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def postgres_database_url() -> AsyncIterator[str]:
+    """A private, empty PostgreSQL database (for tests of PostgreSQL-only parts)."""
+    async with temporary_database(postgres_url()) as url:
+        yield url

@@ -9,14 +9,10 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from onewatch.store.database import libpq_url
+
 #: Every test database starts with this, so a leftover one is easy to spot.
 TEST_DATABASE_PREFIX = "onewatch_t_"
-
-
-def asyncpg_dsn(plain_url: str) -> str:
-    """The same URL in the form asyncpg itself accepts (no ``+driver``)."""
-    url = make_url(plain_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
 
 
 def with_database(plain_url: str, database: str) -> str:
@@ -27,7 +23,7 @@ def with_database(plain_url: str, database: str) -> str:
 async def temporary_database(server_url: str) -> AsyncIterator[str]:
     """Create an empty database beside ``server_url``'s; yield its plain URL; drop it."""
     name = TEST_DATABASE_PREFIX + secrets.token_hex(6)
-    admin = await asyncpg.connect(asyncpg_dsn(server_url))
+    admin = await asyncpg.connect(libpq_url(server_url))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -35,7 +31,7 @@ async def temporary_database(server_url: str) -> AsyncIterator[str]:
     try:
         yield with_database(server_url, name)
     finally:
-        admin = await asyncpg.connect(asyncpg_dsn(server_url))
+        admin = await asyncpg.connect(libpq_url(server_url))
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
