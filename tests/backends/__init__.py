@@ -11,7 +11,7 @@ Registered as a plugin by ``tests/conftest.py`` (``pytest_plugins``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 from tests.backends.postgres import temporary_database
+from tests.backends.redis_server import RedisServer
 from tests.conftest import postgres_url
 
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres")]
@@ -61,3 +62,14 @@ async def postgres_database_url() -> AsyncIterator[str]:
     """A private, empty PostgreSQL database (for tests of PostgreSQL-only parts)."""
     async with temporary_database(postgres_url()) as url:
         yield url
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server on a free port that the test may kill and restart."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
