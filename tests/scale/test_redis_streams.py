@@ -235,3 +235,19 @@ async def test_the_relay_role_publishes_on_wake_up_and_rides_out_an_outage(
         stop.set()
         await asyncio.wait_for(task, 10)
         await client.aclose()
+
+
+async def test_relays_on_several_nodes_publish_each_delivery_once(
+    store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
+) -> None:
+    if store_engine.dialect.name != "postgresql":
+        pytest.skip("several relays at once is the PostgreSQL set-up (SKIP LOCKED)")
+    client, names = shared_redis
+    ids = await insert_deliveries(store_engine, await insert_event(store_engine), 120, T0)
+    relays = [
+        DeliveryRelay(store_engine, client, ManualClock(T0), names, batch_size=7) for _ in range(3)
+    ]
+    counts = await asyncio.gather(*(relay.publish_ready() for relay in relays))
+    assert sum(counts) == 120
+    assert await client.xlen(names.stream) == 120
+    assert await collect(source(client, names, "node-a"), set(ids)) == set(ids)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -51,3 +54,17 @@ async def test_downgrade_to_base_then_upgrade_again(blank_store_url: str) -> Non
             assert await connection.run_sync(_differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_nodes_starting_together_migrate_once(blank_store_url: str) -> None:
+    if not blank_store_url.startswith("postgresql"):
+        pytest.skip("several nodes on one store is the PostgreSQL set-up")
+    engines = [create_engine(blank_store_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade_to_head(engine) for engine in engines))
+        assert await is_current(engines[0])
+        async with engines[0].connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        for engine in engines:
+            await engine.dispose()
