@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -15,6 +16,7 @@ from onewatch.store.pg_wakeup import (
     EVENTS_CHANNEL,
     PgWakeUpHub,
     notify_in_transaction,
+    wakeup_hub_for,
 )
 from tests.scale.waiting import eventually
 
@@ -22,11 +24,14 @@ pytestmark = pytest.mark.postgres
 
 
 async def started_hub(url: str, **options: float) -> PgWakeUpHub:
-    hub = PgWakeUpHub(url, **options)
-    hub.channel(EVENTS_CHANNEL)
-    hub.channel(DELIVERIES_CHANNEL)
+    hub = wakeup_hub_for(url, **options)
+    assert hub is not None
     await hub.start()
     return hub
+
+
+def test_sqlite_keeps_the_in_process_wakeup(tmp_path: Path) -> None:
+    assert wakeup_hub_for(f"sqlite:///{tmp_path / 'one.db'}") is None
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onewatch.store.database import libpq_url
+from onewatch.store.database import async_url, libpq_url
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,17 @@ EVENTS_CHANNEL = "onewatch_events"
 DELIVERIES_CHANNEL = "onewatch_deliveries"
 
 _CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def wakeup_hub_for(database_url: str, **options: float) -> PgWakeUpHub | None:
+    """The cross-node hub for a PostgreSQL store (channels made, not started yet), or
+    None for SQLite, whose single node keeps ``runtime.LocalWakeUp``."""
+    if async_url(database_url).get_backend_name() != "postgresql":
+        return None
+    hub = PgWakeUpHub(database_url, **options)
+    hub.channel(EVENTS_CHANNEL)
+    hub.channel(DELIVERIES_CHANNEL)
+    return hub
 
 
 async def notify_in_transaction(connection: AsyncConnection, channel: str) -> None:
