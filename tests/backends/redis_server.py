@@ -23,6 +23,10 @@ def free_port() -> int:
     return port
 
 
+class PortTaken(RuntimeError):
+    """The server could not listen on its port (another process took it)."""
+
+
 class RedisServer:
     """Start, SIGKILL and restart one ``redis-server`` process on one port."""
 
@@ -33,12 +37,25 @@ class RedisServer:
         self.directory = directory
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_once = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, deadline_seconds: float = 10.0) -> None:
+        """Start on this server's port; a first start retries elsewhere if it is taken."""
+        for _attempt in range(3):
+            try:
+                self._start_once(deadline_seconds)
+                return
+            except PortTaken:
+                if self.started_once:
+                    raise
+                self.port = free_port()
+        raise PortTaken(f"no free port for redis-server after 3 tries (last {self.port})")
+
+    def _start_once(self, deadline_seconds: float) -> None:
         assert self.binary is not None
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
@@ -50,11 +67,14 @@ class RedisServer:
     def _wait_until_accepting(self, deadline_seconds: float) -> None:
         deadline = time.monotonic() + deadline_seconds
         while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, "redis died"
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise PortTaken(f"redis-server exited at start (port {self.port} taken?)")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     sock.sendall(b"PING\r\n")
                     if sock.recv(16).startswith(b"+PONG"):
+                        self.started_once = True
                         return
             except OSError:
                 time.sleep(0.02)

@@ -18,6 +18,8 @@ from onewatch.errors import Forbidden, Unauthorized
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import mint_token
 from onewatch.settings import Settings
+from onewatch.store.database import create_engine
+from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.nodes import (
     NodeInfo,
     heartbeat_runner,
@@ -138,3 +140,20 @@ async def test_anonymous_callers_may_not_list_nodes(api_client: httpx.AsyncClien
     except Unauthorized:
         return
     assert response.status_code == 401
+
+
+async def test_a_node_registers_once_its_store_becomes_usable(
+    blank_store_url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(blank_store_url)  # no tables yet: every report fails
+    runtime = runtime_on(engine, tmp_path)
+    stop = asyncio.Event()
+    task = asyncio.create_task(heartbeat_runner(timedelta(milliseconds=20))(runtime, stop))
+    try:
+        await upgrade_to_head(engine)
+        await eventually(lambda: _exists(engine, runtime.node_id))
+        assert not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await engine.dispose()

@@ -145,7 +145,7 @@ async def list_nodes(engine: AsyncEngine) -> list[NodeInfo]:
 
 async def _beat_and_prune(runtime: Runtime, node: NodeInfo, prune_after: timedelta) -> None:
     now = runtime.clock.now()
-    if not await beat(runtime.engine, runtime.node_id, now):
+    if not await beat(runtime.engine, node.id, now):
         # Pruned while this node could not reach the database: come back under its id.
         await register_node(runtime.engine, _refreshed(node, now))
     await prune_nodes(runtime.engine, now, prune_after)
@@ -169,6 +169,21 @@ async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
             await stop.wait()
 
 
+async def _report(
+    runtime: Runtime, node: NodeInfo, registered: bool, prune_after: timedelta
+) -> bool:
+    """Register, or beat once registered; a database outage is logged and retried."""
+    try:
+        if registered:
+            await _beat_and_prune(runtime, node, prune_after)
+        else:
+            await register_node(runtime.engine, node)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("node heartbeat failed", node_id=node.id, error=str(exc))
+        return registered
+    return True
+
+
 def heartbeat_runner(
     interval: timedelta = HEARTBEAT_INTERVAL, prune_after: timedelta = PRUNE_AFTER
 ) -> RoleRunner:
@@ -176,19 +191,15 @@ def heartbeat_runner(
 
     async def run_heartbeat(runtime: Runtime, stop: asyncio.Event) -> None:
         node = this_node(runtime.node_id, runtime.settings.roles, runtime.clock.now())
-        await register_node(runtime.engine, node)
+        registered = False
         try:
             while not stop.is_set():
+                registered = await _report(runtime, node, registered, prune_after)
                 await _sleep_unless_stopped(stop, interval.total_seconds())
-                if stop.is_set():
-                    break
-                try:
-                    await _beat_and_prune(runtime, node, prune_after)
-                except (SQLAlchemyError, OSError) as exc:
-                    log.warning("node heartbeat failed", node_id=node.id, error=str(exc))
         finally:
-            with contextlib.suppress(SQLAlchemyError, OSError):
-                await mark_stopped(runtime.engine, node.id, runtime.clock.now())
+            if registered:
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await mark_stopped(runtime.engine, node.id, runtime.clock.now())
 
     return run_heartbeat
 
