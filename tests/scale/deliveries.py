@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.store.schema import deliveries, events
@@ -118,3 +118,34 @@ async def count_unpublished(engine: AsyncEngine) -> int:
     statement = select(func.count()).where(deliveries.c.published_at.is_(None))
     async with engine.connect() as connection:
         return int((await connection.execute(statement)).scalar_one())
+
+
+async def claim_with_lease(
+    engine: AsyncEngine, ids: Iterable[str], now: datetime, lease: timedelta
+) -> tuple[str, set[str]]:
+    """The dispatcher's claim: ready rows, or running rows whose lease expired."""
+    token = uuid.uuid4().hex
+    table = deliveries.c
+    claimable = or_(
+        and_(table.status.in_(("pending", "retrying")), table.next_attempt_at <= now),
+        and_(table.status == "running", table.locked_until < now),
+    )
+    statement = (
+        update(deliveries)
+        .where(table.id.in_(list(ids)), claimable)
+        .values(status="running", lease_token=token, locked_until=now + lease)
+        .returning(table.id)
+    )
+    async with engine.begin() as connection:
+        return token, set((await connection.execute(statement)).scalars())
+
+
+async def record_success(engine: AsyncEngine, token: str, now: datetime) -> set[str]:
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.lease_token == token, deliveries.c.status == "running")
+        .values(status="succeeded", finished_at=now)
+        .returning(deliveries.c.id)
+    )
+    async with engine.begin() as connection:
+        return set((await connection.execute(statement)).scalars())
