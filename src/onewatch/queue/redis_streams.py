@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -53,11 +54,33 @@ class StreamNames:
     group: str = "onewatch-dispatchers"
 
 
+#: No Redis call may hang for longer than this (a blocking read adds its block time):
+#: the relay holds row locks while it appends, so a stuck call would stall dispatchers.
+REDIS_CALL_TIMEOUT = timedelta(seconds=5)
+
+
 def redis_client(queue_url: str) -> Redis:
     """A client for ``ONEWATCH_QUEUE_URL`` (``redis://host:6379/0``)."""
     if not queue_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigurationError("use redis://, rediss:// or unix://", field="queue_url")
-    return Redis.from_url(queue_url, decode_responses=True, socket_connect_timeout=2.0)
+    # A socket timeout too, so no read waits for ever on a server that went silent
+    # (consumers block for ``block``, which must stay well below it).
+    return Redis.from_url(
+        queue_url,
+        decode_responses=True,
+        socket_connect_timeout=2.0,
+        socket_timeout=2 * REDIS_CALL_TIMEOUT.total_seconds(),
+    )
+
+
+@contextlib.asynccontextmanager
+async def _bounded(extra: timedelta = timedelta(0)) -> AsyncIterator[None]:
+    """Turn a Redis call that outlives its bound into a ``RedisError`` (an outage)."""
+    try:
+        async with asyncio.timeout((REDIS_CALL_TIMEOUT + extra).total_seconds()):
+            yield
+    except TimeoutError as exc:
+        raise RedisTimeoutError("no answer from Redis in time") from exc
 
 
 async def _done(value: Awaitable[Any] | Any) -> Any:
@@ -130,7 +153,8 @@ class DeliveryRelay:
         async with self._engine.begin() as connection:
             ids = list((await connection.execute(self._needing_publication(now))).scalars())
             if ids:
-                await self._append(ids)
+                async with _bounded():
+                    await self._append(ids)
                 await self._stamp(connection, ids, now)
         return len(ids)
 
@@ -182,7 +206,8 @@ class RedisStreamSource:
 
     async def next_batch(self, limit: int) -> list[str]:
         try:
-            return await self._next_batch(limit)
+            async with _bounded(extra=timedelta(milliseconds=self._block_ms)):
+                return await self._next_batch(limit)
         except RedisError as exc:
             log.warning("dispatch queue unavailable", error=str(exc))
             self._group_ready = False
@@ -242,7 +267,7 @@ class RedisStreamSource:
         if not entry_ids:
             return
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
+            async with _bounded(), self._client.pipeline(transaction=False) as pipe:
                 pipe.xack(self._names.stream, self._names.group, *entry_ids)
                 pipe.xdel(self._names.stream, *entry_ids)
                 await pipe.execute()
