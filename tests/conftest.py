@@ -19,3 +19,7 @@ def redis_url() -> str:
     if not url:
         pytest.skip("ONEWATCH_TEST_REDIS_URL is not set (CI sets it in .ci/run)")
     return url
+
+
+# The store fixtures (``store_url``, ``store_engine``) over SQLite and PostgreSQL.
+pytest_plugins = ("tests.backends",)

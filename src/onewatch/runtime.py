@@ -20,6 +20,7 @@ from onewatch.observability.metrics import Metrics
 from onewatch.settings import Settings
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
+from onewatch.store.nodes import new_node_id
 
 
 class LocalWakeUp:
@@ -52,6 +53,8 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     clock: Clock = field(default_factory=SystemClock)
+    #: This process's identity in ``nodes`` (and its Redis consumer name).
+    node_id: str = field(default_factory=new_node_id)
     #: Events changed: the scheduler re-reads the earliest due time.
     wakeup: LocalWakeUp = field(default_factory=LocalWakeUp)
     #: Deliveries became ready (run now, redrive): the dispatcher claims at once.

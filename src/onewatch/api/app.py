@@ -15,6 +15,7 @@ from onewatch.api.routes import (
     health,
     metrics,
     schedules,
+    nodes,
     signing_secrets,
 )
 from onewatch.engine.roles import background_roles
@@ -43,7 +44,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.verifier = verifier_from_settings(runtime.settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
-    routers = (health, actions, events, schedules, deliveries, metrics, signing_secrets)
+    routers = (health, actions, events, schedules, deliveries, metrics, signing_secrets, nodes)
     for module in routers:
         app.include_router(module.router)
     return app

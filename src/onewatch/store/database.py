@@ -35,6 +35,14 @@ def async_url(plain: str) -> URL:
     return url.set(drivername=_ASYNC_DRIVERS[backend])
 
 
+def libpq_url(plain_url: str) -> str:
+    """A PostgreSQL URL as asyncpg (and libpq) take it: ``postgresql://``, no ``+driver``."""
+    url = async_url(plain_url)
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError("LISTEN/NOTIFY needs a PostgreSQL URL", field="database_url")
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; NORMAL is durable across process
     # crashes in WAL mode (only an OS crash can lose the last commits).

@@ -8,10 +8,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+#: PostgreSQL advisory lock key held while migrating ("onewatch" in ASCII, as a number).
+MIGRATION_LOCK_KEY = 0x6F6E657761746368
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -22,6 +25,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several nodes starting at once (migrate_on_start) take turns; the later ones
+        # then find the schema current. (SQLite is one node: nothing to coordinate.)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     command.upgrade(alembic_config(connection), "head")
 
 

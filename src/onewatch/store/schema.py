@@ -142,6 +142,10 @@ deliveries = Table(
     # A redrive gives a fresh retry budget: attempts before it and its age do not count.
     Column("attempt_base", Integer, nullable=False, server_default=text("0")),
     Column("redriven_at", UTCDateTime, nullable=True),
+    # Queue mode only: when the relay last put this delivery on the Redis stream. The
+    # table stays the truth; a ready row not published since its ``next_attempt_at``
+    # (or for too long) is published again, so a lost stream loses nothing.
+    Column("published_at", UTCDateTime, nullable=True),
     UniqueConstraint("event_id", "kind", "scheduled_for"),
     CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
     CheckConstraint(_one_of("kind", DELIVERY_KINDS), name="kind"),
@@ -200,3 +204,19 @@ signing_secrets = Table(
     CheckConstraint("expires_at IS NULL OR expires_at >= created_at", name="expiry"),
 )
 Index("ix_signing_secrets_service", signing_secrets.c.service, signing_secrets.c.created_at)
+
+# The nodes of a cluster, each writing its own row: who runs what, and who is alive.
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("roles", Json, nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    # Set by a clean shutdown; a node that died keeps NULL and its heartbeat goes stale.
+    Column("stopped_at", UTCDateTime, nullable=True),
+)
+Index("ix_nodes_heartbeat_at", nodes.c.heartbeat_at)

@@ -1,0 +1,208 @@
+"""Node identity and liveness: each node keeps its own row in ``nodes`` fresh.
+
+There is no leader and no membership protocol: a node inserts its row at start,
+refreshes ``heartbeat_at`` every few seconds, and marks ``stopped_at`` on a clean
+shutdown. A node whose heartbeat is older than ``stale_after`` is reported ``stale``
+(it died or lost the database); rows silent for ``prune_after`` are deleted by
+whichever node beats next. Everything here is a single conditional statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch import __version__
+from onewatch.store.schema import nodes
+
+if TYPE_CHECKING:
+    from onewatch.runtime import RoleRunner, Runtime
+
+log = structlog.get_logger(__name__)
+
+NodeStatus = Literal["alive", "stale", "stopped"]
+
+#: How often a node refreshes its heartbeat.
+HEARTBEAT_INTERVAL = timedelta(seconds=10)
+#: A node silent for this long is reported stale.
+STALE_AFTER = 3 * HEARTBEAT_INTERVAL
+#: A node silent (or stopped) for this long is removed from the table.
+PRUNE_AFTER = timedelta(days=1)
+
+
+def new_node_id() -> str:
+    """A fresh identity for one node process (also its Redis consumer name)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One row of ``nodes``."""
+
+    id: str
+    hostname: str
+    pid: int
+    roles: tuple[str, ...]
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None = None
+
+    def status(self, now: datetime, stale_after: timedelta = STALE_AFTER) -> NodeStatus:
+        if self.stopped_at is not None:
+            return "stopped"
+        return "stale" if now - self.heartbeat_at > stale_after else "alive"
+
+
+def this_node(node_id: str, roles: Sequence[str], now: datetime) -> NodeInfo:
+    """The row describing the current process."""
+    return NodeInfo(
+        id=node_id,
+        hostname=socket.gethostname()[:255],
+        pid=os.getpid(),
+        roles=tuple(roles),
+        version=__version__,
+        started_at=now,
+        heartbeat_at=now,
+    )
+
+
+async def register_node(engine: AsyncEngine, node: NodeInfo) -> None:
+    """Insert the node's row (a restarted process gets a new id, hence a new row)."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(nodes).values(
+                id=node.id,
+                hostname=node.hostname,
+                pid=node.pid,
+                roles=list(node.roles),
+                version=node.version,
+                started_at=node.started_at,
+                heartbeat_at=node.heartbeat_at,
+            )
+        )
+
+
+async def beat(engine: AsyncEngine, node_id: str, now: datetime) -> bool:
+    """Refresh the heartbeat; False when the row is gone (pruned) or marked stopped."""
+    statement = (
+        update(nodes)
+        .where(nodes.c.id == node_id, nodes.c.stopped_at.is_(None))
+        .values(heartbeat_at=now)
+    )
+    async with engine.begin() as connection:
+        result = await connection.execute(statement)
+    return result.rowcount == 1
+
+
+async def mark_stopped(engine: AsyncEngine, node_id: str, now: datetime) -> bool:
+    """Record a clean shutdown; False when the row was not there."""
+    statement = update(nodes).where(nodes.c.id == node_id).values(stopped_at=now, heartbeat_at=now)
+    async with engine.begin() as connection:
+        result = await connection.execute(statement)
+    return result.rowcount == 1
+
+
+async def prune_nodes(engine: AsyncEngine, now: datetime, older_than: timedelta) -> int:
+    """Delete the rows of nodes silent for ``older_than``; returns how many."""
+    statement = delete(nodes).where(nodes.c.heartbeat_at < now - older_than)
+    async with engine.begin() as connection:
+        result = await connection.execute(statement)
+    return result.rowcount
+
+
+async def list_nodes(engine: AsyncEngine) -> list[NodeInfo]:
+    """Every known node, oldest first."""
+    statement = select(nodes).order_by(nodes.c.started_at, nodes.c.id)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).mappings().all()
+    return [
+        NodeInfo(
+            id=row["id"],
+            hostname=row["hostname"],
+            pid=row["pid"],
+            roles=tuple(row["roles"]),
+            version=row["version"],
+            started_at=row["started_at"],
+            heartbeat_at=row["heartbeat_at"],
+            stopped_at=row["stopped_at"],
+        )
+        for row in rows
+    ]
+
+
+async def _beat_and_prune(runtime: Runtime, node: NodeInfo, prune_after: timedelta) -> None:
+    now = runtime.clock.now()
+    if not await beat(runtime.engine, node.id, now):
+        # Pruned while this node could not reach the database: come back under its id.
+        await register_node(runtime.engine, _refreshed(node, now))
+    await prune_nodes(runtime.engine, now, prune_after)
+
+
+def _refreshed(node: NodeInfo, now: datetime) -> NodeInfo:
+    return NodeInfo(
+        id=node.id,
+        hostname=node.hostname,
+        pid=node.pid,
+        roles=node.roles,
+        version=node.version,
+        started_at=node.started_at,
+        heartbeat_at=now,
+    )
+
+
+async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+
+
+async def _report(
+    runtime: Runtime, node: NodeInfo, registered: bool, prune_after: timedelta
+) -> bool:
+    """Register, or beat once registered; a database outage is logged and retried."""
+    try:
+        if registered:
+            await _beat_and_prune(runtime, node, prune_after)
+        else:
+            await register_node(runtime.engine, node)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("node heartbeat failed", node_id=node.id, error=str(exc))
+        return registered
+    return True
+
+
+def heartbeat_runner(
+    interval: timedelta = HEARTBEAT_INTERVAL, prune_after: timedelta = PRUNE_AFTER
+) -> RoleRunner:
+    """A role runner that registers this node, beats until ``stop``, then marks it stopped."""
+
+    async def run_heartbeat(runtime: Runtime, stop: asyncio.Event) -> None:
+        node = this_node(runtime.node_id, runtime.settings.roles, runtime.clock.now())
+        registered = False
+        try:
+            while not stop.is_set():
+                registered = await _report(runtime, node, registered, prune_after)
+                await _sleep_unless_stopped(stop, interval.total_seconds())
+        finally:
+            if registered:
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await mark_stopped(runtime.engine, node.id, runtime.clock.now())
+
+    return run_heartbeat
+
+
+#: The heartbeat with its default timing, for ``Runtime.start``.
+run_heartbeat = heartbeat_runner()

@@ -1,0 +1,75 @@
+"""Store backends for tests: one fixture, run once on SQLite and once on PostgreSQL.
+
+``store_url`` / ``store_engine`` hand each test a migrated, private store: a fresh SQLite
+file in ``tmp_path``, or a fresh PostgreSQL database created on the server named by
+``ONEWATCH_TEST_POSTGRES_URL`` and dropped afterwards (safe under ``pytest -n 2``, and
+LISTEN/NOTIFY channels are private to it too). ``blank_store_url`` is the same without
+the migrations. The postgres case skips, with the reason, when the variable is unset.
+
+Registered as a plugin by ``tests/conftest.py`` (``pytest_plugins``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.store.database import create_engine
+from onewatch.store.migrate import upgrade_to_head
+from tests.backends.postgres import temporary_database
+from tests.backends.redis_server import RedisServer
+from tests.conftest import postgres_url
+
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres")]
+
+
+@pytest.fixture(params=BACKENDS)
+async def blank_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A plain URL of an empty, private store (no tables yet)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'onewatch.db'}"
+        return
+    async with temporary_database(postgres_url()) as url:
+        yield url
+
+
+@pytest.fixture
+async def store_url(blank_store_url: str) -> str:
+    """A plain URL of a private store migrated to the newest revision."""
+    engine = create_engine(blank_store_url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+    return blank_store_url
+
+
+@pytest.fixture
+async def store_engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on ``store_url``, disposed after the test."""
+    engine = create_engine(store_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def postgres_database_url() -> AsyncIterator[str]:
+    """A private, empty PostgreSQL database (for tests of PostgreSQL-only parts)."""
+    async with temporary_database(postgres_url()) as url:
+        yield url
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server on a free port that the test may kill and restart."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

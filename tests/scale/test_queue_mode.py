@@ -1,0 +1,134 @@
+"""Queue mode end to end, short of HTTP: a relay, three stream consumers standing in for
+dispatchers, one of them dying mid-batch, and the Redis server restarted mid-run.
+
+Every delivery ends ``succeeded``; a delivery reaches the sink twice only if it was in
+flight on the consumer that died. (The full test with the real scheduler, dispatcher
+and node processes builds on this once they are merged.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.clock import SystemClock
+from onewatch.queue.redis_streams import (
+    RedisStreamSource,
+    StreamNames,
+    redis_client,
+    relay_runner,
+)
+from onewatch.runtime import Runtime
+from onewatch.settings import Settings
+from tests.backends.redis_server import RedisServer
+from tests.scale.deliveries import (
+    claim_with_lease,
+    count_by_status,
+    insert_deliveries,
+    insert_event,
+    record_success,
+)
+from tests.scale.waiting import eventually
+
+LEASE = timedelta(milliseconds=300)
+TOTAL = 300
+
+
+class Sink:
+    """What the targets saw, and what the consumer that died had in flight."""
+
+    def __init__(self) -> None:
+        self.received: Counter[str] = Counter()
+        self.in_flight_on_dead_node: set[str] = set()
+        #: Consumers take no new batch while this is clear (the test holds them).
+        self.open = asyncio.Event()
+        self.open.set()
+
+
+async def dispatch(
+    engine: AsyncEngine, source: RedisStreamSource, sink: Sink, *, die_after: int | None
+) -> None:
+    """Claim, "send", record, acknowledge; with ``die_after``, die mid-batch that often."""
+    clock = SystemClock()
+    batches = 0
+    while True:
+        await sink.open.wait()
+        ids = await source.next_batch(20)
+        if not ids:
+            continue
+        token, claimed = await claim_with_lease(engine, ids, clock.now(), LEASE)
+        sink.received.update(claimed)
+        batches += 1
+        if die_after is not None and batches == die_after:
+            sink.in_flight_on_dead_node |= claimed
+            return  # sent, but neither recorded nor acknowledged
+        await record_success(engine, token, clock.now())
+        await source.done(ids)
+
+
+def consumer(client: Redis, names: StreamNames, name: str) -> RedisStreamSource:
+    return RedisStreamSource(
+        client,
+        name,
+        names,
+        block=timedelta(milliseconds=50),
+        claim_idle=timedelta(milliseconds=300),
+        outage_pause=timedelta(milliseconds=50),
+    )
+
+
+async def _succeeded(engine: AsyncEngine, at_least: int) -> bool:
+    return (await count_by_status(engine)).get("succeeded", 0) >= at_least
+
+
+async def test_no_delivery_is_lost_to_a_dead_consumer_or_a_redis_restart(
+    store_engine: AsyncEngine, own_redis: RedisServer, tmp_path: Path
+) -> None:
+    names = StreamNames(stream=f"onewatch-test:{secrets.token_hex(6)}", group="dispatchers")
+    runtime = Runtime(
+        settings=Settings(data_dir=tmp_path, queue_url=own_redis.url), engine=store_engine
+    )
+    ids = await insert_deliveries(
+        store_engine, await insert_event(store_engine), TOTAL, SystemClock().now()
+    )
+    client = redis_client(own_redis.url)
+    sink = Sink()
+    stop = asyncio.Event()
+    relay = relay_runner(names, poll_seconds=0.05, republish_after=timedelta(milliseconds=500))
+    tasks = [asyncio.create_task(relay(runtime, stop))]
+    tasks += [
+        asyncio.create_task(
+            dispatch(store_engine, consumer(client, names, f"node-{n}"), sink, die_after=die)
+        )
+        for n, die in enumerate([2, None, None])
+    ]
+    try:
+        await eventually(lambda: _succeeded(store_engine, TOTAL // 2), seconds=30)
+        sink.open.clear()  # hold the consumers, so the restart is mid-run for sure
+        own_redis.kill()
+        assert not await _succeeded(store_engine, TOTAL)
+        ids += await insert_deliveries(
+            store_engine, await insert_event(store_engine, "later"), 50, SystemClock().now()
+        )
+        own_redis.start()  # empty: stream, group and pending entries are gone
+        sink.open.set()
+        await eventually(lambda: _succeeded(store_engine, TOTAL + 50), seconds=30)
+    finally:
+        stop.set()
+        for task in tasks[1:]:
+            task.cancel()
+        async with asyncio.timeout(20):  # a role that ignores stop or cancel fails here
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await client.aclose()
+
+    assert await count_by_status(store_engine) == {"succeeded": TOTAL + 50}
+    assert set(sink.received) == set(ids)
+    twice = {delivery for delivery, n in sink.received.items() if n > 1}
+    assert sink.in_flight_on_dead_node, "the dying consumer never took a batch"
+    assert twice <= sink.in_flight_on_dead_node
