@@ -20,10 +20,16 @@ def _ok(runs: list[Row]) -> list[Row]:
 
 def burst_cdf(document: Row, target: Path) -> Path | None:
     """Lateness CDF per system and burst size."""
-    runs = [r for r in _ok(document.get("runs", [])) if r.get("lateness_cdf_ms")]
+    runs = _ok(document.get("runs", []))
     if not runs:
         return None
     figure, axes = plt.subplots(figsize=(8, 5))
+    for row in runs:
+        if not row.get("lateness_cdf_ms"):
+            # Nothing arrived: keep the run in the legend so the loss is not hidden.
+            name = f"{row['system']} {row.get('settings', '')} N={row.get('burst')}"
+            axes.plot([], [], " ", label=f"{name}: none delivered")
+    runs = [r for r in runs if r.get("lateness_cdf_ms")]
     for row in runs:
         values = row["lateness_cdf_ms"]
         fractions = [(i + 1) / len(values) for i in range(len(values))]

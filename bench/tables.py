@@ -31,8 +31,17 @@ def lateness(row: Row, key: str) -> str:
     return fmt((row.get("lateness_ms") or {}).get(key))
 
 
+def _last_line(text: str) -> str:
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def _errors(runs: Sequence[Row]) -> str:
-    failed = [f"- {r.get('system')} {r.get('label')}: `{r['error']}`" for r in runs if "error" in r]
+    failed = [
+        f"- {r.get('system')} {r.get('label')}: `{_last_line(r['error'])}`"
+        for r in runs
+        if "error" in r
+    ]
     return ("\n\nFailed runs:\n" + "\n".join(failed)) if failed else ""
 
 

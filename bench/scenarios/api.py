@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,13 +116,32 @@ async def _lists(base: str, token: str, requests: int) -> dict[str, Any]:
     return {"query": LIST_QUERY, **calls.summary(elapsed)}
 
 
+def _run(coroutine: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """The load generator on uvloop: on plain asyncio it, not the server, is the limit."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is optional
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def _ceiling(ctx: Context) -> dict[str, Any]:
+    """The same clients against the sink, which answers at once: the harness's own limit."""
+    return {
+        "system": "load generator vs sink",
+        "stored": 0,
+        "creates": _run(_creates(ctx.sink.base, "unused", ctx)),
+        "list": _run(_lists(ctx.sink.base, "unused", ctx.sizes.api_list_requests)),
+    }
+
+
 def _onewatch(ctx: Context) -> dict[str, Any]:
     stored = ctx.sizes.steady_stored
     node, token = onewatch_runner.start_node(ctx, stored, "api-ow")
     sampler = ProcessSampler(node.pid)
     try:
-        creates = asyncio.run(_creates(node.base, token, ctx))
-        lists = asyncio.run(_lists(node.base, token, ctx.sizes.api_list_requests))
+        creates = _run(_creates(node.base, token, ctx))
+        lists = _run(_lists(node.base, token, ctx.sizes.api_list_requests))
     finally:
         usage = sampler.stop()
         node.stop()
@@ -138,4 +158,5 @@ def run(ctx: Context) -> Path:
     runs = []
     if ctx.wants(onewatch_runner.SYSTEM):
         runs.append(guarded(onewatch_runner.SYSTEM, "api", lambda: _onewatch(ctx)))
+        runs.append(guarded("load generator", "ceiling", lambda: _ceiling(ctx)))
     return write_result(ctx, "api", {"runs": runs})
