@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("bench").setLevel(logging.INFO)
+    # Measure this checkout's code, not whatever an editable install points at.
+    source = str(BENCH_DIR.parent / "src")
+    if source not in sys.path:
+        sys.path.insert(0, source)
     # Imported here so ``--help`` works without the benchmark dependencies installed.
     from bench import report, suite
 

@@ -15,7 +15,7 @@ from typing import Any
 from bench.aps_worker import ADDED_PREFIX
 from bench.context import Context
 from bench.procs import ProcessSampler, child_env, python, sqlite_size_bytes
-from bench.runs import read_line, waiting_for
+from bench.runs import read_line, sleep_until, waiting_for
 from bench.stats import summarize
 
 SYSTEM = "apscheduler"
@@ -111,9 +111,11 @@ def run_due(
         "result": str(run_dir / "result.json"),
     }
     worker = start_worker(config, run_dir)
-    sampler = ProcessSampler(worker.pid)
     added = wait_added(worker, ctx.sizes.drain_bound_seconds + ctx.sizes.aps_build_bound_seconds)
     last_due = datetime.fromisoformat(added["last_due"].replace("Z", "+00:00"))
+    # CPU is measured over the firing window, not the adds before it.
+    sleep_until(datetime.fromisoformat(added["first_due"].replace("Z", "+00:00")))
+    sampler = ProcessSampler(worker.pid)
     ctx.sink.wait_for(added["jobs"], f"/{run_id}", waiting_for(last_due, ctx.sizes))
     usage = sampler.stop()
     stop_worker(worker)

@@ -18,7 +18,7 @@ from bench.onewatch_store import (
     one_shots,
 )
 from bench.procs import ProcessSampler, sqlite_size_bytes
-from bench.runs import waiting_for
+from bench.runs import sleep_until, waiting_for
 from bench.stats import summarize
 from bench.workload import background_events, due_instant
 
@@ -70,6 +70,8 @@ def run_due(ctx: Context, stored: int, dues_for: DuesFor, label: str) -> dict[st
     try:
         ready_seconds = node.wait_ready()
         ready_margin = (dues[0] - datetime.now(UTC)).total_seconds()
+        # CPU is measured over the firing window, not the wait before it.
+        sleep_until(dues[0])
         sampler = ProcessSampler(node.pid)
         ctx.sink.wait_for(len(dues), f"/{run_id}", waiting_for(max(dues), ctx.sizes))
         usage = sampler.stop()

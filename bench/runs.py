@@ -16,6 +16,11 @@ def monotonic_at(moment: datetime) -> float:
     return time.monotonic() + (moment - datetime.now(UTC)).total_seconds()
 
 
+def sleep_until(moment: datetime) -> None:
+    """Block until a wall-clock instant (at once if it has passed)."""
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+
+
 def waiting_for(last_due: datetime, sizes: Sizes) -> Waiting:
     """Stop at the drain bound after the last due instant, or once the sink is quiet."""
     after = monotonic_at(last_due)
