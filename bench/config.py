@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SCENARIOS = ("burst", "steady", "idle", "api", "engine")
-SYSTEMS = ("onewatch-sqlite", "apscheduler")
+SYSTEMS = ("onewatch-sqlite", "onewatch-postgres", "onewatch-postgres-3", "apscheduler")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -33,6 +34,8 @@ class Context:
     template_info: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     #: What building the APScheduler store taught: its add rate and how far it got.
     aps_build: dict[str, Any] = field(default_factory=dict)
+    #: Run when the suite ends, last first (dropping PostgreSQL databases).
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
     _run_counter: int = 0
 
     def run_id(self, label: str) -> str:

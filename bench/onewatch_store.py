@@ -1,8 +1,9 @@
-"""Filling an Onewatch SQLite store directly, before its server starts.
+"""Filling an Onewatch store directly, before its server starts.
 
 Creating a million events through the API would take longer than the scenarios
 themselves, so stored events are bulk-inserted with SQLAlchemy Core into the tables of
-``onewatch.store.schema``, exactly as the API would have written them.
+``onewatch.store.schema``, exactly as the API would have written them, through the same
+engine factory Onewatch uses (so SQLite and PostgreSQL are filled alike).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from bench.workload import StoredEvent, iso_instant
-from onewatch.store.database import create_engine as create_async_store_engine
+from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import events
 
@@ -32,14 +33,20 @@ def database_path(data_dir: Path) -> Path:
     return data_dir / DATABASE_NAME
 
 
-def migrate(data_dir: Path) -> None:
-    """What ``onewatch migrate --data-dir`` does: the schema at its newest revision."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_async_store_engine(f"sqlite:///{database_path(data_dir)}")
+def sqlite_url(data_dir: Path) -> str:
+    """The URL of the embedded default store in ``data_dir``."""
+    return f"sqlite:///{database_path(data_dir)}"
+
+
+def migrate(url: str) -> None:
+    """What ``onewatch migrate`` does: the schema at its newest revision."""
 
     async def run() -> None:
-        await upgrade_to_head(engine)
-        await engine.dispose()
+        engine = create_engine(url)
+        try:
+            await upgrade_to_head(engine)
+        finally:
+            await engine.dispose()
 
     asyncio.run(run())
 
@@ -73,29 +80,40 @@ def one_shots(prefix: str, dues: Iterable[datetime]) -> Iterator[StoredEvent]:
         yield StoredEvent(f"{prefix}-{index:07d}", iso_instant(due), "UTC", due)
 
 
-def insert_events(data_dir: Path, stored: Iterable[StoredEvent], endpoint: str) -> float:
-    """Insert events in chunks, one transaction each; returns the seconds it took."""
-    engine = create_engine(f"sqlite:///{database_path(data_dir)}")
+async def _insert(url: str, stored: Iterable[StoredEvent], endpoint: str) -> None:
+    engine = create_engine(url)
     now = datetime.now(UTC)
-    started = time.monotonic()
     iterator = iter(stored)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-        while chunk := list(islice(iterator, CHUNK)):
-            connection.execute(insert(events), [event_row(e, endpoint, now) for e in chunk])
-            connection.commit()
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            while chunk := list(islice(iterator, CHUNK)):
+                rows = [event_row(event, endpoint, now) for event in chunk]
+                await connection.execute(insert(events), rows)
+                await connection.commit()
+            if engine.dialect.name == "sqlite":
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await engine.dispose()
+
+
+def insert_events(url: str, stored: Iterable[StoredEvent], endpoint: str) -> float:
+    """Insert events in chunks, one transaction each; returns the seconds it took."""
+    started = time.monotonic()
+    asyncio.run(_insert(url, stored, endpoint))
     return time.monotonic() - started
 
 
-def count_events(data_dir: Path) -> int:
-    engine = create_engine(f"sqlite:///{database_path(data_dir)}")
-    with engine.connect() as connection:
-        total = connection.execute(select(func.count()).select_from(events)).scalar_one()
-        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    engine.dispose()
-    return int(total)
+def count_events(url: str) -> int:
+    async def run() -> int:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                result = await connection.execute(select(func.count()).select_from(events))
+                return int(result.scalar_one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def copy_store(template: Path, data_dir: Path) -> None:

@@ -47,3 +47,8 @@ def run(
             log.info("wrote %s", path)
     finally:
         sink.stop()
+        for cleanup in reversed(ctx.cleanups):
+            try:
+                cleanup()
+            except Exception as exc:  # one failed clean-up must not hide the others
+                log.warning("clean-up failed: %s", exc)

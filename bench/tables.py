@@ -53,6 +53,16 @@ def _delivered(row: Row) -> str:
     return f"{fmt(row.get('unique'))} / {fmt(row.get('expected'))}"
 
 
+def _readiness(runs: Sequence[Row]) -> str:
+    late = [
+        f"- {r['system']} {r.get('label')}: ready {fmt(-r['ready_before_due_s'])} s after due"
+        for r in runs
+        if "error" not in r and (r.get("ready_before_due_s") or 0) < 0
+    ]
+    note = "\n\nNot valid (the server was not ready before the due instant):\n"
+    return (note + "\n".join(late)) if late else ""
+
+
 def burst(document: Row) -> str:
     runs = document.get("runs", [])
     headers = [
@@ -90,7 +100,8 @@ def burst(document: Row) -> str:
             fmt(r.get("rss_mb_max"), 0),
         ]
 
-    return table(headers, _rows(runs, cells)) + _build_note(document) + _errors(runs)
+    notes = _build_note(document) + _readiness(runs) + _errors(runs)
+    return table(headers, _rows(runs, cells)) + notes
 
 
 def _build_note(document: Row) -> str:
@@ -143,7 +154,8 @@ def steady(document: Row) -> str:
     note = "\n\nHighest on-time rate tested (p99 <= 25 ms, none lost, early or doubled): " + (
         ", ".join(f"{system} {fmt(rate)}/s" for system, rate in best.items())
     )
-    return table(headers, _rows(runs, cells)) + note + _build_note(document) + _errors(runs)
+    notes = note + _build_note(document) + _readiness(runs) + _errors(runs)
+    return table(headers, _rows(runs, cells)) + notes
 
 
 def idle(document: Row) -> str:

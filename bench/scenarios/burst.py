@@ -17,12 +17,16 @@ def _same_instant(count: int) -> onewatch_runner.DuesFor:
     return dues
 
 
-def _onewatch(ctx: Context, count: int) -> dict[str, object]:
+def _onewatch(ctx: Context, count: int, flavour: onewatch_runner.Flavour) -> dict[str, object]:
     return guarded(
-        onewatch_runner.SYSTEM,
+        flavour.system,
         f"burst {count}",
         lambda: onewatch_runner.run_due(
-            ctx, ctx.sizes.burst_background, _same_instant(count), f"burst{count}-ow"
+            ctx,
+            ctx.sizes.burst_background,
+            _same_instant(count),
+            f"burst{count}-{flavour.system}",
+            flavour,
         ),
     )
 
@@ -44,8 +48,9 @@ def _apscheduler(ctx: Context, count: int, settings: str) -> dict[str, object]:
 def run(ctx: Context) -> Path:
     runs = []
     for count in ctx.sizes.burst_sizes:
-        if ctx.wants(onewatch_runner.SYSTEM):
-            runs.append(_onewatch(ctx, count))
+        for flavour in onewatch_runner.FLAVOURS:
+            if ctx.wants(flavour.system):
+                runs.append(_onewatch(ctx, count, flavour))
         if ctx.wants(aps_runner.SYSTEM):
             runs.extend(_apscheduler(ctx, count, s) for s in ("default", "tuned"))
     for row in runs:
