@@ -72,6 +72,7 @@ def steady_vs_stored(document: Row, target: Path, rate: int) -> Path | None:
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize="small")
     late.set_yscale("log")
+    rss.set_ylim(bottom=0)
     figure.suptitle(f"Steady state at {rate} fires/s")
     return _save(figure, target / "steady_vs_stored.png")
 
