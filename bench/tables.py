@@ -217,11 +217,29 @@ def engine(document: Row) -> str:
     if "skipped" in document:
         return f"Not run: {document['skipped']}."
     result = document.get("result", {})
+    if isinstance(result, dict) and isinstance(result.get("medians_us"), dict):
+        return _engine_medians(result)
     rows = result.get("rows") if isinstance(result, dict) else None
     if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
         headers = list(rows[0])
         return table(headers, [[fmt(r.get(h), 2) for h in headers] for r in rows])
     return "```json\n" + json.dumps(result, indent=1) + "\n```"
+
+
+def _engine_medians(result: Row) -> str:
+    medians: dict[str, dict[str, float]] = result["medians_us"]
+    modes = list(next(iter(medians.values())))
+    ours = medians.get("onewatch", {})
+    headers = ["library"] + [f"{mode} µs" for mode in modes]
+    headers += [f"{mode}: x slower than onewatch" for mode in modes]
+    rows = []
+    for name, values in medians.items():
+        ratios = [values[m] / ours[m] if ours.get(m) else None for m in modes]
+        rows.append([name] + [fmt(values[m], 1) for m in modes] + [fmt(r, 1) for r in ratios])
+    unit = result.get("unit", "")
+    return f"{unit}; {len(result.get('patterns', []))} patterns x " + (
+        f"{len(result.get('zones', []))} zones.\n\n" + table(headers, rows)
+    )
 
 
 SECTIONS: dict[str, Callable[[Row], str]] = {
