@@ -64,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="where stores and logs go (default: a new temporary folder)",
     )
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="run Onewatch under py-spy; profiles and their summaries go to the work dir",
+    )
     report = commands.add_parser("report", help="regenerate tables and plots from results")
     report.add_argument("--quick", action="store_true", help="from bench/results/quick/")
     return main
@@ -91,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "run":
         work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="onewatch-bench-"))
-        suite.run(args.only, args.systems, args.quick, work_dir, results_dir(args.quick))
+        suite.run(
+            args.only, args.systems, args.quick, work_dir, results_dir(args.quick), args.profile
+        )
     report.regenerate(results_dir(args.quick), markdown_path(args.quick))
 
 

@@ -34,6 +34,8 @@ class Context:
     template_info: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     #: What building the APScheduler store taught: its add rate and how far it got.
     aps_build: dict[str, Any] = field(default_factory=dict)
+    #: Run each Onewatch node under py-spy and keep its profile.
+    profile: bool = False
     #: Run when the suite ends, last first (dropping PostgreSQL databases).
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     _run_counter: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench import profiling
 from bench.procs import child_env, python
 from onewatch.security.tokens import load_or_create_secret, mint_token
 
@@ -46,7 +48,9 @@ def _answers(url: str) -> int | None:
 class OnewatchNode:
     """Starts the server on a fresh port; ``stop`` sends SIGTERM and waits."""
 
-    def __init__(self, data_dir: Path, log_path: Path, **env: str) -> None:
+    def __init__(
+        self, data_dir: Path, log_path: Path, profile_to: Path | None = None, **env: str
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -60,6 +64,9 @@ class OnewatchNode:
         }
         command = [python(), "-m", "onewatch", "serve"]
         command += ["--port", str(self.port), "--data-dir", str(data_dir)]
+        self.profiled = profile_to is not None
+        if profile_to is not None:
+            command = profiling.record_command(profile_to) + command
         self.process = subprocess.Popen(
             command,
             stdout=self._log,
@@ -70,7 +77,10 @@ class OnewatchNode:
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        """The server's process (not the profiler's, when it runs under py-spy)."""
+        if not self.profiled:
+            return self.process.pid
+        return profiling.profiled_child(self.process.pid)
 
     def wait_ready(self, timeout: float = 120.0) -> float:
         """Block until the node answers its readiness probe; seconds it took."""
@@ -90,7 +100,9 @@ class OnewatchNode:
 
     def stop(self, grace: float = 30.0) -> int | None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            # Under py-spy, stop the server: the profiler then writes its file and exits.
+            with contextlib.suppress(ProcessLookupError, RuntimeError):
+                os.kill(self.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=grace)
         if self.process.poll() is None:

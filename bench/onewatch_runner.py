@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import postgres
+from bench import postgres, profiling
 from bench.context import Context
 from bench.onewatch_node import OnewatchNode, admin_token
 from bench.onewatch_store import (
@@ -129,9 +129,12 @@ class Cluster:
         self.token = admin_token(prepared.data_dir)
         env = {"ONEWATCH_DATABASE_URL": prepared.url}
         logs = ctx.run_dir(run_id)
+        self.profiles = [
+            logs / f"profile-{index}.txt" if ctx.profile else None for index in range(flavour.nodes)
+        ]
         self.nodes = [
-            OnewatchNode(prepared.data_dir, logs / f"onewatch-{index}.log", **env)
-            for index in range(flavour.nodes)
+            OnewatchNode(prepared.data_dir, logs / f"onewatch-{index}.log", profile, **env)
+            for index, profile in enumerate(self.profiles)
         ]
         self.samplers: list[ProcessSampler] = []
 
@@ -160,6 +163,11 @@ class Cluster:
         for node in self.nodes:
             node.stop()
 
+    def profile_summaries(self) -> list[str]:
+        """Where each node's profile summary went (``--profile`` only)."""
+        summaries = [profiling.summarize(path) for path in self.profiles if path is not None]
+        return [str(path) for path in summaries if path is not None]
+
 
 def run_due(
     ctx: Context, stored: int, dues_for: DuesFor, label: str, flavour: Flavour = SQLITE
@@ -180,7 +188,9 @@ def run_due(
     finally:
         cluster.stop()
     summary = summarize(ctx.sink.receipts(f"/{run_id}"), expected=len(dues))
+    profiles = cluster.profile_summaries()
     return {
+        **({"profiles": profiles} if profiles else {}),
         "system": flavour.system,
         "settings": "default",
         "stored": stored,

@@ -28,6 +28,7 @@ def run(
     quick: bool,
     work_dir: Path,
     results_dir: Path,
+    profile: bool = False,
 ) -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
     log.info("work dir %s", work_dir)
@@ -39,6 +40,7 @@ def run(
         work_dir=work_dir,
         results_dir=results_dir,
         sink=sink,
+        profile=profile,
     )
     try:
         for name in scenarios:
