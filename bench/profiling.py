@@ -18,6 +18,7 @@ import psutil  # type: ignore[import-untyped]
 
 SAMPLE_RATE = 200
 TOP = 25
+OUR_CODE = "onewatch/"
 
 
 def py_spy() -> str:
@@ -44,20 +45,36 @@ def profiled_child(profiler_pid: int, timeout: float = 10.0) -> int:
     raise RuntimeError("py-spy did not start its program")
 
 
-def summarize(collapsed: Path, top: int = TOP) -> Path | None:
-    """``<file>.top.txt``: the frames most often on top of the stack, with their share."""
-    if not collapsed.is_file():
-        return None
+def _tally(collapsed: Path) -> tuple[Counter[str], Counter[str], int]:
+    """Samples per frame on top of the stack, per Onewatch frame anywhere in it, total."""
     own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
     total = 0
     for line in collapsed.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        own[stack.split(";")[-1]] += int(count)
+        frames = stack.split(";")
+        own[frames[-1]] += int(count)
+        for frame in {f for f in frames if OUR_CODE in f}:
+            inclusive[frame] += int(count)
         total += int(count)
-    lines = [f"{total} samples; frames most often on top of the stack:"]
-    lines += [f"{100 * n / max(1, total):5.1f}%  {frame}" for frame, n in own.most_common(top)]
+    return own, inclusive, total
+
+
+def _lines(title: str, counts: Counter[str], total: int, top: int) -> list[str]:
+    share = [f"{100 * n / max(1, total):5.1f}%  {frame}" for frame, n in counts.most_common(top)]
+    return [title, *share, ""]
+
+
+def summarize(collapsed: Path, top: int = TOP) -> Path | None:
+    """``<file>.top.txt``: where the samples were, by own time and by Onewatch function."""
+    if not collapsed.is_file():
+        return None
+    own, inclusive, total = _tally(collapsed)
+    lines = [f"{total} samples (start-up included)", ""]
+    lines += _lines("Frames most often on top of the stack:", own, total, top)
+    lines += _lines("Onewatch functions most often anywhere on the stack:", inclusive, total, top)
     summary = collapsed.with_suffix(".top.txt")
-    summary.write_text("\n".join(lines) + "\n")
+    summary.write_text("\n".join(lines))
     return summary
