@@ -121,6 +121,8 @@ def run_due(
     stop_worker(worker)
     reported = json.loads((run_dir / "result.json").read_text())
     summary = summarize(ctx.sink.receipts(f"/{run_id}"), expected=added["jobs"])
+    store_bytes = sqlite_size_bytes(database)
+    database.unlink()
     return {
         "system": SYSTEM,
         "settings": settings,
@@ -129,5 +131,5 @@ def run_due(
         **reported,
         **summary,
         **usage,
-        "store_bytes": sqlite_size_bytes(database),
+        "store_bytes": store_bytes,
     }
