@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bench import plots, tables
+from bench import plots, tables, targets
 
 BEGIN = "<!-- bench:{name}:begin -->"
 END = "<!-- bench:{name}:end -->"
@@ -57,10 +57,17 @@ def draw(results_dir: Path) -> list[Path]:
     return [path for path in drawn if path is not None]
 
 
+def _targets_block(documents: targets.Documents) -> str:
+    body = targets.verdicts(documents)
+    return f"{BEGIN.format(name='targets')}\n{body}\n{END.format(name='targets')}"
+
+
 def regenerate(results_dir: Path, markdown_path: Path) -> None:
     draw(results_dir)
     markdown = markdown_path.read_text() if markdown_path.is_file() else "# Benchmarks\n"
-    for name in tables.SECTIONS:
-        markdown = _replace(markdown, name, _block(name, _load(results_dir, name)))
+    documents = {name: _load(results_dir, name) for name in tables.SECTIONS}
+    markdown = _replace(markdown, "targets", _targets_block(documents))
+    for name, document in documents.items():
+        markdown = _replace(markdown, name, _block(name, document))
     markdown_path.parent.mkdir(parents=True, exist_ok=True)
     markdown_path.write_text(markdown)
