@@ -50,7 +50,10 @@ def build_store(ctx: Context) -> Path:
         "result": str(run_dir / "result.json"),
     }
     worker = start_worker(config, run_dir)
-    worker.wait(timeout=ctx.sizes.aps_build_bound_seconds + 120)
+    try:
+        worker.wait(timeout=ctx.sizes.aps_build_bound_seconds + 120)
+    finally:
+        stop_worker(worker)
     ctx.aps_build = json.loads((run_dir / "result.json").read_text())
     ctx.aps_build["store_bytes"] = sqlite_size_bytes(database)
     ctx.templates[key] = database
@@ -90,6 +93,23 @@ def wait_added(worker: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
     return added
 
 
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _measure(
+    ctx: Context, worker: subprocess.Popen[str], run_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Wait for the adds, then watch the worker from the first due instant to the end."""
+    added = wait_added(worker, ctx.sizes.drain_bound_seconds + ctx.sizes.aps_build_bound_seconds)
+    # CPU is measured over the firing window, not the adds before it.
+    sleep_until(_instant(added["first_due"]))
+    sampler = ProcessSampler(worker.pid)
+    waiting = waiting_for(_instant(added["last_due"]), ctx.sizes)
+    ctx.sink.wait_for(added["jobs"], f"/{run_id}", waiting)
+    return added, sampler.stop()
+
+
 def run_due(
     ctx: Context, stored: int, dues: dict[str, Any], settings: str, label: str
 ) -> dict[str, Any]:
@@ -111,14 +131,10 @@ def run_due(
         "result": str(run_dir / "result.json"),
     }
     worker = start_worker(config, run_dir)
-    added = wait_added(worker, ctx.sizes.drain_bound_seconds + ctx.sizes.aps_build_bound_seconds)
-    last_due = datetime.fromisoformat(added["last_due"].replace("Z", "+00:00"))
-    # CPU is measured over the firing window, not the adds before it.
-    sleep_until(datetime.fromisoformat(added["first_due"].replace("Z", "+00:00")))
-    sampler = ProcessSampler(worker.pid)
-    ctx.sink.wait_for(added["jobs"], f"/{run_id}", waiting_for(last_due, ctx.sizes))
-    usage = sampler.stop()
-    stop_worker(worker)
+    try:
+        added, usage = _measure(ctx, worker, run_id)
+    finally:
+        stop_worker(worker)
     reported = json.loads((run_dir / "result.json").read_text())
     summary = summarize(ctx.sink.receipts(f"/{run_id}"), expected=added["jobs"])
     store_bytes = sqlite_size_bytes(database)

@@ -24,6 +24,8 @@ from bench.workload import iso_instant
 LIST_QUERY = "/v1/events?service=bench&status=active&limit=100"
 #: Created events are due long after the run, so none fires during it.
 CREATED_DUE_IN = timedelta(days=10)
+#: No request may hold a scenario up for long, even against a server that hangs.
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 class Calls:
@@ -89,7 +91,9 @@ async def _creates(base: str, token: str, ctx: Context) -> dict[str, Any]:
     calls = Calls()
     headers = {"Authorization": f"Bearer {token}"}
     connector = aiohttp.TCPConnector(limit=ctx.sizes.api_clients)
-    async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+    async with aiohttp.ClientSession(
+        headers=headers, connector=connector, timeout=REQUEST_TIMEOUT
+    ) as session:
         started = time.monotonic()
         deadline = started + ctx.sizes.api_seconds
         endpoint = ctx.sink.url("/api-created")
@@ -106,7 +110,7 @@ async def _creates(base: str, token: str, ctx: Context) -> dict[str, Any]:
 async def _lists(base: str, token: str, requests: int) -> dict[str, Any]:
     calls = Calls()
     headers = {"Authorization": f"Bearer {token}"}
-    async with aiohttp.ClientSession(headers=headers) as session:
+    async with aiohttp.ClientSession(headers=headers, timeout=REQUEST_TIMEOUT) as session:
         started = time.monotonic()
         for _ in range(requests):
             began = time.perf_counter()
