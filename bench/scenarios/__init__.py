@@ -1,0 +1,1 @@
+"""One module per scenario; each has ``run(ctx) -> Path`` writing its results file."""
