@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ from onewatch.store.nodes import (
 from onewatch.store.schema import nodes
 from tests.scale.waiting import eventually
 
-SECRET = "test-secret-" + "x" * 32
+SECRET = secrets.token_urlsafe(48)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 

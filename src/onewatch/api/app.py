@@ -14,8 +14,8 @@ from onewatch.api.routes import (
     events,
     health,
     metrics,
-    schedules,
     nodes,
+    schedules,
     signing_secrets,
 )
 from onewatch.engine.roles import background_roles

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import aiohttp
 
+from onewatch.delivery.target_policy import policy_connector, policy_from_settings
 from onewatch.settings import Settings
 
 
 def build_connector(settings: Settings) -> aiohttp.BaseConnector:
-    """Pooled keep-alive connections, bounded overall and per host."""
-    return aiohttp.TCPConnector(
+    """Pooled keep-alive connections, bounded overall and per host.
+
+    Every connection goes through the outbound target policy: names are resolved once,
+    each address is checked, and the socket connects to exactly the checked address.
+    """
+    return policy_connector(
+        policy_from_settings(settings),
         limit=settings.dispatcher_concurrency,
         limit_per_host=settings.dispatcher_per_host_limit,
         ttl_dns_cache=60,

@@ -13,11 +13,17 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onewatch.store.writer import writing
+
 
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection inside one transaction, committed on success, rolled back on error."""
-    async with engine.connect() as connection, connection.begin():
+    """A connection inside one transaction, committed on success, rolled back on error.
+
+    It also takes this process's write turn (``store.writer``), so API writes queue in
+    the event loop behind the scheduler's and the dispatcher's instead of inside SQLite.
+    """
+    async with writing(engine), engine.connect() as connection, connection.begin():
         if engine.dialect.name == "sqlite":
             await connection.exec_driver_sql("BEGIN IMMEDIATE")
         yield connection
