@@ -23,6 +23,7 @@ from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, lis
 from onewatch.api.render import event_as_input, event_json, merge_patch
 from onewatch.errors import NotFound
 from onewatch.runtime import Runtime
+from onewatch.security.tokens import Principal
 from onewatch.store import events as store
 from onewatch.store.transactions import read_connection
 
@@ -66,7 +67,7 @@ async def list_events(
     return page(rows, limit, event_json)
 
 
-async def _visible(runtime: Runtime, principal: Any, service: str, key: str) -> RowMapping:
+async def _visible(runtime: Runtime, principal: Principal, service: str, key: str) -> RowMapping:
     require_service_access(principal, service)
     async with read_connection(runtime.engine) as connection:
         row = await store.get_event(connection, service, key)
