@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
     secrets_active_key: str | None = None
     signing_secret_overlap_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
+    #: How long a dispatcher reuses a service's secrets before reading them again: a
+    #: rotation or revocation takes effect on every node within this time.
+    signing_secret_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # Outbound target policy (see SECURITY.md).
     outbound_allow_loopback: bool = True

@@ -21,6 +21,7 @@ from onewatch.engine.recorder import Recorder
 from onewatch.engine.sources import DeliverySource
 from onewatch.engine.waiting import first_of, sleep_until
 from onewatch.runtime import Runtime
+from onewatch.security.quotas import DeliveryConcurrencyLimiter, NoFreeSlot
 from onewatch.store.deliveries import ClaimedDelivery, Outcome, release
 
 log = structlog.get_logger("onewatch.dispatcher")
@@ -41,25 +42,44 @@ class Dispatcher:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.sending: set[str] = set()
         self._room = asyncio.Event()
+        #: Per-service cap on requests in flight, so one service cannot take them all.
+        self.limiter = DeliveryConcurrencyLimiter.from_settings(self.settings)
 
     # --- per delivery -----------------------------------------------------------------
 
     async def _deliver(self, item: ClaimedDelivery) -> None:
         await sleep_until(item.next_attempt_at, self.runtime.clock)
+        try:
+            # At due time at least ``dispatcher_lease_seconds`` of the lease remain: wait
+            # half of it for a slot, so the send still ends inside the lease.
+            wait = self.settings.dispatcher_lease_seconds / 2
+            async with self.limiter.slot(item.service, wait=wait):
+                outcome = await self._send(item)
+        except NoFreeSlot:
+            log.info("service at its concurrent delivery quota; released", delivery_id=item.id)
+            await self._give_back(item)
+            return
+        if outcome is not None:
+            self.recorder.put(outcome)
+
+    async def _send(self, item: ClaimedDelivery) -> Outcome | None:
         self.sending.add(item.id)
         try:
-            outcome = await attempt(self.tools, item)
+            return await attempt(self.tools, item)
         except Exception:
             # A bug, not a target's fault: give the delivery back rather than hold it.
             log.exception("attempt failed unexpectedly; releasing", delivery_id=item.id)
-            self.held.pop(item.id, None)
-            await release(
-                self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
-            )
-            return
+            await self._give_back(item)
+            return None
         finally:
             self.sending.discard(item.id)
-        self.recorder.put(outcome)
+
+    async def _give_back(self, item: ClaimedDelivery) -> None:
+        self.held.pop(item.id, None)
+        self._room.set()
+        await release(
+            self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
+        )
 
     def _take(self, item: ClaimedDelivery) -> None:
         self.held[item.id] = item

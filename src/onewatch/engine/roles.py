@@ -13,6 +13,8 @@ from onewatch.engine.maintenance import run_maintenance
 from onewatch.engine.scheduler import Scheduler
 from onewatch.engine.sources import DeliverySource, TableSource
 from onewatch.runtime import RoleRunner, Runtime
+from onewatch.security.secrets_crypto import keyring_from_settings
+from onewatch.store.signing_secrets import SigningSecretSource
 
 
 async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -29,8 +31,13 @@ def table_source(runtime: Runtime) -> DeliverySource:
 
 
 def request_signer(runtime: Runtime) -> RequestSigner | None:
-    """Where Standard Webhooks signing plugs in (none until per-service secrets exist)."""
-    return None
+    """Standard Webhooks signing with each service's secrets (from the store, cached)."""
+    return SigningSecretSource(
+        runtime.engine,
+        keyring_from_settings(runtime.settings),
+        runtime.clock,
+        cache_seconds=runtime.settings.signing_secret_cache_seconds,
+    )
 
 
 async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
