@@ -88,7 +88,9 @@ async def _write(context: EventContext, kind: str, document: Any) -> Written:
     if kind == "action":
         action = ActionDocument.model_validate(document)
         service = _service_of(action.service)
-        return await replace_action(context.engine, context.clock, service, action)
+        return await replace_action(
+            context.engine, context.clock, service, action, policy=context.rules.policy
+        )
     if kind == "event":
         event = EventDocument.model_validate(document)
         return await replace_event(context, _service_of(event.service), event)

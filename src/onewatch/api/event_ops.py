@@ -7,8 +7,8 @@ the same rows), and each committed change wakes the scheduler.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +21,31 @@ from onewatch.api.races import retry_lost_race
 from onewatch.api.render import event_as_input
 from onewatch.api.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
+from onewatch.delivery.request import fill_endpoint
+from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
 from onewatch.domain.schedule import normalize_timezone
 from onewatch.errors import Conflict, NotFound, ValidationFailed
+from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_event_quota
+from onewatch.settings import Settings
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
 from onewatch.store.transactions import write_transaction
 
 #: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
 SCHEDULE_COLUMNS = ("pattern", "timezone", "separation", "max_occurrences", "start_at", "end_at")
+
+
+@dataclass(frozen=True)
+class EventRules:
+    """The operator's limits an event must keep: where it may call, how many per service."""
+
+    policy: TargetPolicy = field(default_factory=TargetPolicy)
+    #: Active and paused events per service (0: unlimited).
+    max_events: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EventRules:
+        return cls(policy_from_settings(settings), settings.quota_max_events)
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,7 @@ class EventContext:
     clock: Clock
     #: Called after each committed change (``runtime.wakeup.notify``).
     on_change: Callable[[], None] = lambda: None
+    rules: EventRules = field(default_factory=EventRules)
 
 
 def event_definition(service: str, document: EventDocument, timezone: str) -> dict[str, Any]:
@@ -82,7 +100,9 @@ async def _endpoint_of(
     return str(action["target"]["endpoint"]), "action"
 
 
-async def _check_target(connection: AsyncConnection, service: str, doc: EventDocument) -> None:
+async def _check_target(
+    connection: AsyncConnection, service: str, doc: EventDocument, policy: TargetPolicy
+) -> None:
     endpoint, where = await _endpoint_of(connection, service, doc)
     missing = placeholders(endpoint) - set(doc.params.url)
     if missing:
@@ -90,6 +110,20 @@ async def _check_target(connection: AsyncConnection, service: str, doc: EventDoc
             f"the endpoint of {where} needs {', '.join(sorted(missing))}, not given in params.url",
             field="params.url",
         )
+    check_destination(policy, endpoint, where, doc.params.url)
+
+
+def check_destination(
+    policy: TargetPolicy, endpoint: str, where: str, url_values: Mapping[str, Any]
+) -> None:
+    """The outbound policy on the endpoint as written, then as ``params.url`` fills it.
+
+    Names are not resolved here (see ``delivery.target_policy``): the dispatcher checks
+    the address it connects to, and a refusal there fails the delivery.
+    """
+    policy.check_endpoint(endpoint, field=where)
+    if placeholders(endpoint):
+        policy.check_endpoint(fill_endpoint(endpoint, url_values), field="params.url")
 
 
 def _schedule_state(
@@ -105,11 +139,15 @@ def _schedule_state(
 
 
 async def _definition(
-    connection: AsyncConnection, service: str, document: EventDocument, now: datetime
+    connection: AsyncConnection,
+    service: str,
+    document: EventDocument,
+    now: datetime,
+    rules: EventRules,
 ) -> dict[str, Any]:
     """Validate the schedule and the target; the columns to store."""
     compile_pattern(document.scheduling_pattern, anchor=now)
-    await _check_target(connection, service, document)
+    await _check_target(connection, service, document, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
     return event_definition(service, document, timezone)
 
@@ -121,10 +159,16 @@ async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMap
 
 
 async def _insert(
-    connection: AsyncConnection, service: str, document: EventDocument, now: datetime
+    connection: AsyncConnection,
+    service: str,
+    document: EventDocument,
+    now: datetime,
+    rules: EventRules,
 ) -> Written:
-    definition = await _definition(connection, service, document, now)
+    definition = await _definition(connection, service, document, now, rules)
     state = _schedule_state(document, now, 0, document.status or "active")
+    if state["status"] in LIVE_EVENT_STATUSES:
+        await check_event_quota(connection, service, rules.max_events)
     await store.insert_event(
         connection, {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
     )
@@ -133,7 +177,7 @@ async def _insert(
 
 async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
     async with write_transaction(context.engine) as connection:
-        written = await _insert(connection, service, document, context.clock.now())
+        written = await _insert(connection, service, document, context.clock.now(), context.rules)
     context.on_change()
     return written
 
@@ -146,8 +190,8 @@ async def replace_event(context: EventContext, service: str, document: EventDocu
         async with write_transaction(context.engine) as connection:
             current = await store.get_event(connection, service, document.key)
             if current is None:
-                return await _insert(connection, service, document, now)
-            return await _overwrite(connection, current, service, document, now)
+                return await _insert(connection, service, document, now, context.rules)
+            return await _overwrite(connection, current, service, document, now, context.rules)
 
     written = await retry_lost_race(attempt)
     if written.changed:
@@ -168,7 +212,7 @@ async def update_event(
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an event cannot change", field="key")
-        written = await _overwrite(connection, current, service, document, now)
+        written = await _overwrite(connection, current, service, document, now, context.rules)
     if written.changed:
         context.on_change()
     return written
@@ -206,9 +250,12 @@ async def _overwrite(
     service: str,
     document: EventDocument,
     now: datetime,
+    rules: EventRules,
 ) -> Written:
-    definition = await _definition(connection, service, document, now)
+    definition = await _definition(connection, service, document, now, rules)
     state = _next_state(current, definition, document, now)
+    if current["status"] not in LIVE_EVENT_STATUSES and state.get("status") in LIVE_EVENT_STATUSES:
+        await check_event_quota(connection, service, rules.max_events)  # brought back to life
     unchanged = all(current[name] == value for name, value in {**definition, **state}.items())
     if unchanged:
         return Written(current, changed=False)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from onewatch.api.deps import PrincipalDep, RuntimeDep, require_service_access
+from onewatch.api.rate_limit import RateLimitDep
 from onewatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from onewatch.security.tokens import Principal
 from onewatch.store.deliveries import (
@@ -22,7 +23,7 @@ from onewatch.store.deliveries import (
 )
 from onewatch.store.schema import DELIVERY_STATUSES
 
-router = APIRouter(tags=["deliveries"])
+router = APIRouter(tags=["deliveries"], dependencies=[RateLimitDep])
 
 MAX_LIMIT = 500
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

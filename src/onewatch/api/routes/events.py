@@ -20,6 +20,7 @@ from onewatch.api.deps import (
 from onewatch.api.documents import EventDocument, utc_text
 from onewatch.api.openapi import body_schema
 from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
+from onewatch.api.rate_limit import RateLimitDep
 from onewatch.api.render import event_as_input, event_json, merge_patch
 from onewatch.errors import NotFound
 from onewatch.runtime import Runtime
@@ -27,13 +28,14 @@ from onewatch.security.tokens import Principal
 from onewatch.store import events as store
 from onewatch.store.transactions import read_connection
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[RateLimitDep])
 
 EventStatus = Literal["active", "paused", "completed", "cancelled"]
 
 
 def _context(runtime: Runtime) -> event_ops.EventContext:
-    return event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify)
+    rules = event_ops.EventRules.from_settings(runtime.settings)
+    return event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify, rules)
 
 
 def _answer(written: Written) -> JSONResponse:
