@@ -142,8 +142,8 @@ async def active_secrets(
 ) -> list[str]:
     """The plaintexts that sign the service's requests now, newest first.
 
-    Creates the first one when the service has none. Run it in a transaction
-    (``engine.begin()``) so that creation is committed.
+    Creates the first one when the service has none. Run it in a write transaction
+    (``store.transactions.write_transaction``) so that creation is committed.
     """
     rows = await connection.execute(_active_query(service, now))
     opened = [keyring.open(Sealed(row.key_id, row.ciphertext), service) for row in rows]
