@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from onewatch.api.deps import RuntimeDep, get_verifier
+from onewatch.clock import SystemClock
 from onewatch.errors import Unauthorized
 from onewatch.security.ui_tokens import mint_session, verify_link
 from onewatch.store.ui_links import consume_link
@@ -94,7 +95,8 @@ async def use_link(
     if not _login_csrf_ok(request, csrf_token):
         return _signin_page(request, "login.html", "The form expired; try again.", 403)
     verifier = get_verifier(request)
-    now = runtime.clock.now()
+    # Wall time, not the node's clock: PyJWT checks ``exp`` and ``iat`` against it.
+    now = SystemClock().now()
     try:
         grant = verify_link(verifier, token)
     except Unauthorized as exc:
