@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from fastapi import Request, Response
 
@@ -68,7 +69,7 @@ def principal_of(verifier: TokenVerifier, token: str) -> Principal:
 def viewer_zone(request: Request) -> str:
     """The browser's zone (the cookie ``app.js`` sets from ``Intl``), else UTC."""
     try:
-        return normalize_timezone(request.cookies.get(ZONE_COOKIE) or "UTC")
+        return normalize_timezone(unquote(request.cookies.get(ZONE_COOKIE) or "UTC"))
     except InvalidPattern:
         return "UTC"
 
