@@ -75,7 +75,7 @@ async def node(tmp_path: Path) -> AsyncIterator[LiveApp]:
 
 
 async def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Save the whole page as ``screenshots/<name>.png`` (Playwright makes the folder)."""
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
@@ -236,6 +236,10 @@ async def test_an_operator_creates_runs_and_redrives_an_event(
     )
     page = await context.new_page()
     page.set_default_timeout(DEADLINE * 1000)
+    problems: list[str] = []  # script errors, CSP refusals, missing files show up here
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    expected = "the server responded with a status of 422"  # the refused form, on purpose
+    page.on("pageerror", lambda error: problems.append(str(error)))
     try:
         await sign_in(page, node)
         await fill_form_and_preview(page, sink)
@@ -247,5 +251,6 @@ async def test_an_operator_creates_runs_and_redrives_an_event(
         assert len(sink.on("/hook")) == 4  # success, two failures, the redriven success
         await other_pages(page, node)
         await usable_by_keyboard_and_on_a_phone(page, node)
+        assert [text for text in problems if expected not in text] == []
     finally:
         await context.close()

@@ -272,3 +272,19 @@ async def test_actions_list_and_the_events_using_each(live: LiveApp) -> None:
     assert users is not None
     assert "uses-it" in users.group(1) and ">not<" not in users.group(1)
     assert missing.status_code == 404
+
+
+async def test_unknown_pages_and_refusals_answer_in_html(live: LiveApp) -> None:
+    await _create(live, "alpha", _event("done", "2030-01-01T00:00:30Z"))
+    async with live.client("alpha") as api:
+        assert (await api.post("/v1/events/alpha/done/pause")).status_code == 200
+    async with browser(live, "alpha") as http:
+        missing = await http.get("/ui/no-such-page")
+        resumed = await post_form(http, "/ui/", "/ui/events/alpha/done/resume")
+        again = await post_form(http, "/ui/", "/ui/events/alpha/done/pause")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert resumed.status_code == 303
+    assert again.status_code == 303
+    async with live.client() as api:  # the API itself still answers in JSON
+        assert (await api.get("/v1/events")).json()["error"] == "unauthorized"

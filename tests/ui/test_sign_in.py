@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -132,27 +133,22 @@ async def test_a_pasted_link_token_does_not_sign_in(live: LiveApp) -> None:
         assert (await sign_in(http, token)).status_code == 401
 
 
-async def test_the_ui_link_command_prints_a_working_link(live: LiveApp, tmp_path: Path) -> None:
-    env = {"PYTHONPATH": str(SRC), "ONEWATCH_JWT_SECRET": live.secret, "PATH": "/usr/bin:/bin"}
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "onewatch",
-            "ui-link",
-            "--service",
-            "beta",
-            "--admin",
-            "--base-url",
-            live.base_url,
-        ],
+def onewatch(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The ``onewatch`` command in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "onewatch", *args],
         capture_output=True,
         text=True,
-        env=env,
-        cwd=tmp_path,
+        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin", **env},
+        cwd=cwd,
         timeout=60,
         check=False,
     )
+
+
+async def test_the_ui_link_command_prints_a_working_link(live: LiveApp, tmp_path: Path) -> None:
+    args = ("ui-link", "--service", "beta", "--admin", "--base-url", live.base_url)
+    made = await asyncio.to_thread(onewatch, *args, cwd=tmp_path, ONEWATCH_JWT_SECRET=live.secret)
     assert made.returncode == 0, made.stderr
     link = made.stdout.strip()
     assert re.fullmatch(re.escape(live.base_url) + r"/ui/link\?token=[\w.-]+", link)
@@ -163,16 +159,7 @@ async def test_the_ui_link_command_prints_a_working_link(live: LiveApp, tmp_path
 
 
 def test_the_ui_link_command_explains_a_bad_ttl(tmp_path: Path) -> None:
-    env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
-    made = subprocess.run(
-        [sys.executable, "-m", "onewatch", "ui-link", "--service", "beta", "--ttl", "soon"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    made = onewatch("ui-link", "--service", "beta", "--ttl", "soon", cwd=tmp_path)
     assert made.returncode == 1
     assert made.stderr.strip().splitlines() == [
         "error: --ttl 'soon': use a positive number and a unit s, m, h, d or w (e.g. 30d)"

@@ -17,14 +17,26 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from onewatch.errors import NotFound, OnewatchError, Unauthorized
+from onewatch.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    OnewatchError,
+    Unauthorized,
+    ValidationFailed,
+)
 from onewatch.ui.routes import actions, auth, dead_letters, event_form, events, overview
 from onewatch.ui.session import SignInRequired, Viewer, current_viewer
 from onewatch.ui.templating import STATIC_DIR, page
 
 __all__ = ["install_ui"]
 
-_STATUS = {"NotFound": 404, "Forbidden": 403, "Conflict": 409, "ValidationFailed": 422}
+_STATUS: tuple[tuple[type[OnewatchError], int], ...] = (
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (ValidationFailed, 422),
+)
 
 
 def _for_ui(request: Request) -> bool:
@@ -67,7 +79,7 @@ def install_ui(app: FastAPI) -> None:
             return await _delegate(json_errors, request, exc)
         if isinstance(exc, Unauthorized):
             return _sign_in(request)
-        status = _STATUS.get(type(exc).__name__, 400)
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
         text = "Not found." if isinstance(exc, NotFound) else str(exc)
         return _error_page(request, status, text)
 
