@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select, update
 
-from onewatch.store.schema import deliveries, delivery_attempts
+from onewatch.store.schema import deliveries, delivery_attempts, events
 from tests.support.live import LiveApp, ManualClock
 from tests.ui.support import browser, csrf_of, post_form
 
@@ -275,16 +275,16 @@ async def test_actions_list_and_the_events_using_each(live: LiveApp) -> None:
 
 
 async def test_unknown_pages_and_refusals_answer_in_html(live: LiveApp) -> None:
-    await _create(live, "alpha", _event("done", "2030-01-01T00:00:30Z"))
-    async with live.client("alpha") as api:
-        assert (await api.post("/v1/events/alpha/done/pause")).status_code == 200
+    await _create(live, "alpha", _event("done"))
+    async with live.runtime.engine.begin() as connection:
+        await connection.execute(update(events).values(status="completed"))
     async with browser(live, "alpha") as http:
         missing = await http.get("/ui/no-such-page")
-        resumed = await post_form(http, "/ui/", "/ui/events/alpha/done/resume")
-        again = await post_form(http, "/ui/", "/ui/events/alpha/done/pause")
+        refused = await post_form(http, "/ui/", "/ui/events/alpha/done/pause")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("text/html")
-    assert resumed.status_code == 303
-    assert again.status_code == 303
+    assert refused.status_code == 409
+    assert "the event is completed; only an active one can pause" in refused.text
+    assert 'data-testid="event-status">completed<' in refused.text
     async with live.client() as api:  # the API itself still answers in JSON
         assert (await api.get("/v1/events")).json()["error"] == "unauthorized"
