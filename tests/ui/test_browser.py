@@ -150,9 +150,17 @@ async def check_event_page(page: Page) -> None:
 
 
 async def run_now_succeeds(page: Page, sink: Sink) -> None:
+    sink.delays["/hook"] = 3.0  # long enough to see the delivery in flight first
     await page.get_by_role("button", name="Run now").click()
     await expect(page.get_by_role("status")).to_have_text("Run now: a delivery was queued.")
-    await reload_until(page, "[data-testid=delivery][data-status=succeeded]", 1, "a success")
+    succeeded = page.locator("[data-testid=delivery][data-status=succeeded]")
+    await expect(page.get_by_test_id("delivery")).to_have_count(1)
+    await expect(succeeded).to_have_count(0)
+    # No reload: the history refreshes itself (htmx) while a delivery is in flight.
+    await page.evaluate("window.sameDocument = true")
+    await expect(succeeded).to_have_count(1)
+    assert await page.evaluate("window.sameDocument === true")
+    sink.delays.clear()
     assert [item.json() for item in sink.on("/hook")] == [{"report": "sales"}]
     first = page.locator("[data-testid=delivery][data-status=succeeded]")
     await expect(first.locator("table.attempts tbody tr")).to_have_count(1)
@@ -162,7 +170,7 @@ async def run_now_succeeds(page: Page, sink: Sink) -> None:
 async def fails_until_dead(page: Page, sink: Sink) -> None:
     sink.script["/hook"] = [(500, {}, "down for maintenance")] * 2
     await page.get_by_role("button", name="Run now").click()
-    await reload_until(page, "[data-testid=delivery][data-status=dead]", 1, "a dead delivery")
+    await expect(page.locator("[data-testid=delivery][data-status=dead]")).to_have_count(1)
     dead = page.locator("[data-testid=delivery][data-status=dead]")
     await expect(dead.locator("table.attempts tbody tr")).to_have_count(2)
     await expect(dead.locator("table.attempts")).to_contain_text("down for maintenance")

@@ -288,3 +288,24 @@ async def test_unknown_pages_and_refusals_answer_in_html(live: LiveApp) -> None:
     assert 'data-testid="event-status">completed<' in refused.text
     async with live.client() as api:  # the API itself still answers in JSON
         assert (await api.get("/v1/events")).json()["error"] == "unauthorized"
+
+
+async def test_the_history_pages_back_and_has_a_refreshing_part(
+    live: LiveApp, clock: ManualClock
+) -> None:
+    await _create(live, "alpha", _event("busy"))
+    async with live.client("alpha") as api:
+        for _ in range(30):
+            clock.advance(seconds=1)
+            assert (await api.post("/v1/events/alpha/busy/trigger")).status_code == 202
+    async with browser(live, "alpha") as http:
+        first = (await http.get("/ui/events/alpha/busy")).text
+        older = re.search(r'href="([^"]+)#h-history">Older deliveries', first)
+        assert older is not None
+        second = (await http.get(older.group(1).replace("&amp;", "&"))).text
+        part = await http.get("/ui/events/alpha/busy/history")
+    assert first.count('data-testid="delivery"') == 25
+    assert second.count('data-testid="delivery"') == 5
+    # Pending deliveries: the part asks htmx to fetch it again, and it is only the part.
+    assert 'hx-trigger="every 2s"' in part.text
+    assert "<html" not in part.text and part.text.count('data-testid="delivery"') == 25

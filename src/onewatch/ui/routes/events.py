@@ -18,7 +18,7 @@ from onewatch.domain.schedule import InvalidPattern, describe_pattern
 from onewatch.errors import NotFound, OnewatchError, ValidationFailed
 from onewatch.runtime import Runtime
 from onewatch.store import events as store
-from onewatch.store.deliveries import DeliveryFilter, list_deliveries
+from onewatch.store.deliveries import DeliveryFilter, DeliveryView, list_deliveries
 from onewatch.store.schema import EVENT_STATUSES
 from onewatch.store.transactions import read_connection
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
@@ -116,6 +116,23 @@ def _coming(row: RowMapping, now: datetime) -> tuple[list[object], str | None]:
     return list(with_clock_changes(fires, row["timezone"], now)), None
 
 
+@dataclass(frozen=True)
+class History:
+    """A page of an event's deliveries, newest first, each with all its attempts."""
+
+    deliveries: list[DeliveryView]
+    before: str
+    older: str | None
+
+
+async def _history(runtime: Runtime, event_id: int, before: str) -> History:
+    where = DeliveryFilter(event_id=event_id, before=before or None, limit=HISTORY_SIZE + 1)
+    views = await list_deliveries(runtime.engine, where)
+    shown = views[:HISTORY_SIZE]
+    older = shown[-1].id if len(views) > HISTORY_SIZE else None
+    return History(shown, before, older)
+
+
 async def event_page(
     request: Request,
     runtime: Runtime,
@@ -126,9 +143,7 @@ async def event_page(
 ) -> HTMLResponse:
     row = await visible_event(runtime, viewer, *ident)
     now = runtime.clock.now()
-    history = await list_deliveries(
-        runtime.engine, DeliveryFilter(event_id=row["id"], limit=HISTORY_SIZE)
-    )
+    history = await _history(runtime, row["id"], request.query_params.get("before", ""))
     fires, schedule_error = _coming(row, now)
     return page(
         request,
@@ -139,7 +154,9 @@ async def event_page(
         description=describe(row["pattern"]),
         fires=fires,
         schedule_error=schedule_error,
-        history=history,
+        history=history.deliveries,
+        before=history.before,
+        older=history.older,
         error=error,
         now=now,
     )
@@ -150,6 +167,29 @@ async def event_detail(
     request: Request, service: str, key: str, runtime: RuntimeDep, viewer: ViewerDep
 ) -> HTMLResponse:
     return await event_page(request, runtime, viewer, (service, key))
+
+
+@router.get("/{service}/{key}/history", response_class=HTMLResponse)
+async def event_history(
+    request: Request,
+    service: str,
+    key: str,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    before: str = "",
+) -> HTMLResponse:
+    """The history part alone: what the event page's htmx refresh swaps in."""
+    row = await visible_event(runtime, viewer, service, key)
+    history = await _history(runtime, row["id"], before)
+    return page(
+        request,
+        "_history.html",
+        viewer,
+        event=row,
+        history=history.deliveries,
+        before=history.before,
+        older=history.older,
+    )
 
 
 Operation = Callable[[event_ops.EventContext, str, str], Awaitable[object]]
