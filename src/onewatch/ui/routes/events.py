@@ -14,6 +14,7 @@ from sqlalchemy import RowMapping
 from onewatch.api import event_ops
 from onewatch.api.deps import require_service_access
 from onewatch.api.pagination import decode_cursor, encode_cursor
+from onewatch.api.routes.events import _context as api_event_context
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
 from onewatch.errors import NotFound, OnewatchError, ValidationFailed
 from onewatch.runtime import Runtime
@@ -40,7 +41,8 @@ def describe(pattern: str) -> str:
 
 
 def context_of(runtime: Runtime) -> event_ops.EventContext:
-    return event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify)
+    """The API's own context, so a change made here keeps exactly the API's rules."""
+    return api_event_context(runtime)
 
 
 @dataclass(frozen=True)
