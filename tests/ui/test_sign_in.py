@@ -11,9 +11,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from onewatch.security.tokens import Principal
-from onewatch.security.ui_tokens import mint_link_token
+from onewatch.errors import Unauthorized
+from onewatch.security.tokens import Principal, TokenVerifier
+from onewatch.security.ui_tokens import mint_link_token, verify_link
 from tests.support.live import LiveApp
 from tests.ui.support import browser, csrf_of, post_form, sign_in
 
@@ -164,3 +168,29 @@ def test_the_ui_link_command_explains_a_bad_ttl(tmp_path: Path) -> None:
     assert made.stderr.strip().splitlines() == [
         "error: --ttl 'soon': use a positive number and a unit s, m, h, d or w (e.g. 30d)"
     ]
+
+
+async def test_after_sign_in_the_browser_returns_only_to_a_dashboard_page(live: LiveApp) -> None:
+    token = live.token("alpha")
+    async with browser(live) as http:
+        for wanted, landed in (
+            ("/ui/events", "/ui/events"),
+            ("//evil.example/ui/", "/ui/"),
+            ("https://evil.example/", "/ui/"),
+            ("/ui//evil.example", "/ui/"),
+        ):
+            form = await http.get("/ui/login")  # each sign-in spends the form's token
+            answer = await http.post(
+                "/ui/login",
+                data={"token": token, "csrf_token": csrf_of(form.text), "next": wanted},
+            )
+            assert answer.headers["location"] == landed, wanted
+
+
+def test_links_need_the_hmac_secret() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    verifier = TokenVerifier(public_key=pem, algorithms=("ES256",))
+    token = mint_link_token("x" * 48, Principal("alpha"), now=datetime.now(UTC))
+    with pytest.raises(Unauthorized, match="paste a token instead"):
+        verify_link(verifier, token)
