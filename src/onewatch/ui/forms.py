@@ -21,7 +21,6 @@ from onewatch.domain.schedule.zones import zone_info
 
 SCHEDULE_FIELDS = ("pattern", "timezone", "separation", "maxOccurrences", "startAt", "endAt")
 RETRY_FIELDS = ("maxAttempts", "minBackoffSeconds", "maxBackoffSeconds", "maxAgeSeconds")
-TARGET_KINDS = ("action", "webhook", "graphql")
 
 Errors = list[dict[str, str]]
 
