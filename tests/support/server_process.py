@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from onewatch.security.tokens import mint_token
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -159,3 +161,17 @@ def running_target() -> Iterator[Target]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One ``onewatch serve`` per test module (tests keep apart by service name)."""
+    with running_server(tmp_path_factory.mktemp("node")) as node:
+        yield node
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[Target]:
+    """One HTTP target per test module."""
+    with running_target() as running:
+        yield running
