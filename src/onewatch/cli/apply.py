@@ -96,7 +96,7 @@ def apply_cmd(
 ) -> None:
     """Create or update the file's actions and events so the server matches it.
 
-    One line per document: created, updated (the fields that changed), unchanged, or failed (the server's reason).
+    One line per document: created, updated (and which fields), unchanged or failed.
 
     Exit 0 when every document applied, else the exit code of the first failure.
     """
