@@ -1,7 +1,8 @@
 """Running one page's blocks as a reader would, in a fresh folder, against real processes.
 
-The reader's defaults become free ports: the server's 8080 and the receiver's 9000 are
-replaced by ports the OS hands out (so pages run in parallel), and ``ONEWATCH_PORT``,
+The reader's defaults become free ports: the server's 8080 and the receiver's 9000 (in
+``127.0.0.1:N`` and ``--port N``) are replaced by ports the OS hands out (so pages run in
+parallel), and ``ONEWATCH_PORT``,
 ``ONEWATCH_URL`` and ``PORT`` point at them. Everything else runs as written: bash blocks
 in ``bash -euo pipefail`` (exported variables carry to later blocks, as in one terminal),
 Python blocks in one namespace per page, with that environment.
@@ -43,7 +44,8 @@ class PageRun:
 
     folder: Path
     env: dict[str, str] = field(default_factory=dict)
-    namespace: dict[str, object] = field(default_factory=dict)
+    #: A script's globals, as ``python page.py`` would have them.
+    namespace: dict[str, object] = field(default_factory=lambda: {"__name__": "__main__"})
     background: list[subprocess.Popen[bytes]] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -61,6 +63,7 @@ class PageRun:
     def localized(self, text: str) -> str:
         for default, port in self.ports.items():
             text = text.replace(f"127.0.0.1:{default}", f"127.0.0.1:{port}")
+            text = text.replace(f"--port {default}", f"--port {port}")
         return text
 
     def run(self, block: Block) -> None:
