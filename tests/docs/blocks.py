@@ -7,7 +7,9 @@ renderers show only the language, so readers never see the markers):
 - ```` ```bash background port=8080 ````: started, then the runner waits for the port;
   it runs until the page ends (``onewatch serve``, a receiver);
 - ```` ```yaml file=schedules.yaml ```` (any language): written to that file first, as
-  the page tells the reader to save it.
+  the page tells the reader to save it;
+- ```` ```text output ````: every line shown (``...`` skips some) is a line the previous
+  bash block printed.
 
 Blocks without a marker are illustrations (output, fragments, commands needing other
 infrastructure, such as PostgreSQL).
@@ -21,7 +23,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 _FENCE = re.compile(r"^(?P<indent>\s*)```(?P<info>[^`]*)$")
-MARKERS = ("run", "background")
+MARKERS = ("run", "background", "output")
 
 
 @dataclass(frozen=True)

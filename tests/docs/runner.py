@@ -48,6 +48,7 @@ class PageRun:
     namespace: dict[str, object] = field(default_factory=lambda: {"__name__": "__main__"})
     background: list[subprocess.Popen[bytes]] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
+    last_output: str = ""
 
     def __post_init__(self) -> None:
         self.ports = {"8080": free_port(), "9000": free_port()}
@@ -72,6 +73,8 @@ class PageRun:
             (self.folder / block.options["file"]).write_text(code)
         if "background" in block.options:
             self._start(block, code)
+        elif "output" in block.options:
+            self._check_output(block, code)
         elif "run" in block.options and block.language == "bash":
             self._bash(block, code)
         elif "run" in block.options and block.language == "python":
@@ -95,8 +98,18 @@ class PageRun:
             f"{block.where} failed ({done.returncode}):\n{code}\n"
             f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
+        self.last_output = done.stdout
         pairs = saved.read_bytes().split(b"\0")
         self.env = dict(p.decode().partition("=")[::2] for p in pairs if b"=" in p)
+
+    def _check_output(self, block: Block, code: str) -> None:
+        """Each line shown (but ``...``) is in what the previous bash block printed."""
+        printed = {line.strip() for line in self.last_output.splitlines()}
+        for line in code.splitlines():
+            if line.strip() and line.strip() != "..." and line.strip() not in printed:
+                raise AssertionError(
+                    f"{block.where}: {line.strip()!r} is not in the output:\n{self.last_output}"
+                )
 
     def _python(self, block: Block, code: str) -> None:
         before_env, before_dir = dict(os.environ), Path.cwd()
