@@ -32,6 +32,10 @@ from onewatch.errors import OnewatchError
 File = Annotated[
     Path, typer.Option("--file", "-f", help="YAML or JSON file ('-': standard input).")
 ]
+Files = Annotated[
+    list[Path],
+    typer.Option("--file", "-f", help="YAML or JSON file ('-': standard input); repeatable."),
+]
 
 
 def documents_in(path: Path) -> list[dict[str, Any]]:
@@ -81,7 +85,7 @@ def _summary(results: list[Applied]) -> str:
 
 
 def apply_cmd(
-    file: File,
+    files: Files,
     prune: Annotated[
         bool,
         typer.Option(
@@ -100,7 +104,7 @@ def apply_cmd(
 
     Exit 0 when every document applied, else the exit code of the first failure.
     """
-    documents = documents_in(file)
+    documents = [document for file in files for document in documents_in(file)]
     out = console()
 
     def report(applied: Applied) -> None:
