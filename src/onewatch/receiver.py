@@ -16,14 +16,21 @@ raw bytes, a tolerance and, for tests, ``now``. Both accept the same headers.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from onewatch.delivery.signing import sign
 
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 _HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+class Headers(Protocol):
+    """A dict, Starlette's or Werkzeug's headers: anything with ``items()``."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 class InvalidWebhook(ValueError):
@@ -39,11 +46,11 @@ class VerifiedWebhook:
     timestamp: datetime
 
 
-def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
+def _lowered(headers: Headers) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items() if name.lower() in _HEADERS}
 
 
-def _required(headers: Mapping[str, str]) -> tuple[str, str, str]:
+def _required(headers: Headers) -> tuple[str, str, str]:
     found = _lowered(headers)
     missing = [name for name in _HEADERS if not found.get(name)]
     if missing:
@@ -71,7 +78,7 @@ def _matches(expected: str, offered: str) -> bool:
 
 
 def verify(
-    headers: Mapping[str, str],
+    headers: Headers,
     body: bytes | str,
     secret: str | Sequence[str],
     *,
@@ -96,4 +103,4 @@ def verify(
     return VerifiedWebhook(message_id, moment)
 
 
-__all__ = ["DEFAULT_TOLERANCE", "InvalidWebhook", "VerifiedWebhook", "verify"]
+__all__ = ["DEFAULT_TOLERANCE", "Headers", "InvalidWebhook", "VerifiedWebhook", "verify"]

@@ -19,8 +19,14 @@ M = TypeVar("M", bound=BaseModel)
 Column = tuple[str, Callable[[Any], object]]
 
 
+#: Width when the output is not a terminal: wide enough that no row wraps, so ``grep``
+#: and ``awk`` see one line per item.
+PIPE_WIDTH = 1000
+
+
 def console() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    width = None if sys.stdout.isatty() else PIPE_WIDTH
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False, width=width)
 
 
 def as_data(model: BaseModel) -> Any:
@@ -53,8 +59,7 @@ def show_items(items: Iterable[M], columns: Sequence[Column], as_json: bool) -> 
     table = Table(*(heading for heading, _read in columns), box=None, pad_edge=False)
     for item in shown:
         table.add_row(*(cell(read(item)) for _heading, read in columns), end_section=False)
-    out = console()
-    out.print(table) if shown else out.print("(none)")
+    console().print(table if shown else "(none)")
     return len(shown)
 
 
