@@ -119,3 +119,16 @@ def test_the_original_systems_documents_apply_as_they_are(
     for outcome in ("created", "unchanged"):
         again = run(tmp_path, "events", "apply", "-f", str(fixed), **env)
         assert again.stdout.splitlines()[0] == f"event xulamps/unique-event-key: {outcome}"
+
+
+def test_a_document_that_is_neither_is_reported(tmp_path: Path, server: ServerProcess) -> None:
+    env = as_service(server, "odd")
+    (tmp_path / "odd.json").write_text(json.dumps([{"key": "x"}, {"type": "webhook"}]))
+    result = run(tmp_path, "events", "apply", "-f", "odd.json", **env)
+    assert result.code == ExitCode.USAGE
+    assert result.stdout.splitlines() == [
+        "document odd/x: failed: document #1 is neither an action (type) nor an event "
+        "(schedulingPattern)",
+        "action odd/?: failed: key: no key",
+        "0 created, 0 updated, 0 unchanged, 0 deleted, 2 failed",
+    ]

@@ -21,6 +21,7 @@ from onewatch.client import (
     NotFound,
     PermissionDenied,
     SchedulingPattern,
+    UnexpectedAnswer,
 )
 from onewatch.errors import OnewatchError
 from tests.client.documents import event, inline_event, webhook_action
@@ -157,5 +158,14 @@ def test_an_unreachable_server_is_one_clear_error() -> None:
     with (
         Client(unreachable, "t", service="s") as onewatch,
         pytest.raises(ConnectionFailed, match=f"{port} could not be reached"),
+    ):
+        onewatch.events.get("x")
+
+
+def test_an_answer_that_is_not_the_apis_is_a_clear_error(target: Target) -> None:
+    # The target answers every path with 200 {"status": 200}: not an event.
+    with (
+        Client(target.base_url, "t", service="s") as onewatch,
+        pytest.raises(UnexpectedAnswer, match="GET /v1/events/s/x: the answer is not"),
     ):
         onewatch.events.get("x")

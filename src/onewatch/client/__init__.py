@@ -27,6 +27,7 @@ from onewatch.client.errors import (
     PermissionDenied,
     RateLimited,
     ServerError,
+    UnexpectedAnswer,
 )
 from onewatch.client.models import (
     Action,
@@ -64,4 +65,5 @@ __all__ = [
     "SchedulePreview",
     "SchedulingPattern",
     "ServerError",
+    "UnexpectedAnswer",
 ]

@@ -17,7 +17,7 @@ import httpx
 import jwt
 from pydantic import BaseModel
 
-from onewatch.client.errors import ClientError, error_from_response
+from onewatch.client.errors import ClientError, UnexpectedAnswer, error_from_response
 from onewatch.client.models import (
     Action,
     Delivery,
@@ -52,7 +52,14 @@ class Call(Generic[T]):
         """The typed result, or the typed error the server's answer describes."""
         if response.is_error:
             raise error_from_response(response)
-        return self.read(response.json() if response.content else None)
+        try:
+            return self.read(response.json() if response.content else None)
+        except ValueError as exc:  # not JSON, or not the expected document (pydantic)
+            raise UnexpectedAnswer(
+                response.status_code,
+                "unexpected_answer",
+                f"{self.method} {self.path}: the answer is not what the API sends ({exc})",
+            ) from exc
 
 
 #: A listing: the call for the page after a cursor (``None``: the first page).

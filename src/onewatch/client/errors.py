@@ -85,6 +85,10 @@ class ServerError(ApiError):
     """5xx: the server failed; the request may be retried."""
 
 
+class UnexpectedAnswer(ApiError):
+    """A success status whose body is not the document the API answers with."""
+
+
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequest,
     401: AuthenticationFailed,
@@ -156,5 +160,6 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "ServerError",
+    "UnexpectedAnswer",
     "error_from_response",
 ]

@@ -23,6 +23,8 @@ from onewatch.client.sync import Client
 from onewatch.errors import OnewatchError
 
 Kind = Literal["action", "event"]
+#: ``document``: one that is neither an action nor an event.
+Reported = Literal["action", "event", "document"]
 Outcome = Literal["created", "updated", "unchanged", "deleted", "failed"]
 
 #: Fields the server computes: a change in them is a consequence, not a difference.
@@ -33,7 +35,7 @@ _DERIVED = frozenset({"id", "createdAt", "updatedAt", "nextOccurrence", "occurre
 class Applied:
     """What applying one document (or pruning one item) did."""
 
-    kind: Kind
+    kind: Reported
     service: str
     key: str
     outcome: Outcome
@@ -76,13 +78,16 @@ class _Applier:
         return self.client.events if kind == "event" else self.client.actions
 
     def write(self, kind: Kind, document: Mapping[str, Any]) -> Applied:
-        service, key = self.service_of(document), str(document.get("key", ""))
+        service, key = str(document.get("service") or self.service or "?"), document.get("key")
+        if not isinstance(key, str) or not key:
+            return Applied(kind, service, "?", "failed", error=ClientError("no key", field="key"))
         try:
+            service = self.service_of(document)
             resource = self._resource(kind)
             before = _current(lambda: resource.get(key, service=service))
             after: Action | Event = resource.upsert(document, service=service)
         except OnewatchError as exc:
-            return Applied(kind, service, key or "?", "failed", error=exc)
+            return Applied(kind, service, key, "failed", error=exc)
         if before is None:
             return Applied(kind, service, key, "created")
         if after.updated_at == before.updated_at:
@@ -110,12 +115,12 @@ def _current(read: Callable[[], Any]) -> Any:
         return None
 
 
-def _unknown(number: int, document: Mapping[str, Any]) -> Applied:
+def _unknown(number: int, document: Mapping[str, Any], service: str | None) -> Applied:
     error = ClientError(
         f"document #{number} is neither an action (type) nor an event (schedulingPattern)"
     )
-    return Applied("event", str(document.get("service", "?")), str(document.get("key", "?")),
-                   "failed", error=error)  # fmt: skip
+    named = str(document.get("service") or service or "?")
+    return Applied("document", named, str(document.get("key", "?")), "failed", error=error)
 
 
 def apply_documents(
@@ -140,7 +145,7 @@ def apply_documents(
         for number, document in numbered:
             kind = kind_of(dict(document))
             if kind == "unknown" and wanted == "action":
-                record(_unknown(number, document))
+                record(_unknown(number, document, applier.service))
             elif kind == wanted:
                 record(applier.write(wanted, document))
     if prune:
