@@ -31,11 +31,12 @@ class Result:
         return lines[0]
 
 
-def run(cwd: Path, *args: str, **env: str) -> Result:
+def run(cwd: Path, *args: str, stdin: str | None = None, **env: str) -> Result:
     done = subprocess.run(
         [sys.executable, "-m", "onewatch", *args],
         cwd=cwd,
         env=clean_env(**env),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=DEADLINE,

@@ -132,3 +132,21 @@ def test_a_document_that_is_neither_is_reported(tmp_path: Path, server: ServerPr
         "action odd/?: failed: key: no key",
         "0 created, 0 updated, 0 unchanged, 0 deleted, 2 failed",
     ]
+
+
+def test_apply_reads_standard_input_and_lists_are_capped(
+    tmp_path: Path, server: ServerProcess, target: Target
+) -> None:
+    env = as_service(server, "piped")
+    documents = [
+        {"key": f"e{n}", "webhook": {"endpoint": target.url()},
+         "schedulingPattern": {"pattern": "@daily"}}
+        for n in range(3)
+    ]  # fmt: skip
+    applied = run(tmp_path, "events", "apply", "-f", "-", stdin=json.dumps(documents), **env)
+    assert applied.code == 0, applied.stderr
+    assert applied.stdout.splitlines()[-1].startswith("3 created")
+    capped = run(tmp_path, "events", "list", "--limit", "2", "--json", **env).json()
+    assert [event["key"] for event in capped] == ["e0", "e1"]
+    empty = run(tmp_path, "actions", "list", **env)
+    assert empty.code == 0 and empty.stdout.strip() == "(none)"
