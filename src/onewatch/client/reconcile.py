@@ -64,6 +64,8 @@ def changed_fields(before: BaseModel, after: BaseModel) -> tuple[str, ...]:
 
 
 class _Applier:
+    """Writes and prunes through one client, for the service documents fall back to."""
+
     def __init__(self, client: Client, service: str | None) -> None:
         self.client = client
         self.service = service or client.service
@@ -97,6 +99,7 @@ class _Applier:
     def prune(self, kind: Kind, service: str, keep: set[str]) -> list[Applied]:
         resource = self._resource(kind)
         done: list[Applied] = []
+        # The whole listing first: deleting while paging would move the cursor's ground.
         for item in list(resource.list(service=service)):
             if item.key in keep:
                 continue

@@ -24,6 +24,8 @@ T = TypeVar("T")
 
 
 class _Transport:
+    """The one place this client does I/O: it sends ``Call``s and pages through listings."""
+
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
         self.calls: Calls = config.calls()
