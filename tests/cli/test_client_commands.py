@@ -64,20 +64,6 @@ webhook: {{endpoint: "{target.url()}", method: POST}}
     assert [e["key"] for e in paused] == ["nightly"]
     assert "active" in run(tmp_path, "events", "resume", "nightly", **env).stdout
 
-    fired = run(tmp_path, "events", "trigger", "nightly", "--json", **env).json()
-    wait_for(
-        lambda: _delivery_status(server, "cli-a", fired["id"]) == "succeeded",
-        within=30,
-        what="the triggered delivery",
-    )
-    history = run(tmp_path, "deliveries", "list", "--event", "nightly", **env)
-    assert fired["id"] in history.stdout and "succeeded" in history.stdout
-    shown = run(tmp_path, "deliveries", "get", fired["id"], **env)
-    assert "ATTEMPT" in shown.stdout and "200" in shown.stdout
-    not_dead = run(tmp_path, "deliveries", "redrive", fired["id"], **env)
-    assert not_dead.code == ExitCode.CONFLICT
-    assert "only a dead delivery can be redriven" in not_dead.error_line
-
     in_use = run(tmp_path, "actions", "delete", "hook", **env)
     assert in_use.code == ExitCode.CONFLICT, in_use.stderr
     assert run(tmp_path, "events", "delete", "nightly", **env).stdout.strip() == (
@@ -88,6 +74,30 @@ webhook: {{endpoint: "{target.url()}", method: POST}}
     assert run(tmp_path, "actions", "delete", "hook", "--json", **env).json() == {
         "deleted": "cli-a/hook"
     }
+
+
+def test_trigger_and_the_deliveries_it_makes(
+    tmp_path: Path, server: ServerProcess, target: Target
+) -> None:
+    env = as_service(server, "cli-fire")
+    with Client(server.base_url, server.token("cli-fire")) as onewatch:
+        onewatch.events.create(
+            {"key": "nightly", "webhook": {"endpoint": target.url()},
+             "schedulingPattern": {"pattern": "0 2 * * *"}}
+        )  # fmt: skip
+    fired = run(tmp_path, "events", "trigger", "nightly", "--json", **env).json()
+    wait_for(
+        lambda: _delivery_status(server, "cli-fire", fired["id"]) == "succeeded",
+        within=30,
+        what="the triggered delivery",
+    )
+    history = run(tmp_path, "deliveries", "list", "--event", "nightly", **env)
+    assert fired["id"] in history.stdout and "succeeded" in history.stdout
+    shown = run(tmp_path, "deliveries", "get", fired["id"], **env)
+    assert "ATTEMPT" in shown.stdout and "200" in shown.stdout
+    not_dead = run(tmp_path, "deliveries", "redrive", fired["id"], **env)
+    assert not_dead.code == ExitCode.CONFLICT
+    assert "only a dead delivery can be redriven" in not_dead.error_line
 
 
 def test_a_dead_delivery_is_redriven(tmp_path: Path, server: ServerProcess, target: Target) -> None:
