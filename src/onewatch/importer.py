@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from onewatch.api.action_ops import Written, replace_action
-from onewatch.api.documents import ActionDocument, EventDocument
+from onewatch.api.documents import ActionDocument, EventDocument, kind_of
 from onewatch.api.event_ops import EventContext, replace_event
 from onewatch.errors import OnewatchError, ValidationFailed
 
@@ -52,14 +52,6 @@ def _parse(text: str, path: Path, where: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(f"{path}: {where} is not valid JSON: {exc}", field="FILE") from exc
-
-
-def kind_of(document: Any) -> str:
-    if isinstance(document, dict) and "schedulingPattern" in document:
-        return "event"
-    if isinstance(document, dict) and "type" in document:
-        return "action"
-    return "unknown"
 
 
 def _name(document: Any) -> str:

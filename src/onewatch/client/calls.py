@@ -1,0 +1,233 @@
+"""Every API call described once, without I/O: the sync and async clients only send them.
+
+A ``Call`` knows its method, path, query and body, and how to turn the answer into a
+typed result (or a typed error). ``Client`` and ``AsyncClient`` differ only in how they
+send a request, so paths, serialization, parsing and error mapping live here alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+import jwt
+from pydantic import BaseModel
+
+from onewatch.client.errors import ClientError, UnexpectedAnswer, error_from_response
+from onewatch.client.models import (
+    Action,
+    Delivery,
+    Event,
+    Page,
+    SchedulePreview,
+    SchedulingPattern,
+)
+
+T = TypeVar("T")
+Document = BaseModel | Mapping[str, Any]
+
+#: Items per page when iterating a listing (the server allows up to 500).
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One HTTP request and how to read its answer."""
+
+    method: str
+    path: str
+    read: Callable[[Any], T]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    body: Any = None
+
+    def request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        params = {name: value for name, value in self.params.items() if value is not None}
+        return http.build_request(self.method, self.path, params=params, json=self.body)
+
+    def result(self, response: httpx.Response) -> T:
+        """The typed result, or the typed error the server's answer describes."""
+        if response.is_error:
+            raise error_from_response(response)
+        try:
+            return self.read(response.json() if response.content else None)
+        except ValueError as exc:  # not JSON, or not the expected document (pydantic)
+            raise UnexpectedAnswer(
+                response.status_code,
+                "unexpected_answer",
+                f"{self.method} {self.path}: the answer is not what the API sends ({exc})",
+            ) from exc
+
+
+#: A listing: the call for the page after a cursor (``None``: the first page).
+Listing = Callable[[str | None], Call[Page[Any]]]
+
+
+def _segment(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _nothing(_body: Any) -> None:
+    return None
+
+
+def as_json(document: Document) -> dict[str, Any]:
+    """A document to send: a model as camelCase JSON (unset fields left out), or a mapping."""
+    if isinstance(document, BaseModel):
+        return document.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dict(document)
+
+
+def service_of_token(token: str | None) -> str | None:
+    """The ``sub`` of a JWT, read without checking it (the server checks; this only addresses)."""
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) and sub else None
+
+
+def _key_of(document: dict[str, Any]) -> str:
+    key = document.get("key")
+    if not isinstance(key, str) or not key:
+        raise ClientError("the document has no key", field="key")
+    return key
+
+
+class Calls:
+    """The calls of the API, addressed to ``service`` unless a call names another."""
+
+    def __init__(self, service: str | None) -> None:
+        self.service = service
+
+    def _service(self, service: str | None, document: Mapping[str, Any] | None = None) -> str:
+        named = service or (document or {}).get("service") or self.service
+        if not named:
+            raise ClientError(
+                "no service: pass service=..., or use a token whose subject names one",
+                field="service",
+            )
+        return str(named)
+
+    def _item(self, kind: str, service: str | None, key: str, *rest: str) -> str:
+        parts = [kind, self._service(service), key, *rest]
+        return "/v1/" + "/".join(_segment(part) for part in parts)
+
+    # -- actions ---------------------------------------------------------------------
+
+    def create_action(self, document: Document) -> Call[Action]:
+        return Call("POST", "/v1/actions", Action.model_validate, body=as_json(document))
+
+    def upsert_action(self, document: Document, service: str | None) -> Call[Action]:
+        body = as_json(document)
+        path = self._item("actions", self._service(service, body), _key_of(body))
+        return Call("PUT", path, Action.model_validate, body=body)
+
+    def get_action(self, key: str, service: str | None) -> Call[Action]:
+        return Call("GET", self._item("actions", service, key), Action.model_validate)
+
+    def update_action(
+        self, key: str, patch: Mapping[str, Any], service: str | None
+    ) -> Call[Action]:
+        path = self._item("actions", service, key)
+        return Call("PATCH", path, Action.model_validate, body=dict(patch))
+
+    def delete_action(self, key: str, service: str | None) -> Call[None]:
+        return Call("DELETE", self._item("actions", service, key), _nothing)
+
+    def list_actions(self, service: str | None, limit: int = PAGE_SIZE) -> Listing:
+        def page(cursor: str | None) -> Call[Page[Any]]:
+            query = {"service": service, "cursor": cursor, "limit": limit}
+            return Call("GET", "/v1/actions", Page[Action].model_validate, params=query)
+
+        return page
+
+    # -- events ----------------------------------------------------------------------
+
+    def create_event(self, document: Document) -> Call[Event]:
+        return Call("POST", "/v1/events", Event.model_validate, body=as_json(document))
+
+    def upsert_event(self, document: Document, service: str | None) -> Call[Event]:
+        body = as_json(document)
+        path = self._item("events", self._service(service, body), _key_of(body))
+        return Call("PUT", path, Event.model_validate, body=body)
+
+    def get_event(self, key: str, service: str | None) -> Call[Event]:
+        return Call("GET", self._item("events", service, key), Event.model_validate)
+
+    def update_event(self, key: str, patch: Mapping[str, Any], service: str | None) -> Call[Event]:
+        path = self._item("events", service, key)
+        return Call("PATCH", path, Event.model_validate, body=dict(patch))
+
+    def delete_event(self, key: str, service: str | None) -> Call[None]:
+        return Call("DELETE", self._item("events", service, key), _nothing)
+
+    def event_command(self, key: str, command: str, service: str | None) -> Call[Event]:
+        """``pause`` or ``resume``."""
+        return Call("POST", self._item("events", service, key, command), Event.model_validate)
+
+    def trigger_event(self, key: str, service: str | None) -> Call[Delivery]:
+        path = self._item("events", service, key, "trigger")
+        return Call("POST", path, Delivery.model_validate)
+
+    def list_events(
+        self,
+        service: str | None,
+        status: str | None = None,
+        action: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Listing:
+        def page(cursor: str | None) -> Call[Page[Any]]:
+            query = {
+                "service": service,
+                "status": status,
+                "action": action,
+                "cursor": cursor,
+                "limit": limit,
+            }
+            return Call("GET", "/v1/events", Page[Event].model_validate, params=query)
+
+        return page
+
+    def preview(
+        self, pattern: SchedulingPattern | Mapping[str, Any], count: int, after: datetime | None
+    ) -> Call[SchedulePreview]:
+        body = {
+            "schedulingPattern": as_json(pattern),
+            "count": count,
+            "after": after.isoformat() if after else None,
+        }
+        return Call("POST", "/v1/schedules/preview", SchedulePreview.model_validate, body=body)
+
+    # -- deliveries ------------------------------------------------------------------
+
+    def list_deliveries(
+        self,
+        service: str | None,
+        status: str | None = None,
+        event: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Listing:
+        """All deliveries visible to the token, or one event's (``event`` is its key)."""
+        path = self._item("events", service, event, "deliveries") if event else "/v1/deliveries"
+        scope = None if event else service
+
+        def page(cursor: str | None) -> Call[Page[Any]]:
+            query = {"service": scope, "status": status, "cursor": cursor, "limit": limit}
+            return Call("GET", path, Page[Delivery].model_validate, params=query)
+
+        return page
+
+    def get_delivery(self, delivery_id: str) -> Call[Delivery]:
+        path = f"/v1/deliveries/{_segment(delivery_id)}"
+        return Call("GET", path, Delivery.model_validate)
+
+    def redrive_delivery(self, delivery_id: str) -> Call[Delivery]:
+        path = f"/v1/deliveries/{_segment(delivery_id)}/redrive"
+        return Call("POST", path, Delivery.model_validate)
