@@ -56,6 +56,7 @@ class Dispatcher:
             await release(
                 self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
             )
+            self.source.settled([item.id])
             return
         finally:
             self.sending.discard(item.id)
@@ -75,6 +76,7 @@ class Dispatcher:
     def _recorded(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             self.held.pop(outcome.delivery_id, None)
+        self.source.settled([outcome.delivery_id for outcome in outcomes])
         self._room.set()
 
     # --- the claim loop ---------------------------------------------------------------
@@ -107,6 +109,8 @@ class Dispatcher:
         if await self.claim_once():
             await asyncio.sleep(0)
             return
+        if self.source.waits_for_work and len(self.held) < self.settings.dispatcher_max_held:
+            return  # the claim waited on the queue already
         idle = await self._idle_seconds()
         if idle > 0:
             self._room.clear()
