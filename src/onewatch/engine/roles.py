@@ -13,8 +13,7 @@ from onewatch.engine.dispatcher import Dispatcher
 from onewatch.engine.maintenance import run_maintenance
 from onewatch.engine.scheduler import Scheduler
 from onewatch.engine.sources import DeliverySource, TableSource
-from onewatch.engine.stream_source import stream_source
-from onewatch.queue.redis_streams import run_relay
+from onewatch.engine.stream_source import run_queue_relay, stream_source
 from onewatch.runtime import RoleRunner, Runtime
 
 
@@ -57,7 +56,7 @@ async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
         )
         dispatcher = Dispatcher(runtime, source, tools)
         # Queue mode: the relay that feeds the stream runs beside every dispatcher.
-        relay = [run_relay(runtime, stop)] if settings.queue_url else []
+        relay = [run_queue_relay(runtime, stop)] if settings.queue_url else []
         await asyncio.gather(dispatcher.run(stop), run_maintenance(runtime, stop), *relay)
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.queue.redis_streams import RedisStreamSource, redis_client
+from onewatch.queue.redis_streams import RedisStreamSource, redis_client, relay_runner
 from onewatch.runtime import Runtime
 from onewatch.store.deliveries import ClaimedDelivery, claim_by_ids
 
@@ -84,6 +85,12 @@ class StreamSource:
             await asyncio.gather(*self._acks, return_exceptions=True)
 
 
+def run_queue_relay(runtime: Runtime, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+    """The relay feeding the stream (``queue.redis_streams``), with the node's settings."""
+    republish = timedelta(seconds=runtime.settings.queue_republish_seconds)
+    return relay_runner(republish_after=republish)(runtime, stop)
+
+
 @contextlib.asynccontextmanager
 async def stream_source(runtime: Runtime) -> AsyncIterator[StreamSource]:
     """This node's consumer on ``settings.queue_url``, closed with its client."""
@@ -93,7 +100,11 @@ async def stream_source(runtime: Runtime) -> AsyncIterator[StreamSource]:
     client = redis_client(settings.queue_url)
     source = StreamSource(
         runtime.engine,
-        RedisStreamSource(client, runtime.node_id),
+        RedisStreamSource(
+            client,
+            runtime.node_id,
+            claim_idle=timedelta(seconds=settings.queue_claim_idle_seconds),
+        ),
         lookahead_seconds=settings.dispatcher_lookahead_seconds,
         lease_seconds=settings.dispatcher_lease_seconds,
     )
