@@ -44,8 +44,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]
 NODES = 3
 #: Occurrences per second of the run (the spread is OCCURRENCES / RATE seconds).
 RATE = 1000
-#: Long enough that a live node never loses a lease under load; a dead node's expire.
+#: In the kill test: short, so the dead node's leases expire soon, yet long enough that a
+#: live node, holding at most ``MAX_HELD``, never loses one even on a loaded machine.
 LEASE_SECONDS = 8.0
+MAX_HELD = "200"
 #: The dispatcher's default look-ahead, which a claim adds to the lease.
 LOOKAHEAD_SECONDS = 1.0
 
@@ -133,7 +135,7 @@ def by_pid(found: list[NodeInfo]) -> dict[int, NodeInfo]:
 async def test_three_nodes_deliver_every_occurrence_once(
     store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
 ) -> None:
-    nodes = Nodes(settings, tmp_path, ONEWATCH_DISPATCHER_LEASE_SECONDS=str(LEASE_SECONDS))
+    nodes = Nodes(settings, tmp_path)
     began = time.monotonic()
     await started(nodes, store)
     await fire(store, sink)
@@ -173,8 +175,13 @@ def leases_by_node(leased: dict[str, float]) -> dict[str, int]:
 async def test_a_node_killed_mid_run_loses_nothing(
     store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
 ) -> None:
-    # Small claims share each second's work among the nodes.
-    nodes = Nodes(settings, tmp_path, ONEWATCH_DISPATCHER_BATCH_SIZE="50")
+    # Small claims and few held at once share each second's work among the nodes.
+    nodes = Nodes(
+        settings,
+        tmp_path,
+        ONEWATCH_DISPATCHER_BATCH_SIZE="50",
+        ONEWATCH_DISPATCHER_MAX_HELD=MAX_HELD,
+    )
     began = time.monotonic()
     await nodes.start(NODES, distinct_leases)
     await all_reported(store)
@@ -222,7 +229,6 @@ async def test_queue_mode_survives_a_redis_restart_mid_run(
     nodes = Nodes(
         settings,
         tmp_path,
-        ONEWATCH_DISPATCHER_LEASE_SECONDS=str(LEASE_SECONDS),
         ONEWATCH_QUEUE_URL=own_redis.url,
         ONEWATCH_QUEUE_REPUBLISH_SECONDS="3",
     )
