@@ -6,7 +6,9 @@ leases them in the store with ``claim_by_ids``; the store stays the truth. An id
 store refuses (sent already, leased by another node, not due yet) is acknowledged at
 once; a claimed one is acknowledged once its result is recorded (``settled``), so a node
 that dies leaves its entries pending for ``XAUTOCLAIM``, and its leases expire and are
-republished by the relay. The relay itself runs beside each dispatcher
+republished by the relay. A node that stops cleanly gives back what it did not send
+(the dispatcher releases the rows) and marks those unpublished, so another node's relay
+publishes them at once. The relay itself runs beside each dispatcher
 (``roles.run_dispatcher``).
 """
 
@@ -19,9 +21,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.queue.redis_streams import RedisStreamSource, redis_client, relay_runner
+from onewatch.queue.redis_streams import (
+    RedisStreamSource,
+    redis_client,
+    relay_runner,
+    unpublish,
+)
 from onewatch.runtime import Runtime
 from onewatch.store.deliveries import ClaimedDelivery, claim_by_ids
 
@@ -47,6 +55,8 @@ class StreamSource:
         self.lookahead = timedelta(seconds=lookahead_seconds)
         self.lease_seconds = lease_seconds + lookahead_seconds
         self._acks: set[asyncio.Task[None]] = set()
+        #: Claimed here and not settled yet: at ``close``, those the dispatcher released.
+        self._unsettled: set[str] = set()
 
     async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]:
         ids = await self.stream.next_batch(limit)
@@ -65,6 +75,7 @@ class StreamSource:
             await self.stream.done(ids)
             raise
         taken = {item.id for item in claimed}
+        self._unsettled |= taken
         refused = [ident for ident in ids if ident not in taken]
         if refused:
             await self.stream.done(refused)
@@ -75,14 +86,27 @@ class StreamSource:
 
     def settled(self, ids: list[str]) -> None:
         """Acknowledge in the background: the recorder must not wait on Redis."""
+        self._unsettled.difference_update(ids)
         task = asyncio.create_task(self.stream.done(ids), name="onewatch-stream-ack")
         self._acks.add(task)
         task.add_done_callback(self._acks.discard)
 
     async def close(self) -> None:
-        """Let the acknowledgements in flight finish (each is bounded)."""
+        """Let the acknowledgements in flight finish (each is bounded); hand back what
+        was claimed and never settled (released unsent at shutdown)."""
         if self._acks:
             await asyncio.gather(*self._acks, return_exceptions=True)
+        given_back = sorted(self._unsettled)
+        if not given_back:
+            return
+        try:
+            await unpublish(self.engine, given_back)
+        except (SQLAlchemyError, OSError) as exc:
+            # Their entries stay pending: another node takes them over (XAUTOCLAIM).
+            log.warning("could not hand back unsent deliveries", error=str(exc))
+            return
+        await self.stream.done(given_back)
+        self._unsettled.clear()
 
 
 def run_queue_relay(runtime: Runtime, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
@@ -114,3 +138,4 @@ async def stream_source(runtime: Runtime) -> AsyncIterator[StreamSource]:
     finally:
         await source.close()
         await client.aclose()
+        runtime.dispatch_wakeup.notify()  # other nodes' relays: deliveries were given back
