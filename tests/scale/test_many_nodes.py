@@ -19,6 +19,7 @@ from bench.sink import SinkProcess
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onewatch.queue.redis_streams import StreamNames, redis_client
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.settings import Settings
 from onewatch.store.database import create_engine
@@ -172,17 +173,22 @@ def leases_by_node(leased: dict[str, float]) -> dict[str, int]:
     return {ident: by_length[length] for ident, length in leased.items()}
 
 
-async def test_a_node_killed_mid_run_loses_nothing(
-    store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
-) -> None:
+def killable_nodes(settings: Settings, tmp_path: Path, **env: str) -> Nodes:
     # Small claims and few held at once share each second's work among the nodes.
-    nodes = Nodes(
+    return Nodes(
         settings,
         tmp_path,
         ONEWATCH_DISPATCHER_BATCH_SIZE="50",
         ONEWATCH_DISPATCHER_MAX_HELD=MAX_HELD,
+        **env,
     )
-    began = time.monotonic()
+
+
+async def kill_the_busiest_mid_run(
+    nodes: Nodes, store: AsyncEngine, sink: SinkProcess
+) -> tuple[int, set[str]]:
+    """Start the nodes, fire, SIGKILL the node holding most leases once a third arrived;
+    returns its index and the deliveries it held."""
     await nodes.start(NODES, distinct_leases)
     await all_reported(store)
     await fire(store, sink)
@@ -192,21 +198,70 @@ async def test_a_node_killed_mid_run_loses_nothing(
     await nodes.processes[victim].wait()
     # The dead node's rows stay leased to it until its lease runs out.
     held = leases_by_node(await leases(store))
-    held_by_victim = {ident for ident, index in held.items() if index == victim}
-    codes = await finish(nodes, store, began)
-    assert [code for index, code in enumerate(codes) if index != victim] == [0] * (NODES - 1)
+    return victim, {ident for ident, index in held.items() if index == victim}
 
+
+async def check_only_the_victim_doubled(
+    nodes: Nodes, store: AsyncEngine, sink: SinkProcess, victim: int, held: set[str]
+) -> None:
     per_id = await received_per_id(sink, "/scale")
     assert set(per_id) == await delivery_ids(store)
     assert len(per_id) == OCCURRENCES, "every occurrence delivered"
     twice = {ident for ident, count in per_id.items() if count > 1}
-    print(f"killed node {victim} held {len(held_by_victim)}; {len(twice)} came twice")
-    assert held_by_victim, "the node was killed holding deliveries"
-    assert await abandoned_ids(store) == held_by_victim, "exactly its leases were taken over"
-    assert twice <= held_by_victim, "only what was in flight on the dead node came twice"
+    print(f"killed node {victim} held {len(held)}; {len(twice)} came twice")
+    assert held, "the node was killed holding deliveries"
+    assert await abandoned_ids(store) == held, "exactly its leases were taken over"
+    assert twice <= held, "only what was in flight on the dead node came twice"
     assert max(per_id.values()) <= 2
     dead = by_pid(await list_nodes(store))[nodes.processes[victim].pid]
     assert dead.stopped_at is None, "a killed node never reports a clean stop"
+
+
+def exit_codes_of_survivors(codes: list[int], victim: int) -> list[int]:
+    return [code for index, code in enumerate(codes) if index != victim]
+
+
+async def test_a_node_killed_mid_run_loses_nothing(
+    store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
+) -> None:
+    nodes = killable_nodes(settings, tmp_path)
+    began = time.monotonic()
+    victim, held = await kill_the_busiest_mid_run(nodes, store, sink)
+    codes = await finish(nodes, store, began)
+    assert exit_codes_of_survivors(codes, victim) == [0] * (NODES - 1)
+    await check_only_the_victim_doubled(nodes, store, sink, victim, held)
+
+
+async def test_queue_mode_a_node_killed_mid_run_loses_nothing(
+    store: AsyncEngine,
+    settings: Settings,
+    sink: SinkProcess,
+    own_redis: RedisServer,
+    tmp_path: Path,
+) -> None:
+    nodes = killable_nodes(
+        settings,
+        tmp_path,
+        ONEWATCH_QUEUE_URL=own_redis.url,
+        ONEWATCH_QUEUE_CLAIM_IDLE_SECONDS="3",
+    )
+    began = time.monotonic()
+    victim, held = await kill_the_busiest_mid_run(nodes, store, sink)
+    client = redis_client(own_redis.url)
+    names = StreamNames()
+
+    async def every_entry_acknowledged() -> bool:
+        # Including those the dead consumer held: taken over (XAUTOCLAIM) and settled.
+        return int((await client.xpending(names.stream, names.group))["pending"]) == 0
+
+    try:
+        await eventually(lambda: all_succeeded(store), seconds=150)
+        await eventually(every_entry_acknowledged, seconds=30)
+    finally:
+        await client.aclose()
+        codes = await finish(nodes, store, began)
+    assert exit_codes_of_survivors(codes, victim) == [0] * (NODES - 1)
+    await check_only_the_victim_doubled(nodes, store, sink, victim, held)
 
 
 async def overdue_waiting(engine: AsyncEngine) -> bool:
