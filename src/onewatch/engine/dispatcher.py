@@ -56,7 +56,6 @@ class Dispatcher:
             await release(
                 self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
             )
-            self.source.settled([item.id])
             return
         finally:
             self.sending.discard(item.id)
@@ -70,6 +69,9 @@ class Dispatcher:
 
     def _finished_task(self, ident: str, task: asyncio.Task[None]) -> None:
         self.tasks.pop(ident, None)
+        if ident not in self.held and not task.cancelled():
+            # Released unsent (no result to record): the source may hand it on at once.
+            self.source.given_back([ident])
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", delivery_id=ident, error=repr(task.exception()))
 

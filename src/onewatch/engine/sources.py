@@ -24,7 +24,9 @@ class DeliverySource(Protocol):
     dispatcher sleeps until then (bounded by its poll interval) unless woken. A source
     whose ``claim`` itself waits a short, bounded while for work (``waits_for_work``) is
     called again at once instead. ``settled`` is told, without waiting, of deliveries
-    whose result is recorded (or that were given back): a queue acknowledges them.
+    whose result is recorded, and ``given_back`` of those released unsent while the
+    node runs (a bug, a service at its quota): a queue acknowledges them, and makes the
+    given-back ones available again at once.
     """
 
     waits_for_work: bool
@@ -34,6 +36,8 @@ class DeliverySource(Protocol):
     async def next_ready_at(self) -> datetime | None: ...
 
     def settled(self, ids: list[str]) -> None: ...
+
+    def given_back(self, ids: list[str]) -> None: ...
 
 
 class TableSource:
@@ -62,3 +66,6 @@ class TableSource:
 
     def settled(self, ids: list[str]) -> None:
         """Nothing to do: the recorded row is all the table needs."""
+
+    def given_back(self, ids: list[str]) -> None:
+        """Nothing to do: a released row is ready in the table at once."""

@@ -87,26 +87,37 @@ class StreamSource:
     def settled(self, ids: list[str]) -> None:
         """Acknowledge in the background: the recorder must not wait on Redis."""
         self._unsettled.difference_update(ids)
-        task = asyncio.create_task(self.stream.done(ids), name="onewatch-stream-ack")
+        self._in_background(self.stream.done(ids))
+
+    def given_back(self, ids: list[str]) -> None:
+        """Released unsent: publish again at once (in the background)."""
+        self._unsettled.difference_update(ids)
+        self._in_background(self._hand_back(ids))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name="onewatch-stream-ack")
         self._acks.add(task)
         task.add_done_callback(self._acks.discard)
+
+    async def _hand_back(self, ids: list[str]) -> None:
+        """Mark released deliveries unpublished, so a relay publishes them at once, then
+        drop their entries; if the store cannot be reached, the entries stay pending and
+        are taken over (XAUTOCLAIM)."""
+        try:
+            await unpublish(self.engine, ids)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not hand back unsent deliveries", error=str(exc))
+            return
+        await self.stream.done(ids)
 
     async def close(self) -> None:
         """Let the acknowledgements in flight finish (each is bounded); hand back what
         was claimed and never settled (released unsent at shutdown)."""
         if self._acks:
             await asyncio.gather(*self._acks, return_exceptions=True)
-        given_back = sorted(self._unsettled)
-        if not given_back:
-            return
-        try:
-            await unpublish(self.engine, given_back)
-        except (SQLAlchemyError, OSError) as exc:
-            # Their entries stay pending: another node takes them over (XAUTOCLAIM).
-            log.warning("could not hand back unsent deliveries", error=str(exc))
-            return
-        await self.stream.done(given_back)
-        self._unsettled.clear()
+        if self._unsettled:
+            await self._hand_back(sorted(self._unsettled))
+            self._unsettled.clear()
 
 
 def run_queue_relay(runtime: Runtime, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
