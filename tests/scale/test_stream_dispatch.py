@@ -10,15 +10,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onewatch.clock import SystemClock
 from onewatch.engine.roles import background_roles
-from onewatch.queue.redis_streams import StreamNames, redis_client
+from onewatch.engine.stream_source import StreamSource
+from onewatch.queue.redis_streams import (
+    DeliveryRelay,
+    RedisStreamSource,
+    StreamNames,
+    redis_client,
+)
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
+from onewatch.store.deliveries import release
 from onewatch.store.schema import deliveries
 from tests.backends.redis_server import RedisServer
 from tests.engine.support import Sink, add_event, rows, settings_for, utcnow, wait_for
+from tests.scale.deliveries import insert_deliveries, insert_event
 
 
 @pytest.fixture
@@ -123,3 +133,33 @@ async def test_a_clean_stop_hands_back_unsent_deliveries_to_the_other_nodes(
     per_id = Counter(request.headers["webhook-id"] for request in sink.on("/stuck"))
     assert set(per_id) == {row["id"] for row in found}
     assert set(per_id.values()) == {2}, "cut off once, sent again with the same webhook-id"
+
+
+async def test_a_delivery_given_back_while_running_is_published_again_at_once(
+    store_engine: AsyncEngine, own_redis: RedisServer
+) -> None:
+    clock = SystemClock()
+    names = StreamNames(stream="given-back", group="dispatchers")
+    client = redis_client(own_redis.url)
+    relay = DeliveryRelay(store_engine, client, clock, names)  # republishes after 60 s
+    event_id = await insert_event(store_engine)
+    (ident,) = await insert_deliveries(store_engine, event_id, 1, clock.now())
+    try:
+        assert await relay.publish_ready() == 1
+        node_a = stream_node(store_engine, client, names, "node-a")
+        (claimed,) = await node_a.claim(now=clock.now(), limit=10)
+        # Released unsent (a service at its quota, say), then given back to the source.
+        await release(store_engine, [(claimed.id, claimed.lease_token)], now=clock.now())
+        node_a.given_back([ident])
+        await node_a.close()
+        assert int((await client.xpending(names.stream, names.group))["pending"]) == 0
+        assert await relay.publish_ready() == 1, "published again without the 60 s wait"
+        node_b = stream_node(store_engine, client, names, "node-b")
+        assert [item.id for item in await node_b.claim(now=clock.now(), limit=10)] == [ident]
+    finally:
+        await client.aclose()
+
+
+def stream_node(engine: AsyncEngine, client: Redis, names: StreamNames, name: str) -> StreamSource:
+    consumer = RedisStreamSource(client, name, names, block=timedelta(milliseconds=50))
+    return StreamSource(engine, consumer, lookahead_seconds=1.0, lease_seconds=30.0)
