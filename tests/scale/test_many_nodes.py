@@ -29,6 +29,7 @@ from onewatch.store.schema import deliveries
 from tests.backends.redis_server import RedisServer
 from tests.scale.cluster import (
     OCCURRENCES,
+    POLL_SECONDS,
     Nodes,
     abandoned_ids,
     insert_one_shots,
@@ -95,7 +96,7 @@ async def all_reported(engine: AsyncEngine) -> None:
     async def all_alive() -> bool:
         return sum(node.stopped_at is None for node in await list_nodes(engine)) == NODES
 
-    await eventually(all_alive, seconds=90)
+    await eventually(all_alive, seconds=90, every=POLL_SECONDS)
 
 
 async def fire(engine: AsyncEngine, sink: SinkProcess) -> datetime:
@@ -106,8 +107,13 @@ async def fire(engine: AsyncEngine, sink: SinkProcess) -> datetime:
     return first_due
 
 
-async def delivered_at_least(sink: SinkProcess, count: int) -> bool:
-    return await sink_count(sink, "/scale") >= count
+async def until_a_third_delivered(sink: SinkProcess) -> None:
+    """Mid-run: a third of the occurrences reached the sink."""
+
+    async def a_third() -> bool:
+        return await sink_count(sink, "/scale") >= OCCURRENCES // 3
+
+    await eventually(a_third, seconds=90, every=POLL_SECONDS)
 
 
 async def all_succeeded(engine: AsyncEngine) -> bool:
@@ -122,7 +128,7 @@ async def delivery_ids(engine: AsyncEngine) -> set[str]:
 async def finish(nodes: Nodes, engine: AsyncEngine, started_at: float) -> list[int]:
     """Wait for every delivery to succeed, stop the nodes, report the duration."""
     try:
-        await eventually(lambda: all_succeeded(engine), seconds=150)
+        await eventually(lambda: all_succeeded(engine), seconds=150, every=POLL_SECONDS)
     finally:
         codes = await nodes.stop()
     print(f"{OCCURRENCES} occurrences on {NODES} nodes: {time.monotonic() - started_at:.1f} s")
@@ -192,7 +198,7 @@ async def kill_the_busiest_mid_run(
     await nodes.start(NODES, distinct_leases)
     await all_reported(store)
     await fire(store, sink)
-    await eventually(lambda: delivered_at_least(sink, OCCURRENCES // 3), seconds=90)
+    await until_a_third_delivered(sink)
     victim = await busiest_node(store)
     nodes.kill(victim)
     await nodes.processes[victim].wait()
@@ -255,8 +261,8 @@ async def test_queue_mode_a_node_killed_mid_run_loses_nothing(
         return int((await client.xpending(names.stream, names.group))["pending"]) == 0
 
     try:
-        await eventually(lambda: all_succeeded(store), seconds=150)
-        await eventually(every_entry_acknowledged, seconds=30)
+        await eventually(lambda: all_succeeded(store), seconds=150, every=POLL_SECONDS)
+        await eventually(every_entry_acknowledged, seconds=30, every=POLL_SECONDS)
     finally:
         await client.aclose()
         codes = await finish(nodes, store, began)
@@ -290,10 +296,10 @@ async def test_queue_mode_survives_a_redis_restart_mid_run(
     began = time.monotonic()
     await started(nodes, store)
     await fire(store, sink)
-    await eventually(lambda: delivered_at_least(sink, OCCURRENCES // 3), seconds=90)
+    await until_a_third_delivered(sink)
     own_redis.kill()
     # With the queue gone, due deliveries wait in the table (and are not lost).
-    await eventually(lambda: overdue_waiting(store), seconds=30)
+    await eventually(lambda: overdue_waiting(store), seconds=30, every=POLL_SECONDS)
     own_redis.start()  # empty: the stream, the group and every entry are gone
     assert await finish(nodes, store, began) == [0] * NODES
 
