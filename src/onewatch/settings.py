@@ -118,6 +118,11 @@ class Settings(BaseSettings):
 
     # Scale-out.
     queue_url: str | None = None
+    #: Queue mode: a delivery published but not claimed for this long is published again
+    #: (Redis lost it), and a stream entry a consumer left unacknowledged this long is
+    #: taken over by another (the consumer died).
+    queue_republish_seconds: float = Field(default=60.0, gt=0)
+    queue_claim_idle_seconds: float = Field(default=60.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

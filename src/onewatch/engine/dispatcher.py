@@ -89,12 +89,16 @@ class Dispatcher:
 
     def _finished_task(self, ident: str, task: asyncio.Task[None]) -> None:
         self.tasks.pop(ident, None)
+        if ident not in self.held and not task.cancelled():
+            # Released unsent (no result to record): the source may hand it on at once.
+            self.source.given_back([ident])
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", delivery_id=ident, error=repr(task.exception()))
 
     def _recorded(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             self.held.pop(outcome.delivery_id, None)
+        self.source.settled([outcome.delivery_id for outcome in outcomes])
         self._room.set()
 
     # --- the claim loop ---------------------------------------------------------------
@@ -127,6 +131,8 @@ class Dispatcher:
         if await self.claim_once():
             await asyncio.sleep(0)
             return
+        if self.source.waits_for_work and len(self.held) < self.settings.dispatcher_max_held:
+            return  # the claim waited on the queue already
         idle = await self._idle_seconds()
         if idle > 0:
             self._room.clear()
