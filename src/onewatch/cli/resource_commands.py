@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -29,7 +29,7 @@ from onewatch.cli.remote import (
     split_name,
 )
 from onewatch.client import Client
-from onewatch.client.calls import Document
+from onewatch.client.sync import Actions, Events
 
 T = TypeVar("T")
 
@@ -37,22 +37,12 @@ Name = Annotated[str, typer.Argument(metavar="KEY", help="KEY or SERVICE/KEY.")]
 Limit = Annotated[int | None, typer.Option(min=1, help="Show at most this many.")]
 
 
-class KeyedResource(Protocol):
-    """What the shared commands use of ``Client.actions`` and ``Client.events``."""
-
-    def get(self, key: str, *, service: str | None = None) -> BaseModel: ...
-
-    def create(self, document: Document) -> BaseModel: ...
-
-    def delete(self, key: str, *, service: str | None = None) -> None: ...
-
-
 @dataclass(frozen=True)
 class Kind:
     """One kind of keyed item: its noun in help texts, where the client keeps it, its fields."""
 
     noun: str
-    of: Callable[[Client], KeyedResource]
+    of: Callable[[Client], Actions | Events]
     detail: Sequence[Column]
 
 
