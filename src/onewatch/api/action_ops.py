@@ -90,11 +90,8 @@ async def create_action(
     policy: TargetPolicy,
 ) -> Written:
     check_destination(policy, document)
-    now = clock.now()
-    values = {**action_definition(service, document), "created_at": now, "updated_at": now}
     async with write_transaction(engine) as connection:
-        await store.insert_action(connection, values)
-        return Written(await _reload(connection, service, document.key), created=True)
+        return await _insert(connection, clock, service, document)
 
 
 async def replace_action(
@@ -112,13 +109,19 @@ async def replace_action(
         async with write_transaction(engine) as connection:
             current = await store.get_action(connection, service, document.key)
             if current is None:
-                now = clock.now()
-                values = {**action_definition(service, document), "created_at": now}
-                await store.insert_action(connection, {**values, "updated_at": now})
-                return Written(await _reload(connection, service, document.key), created=True)
+                return await _insert(connection, clock, service, document)
             return await _overwrite(connection, clock, current, service, document)
 
     return await retry_lost_race(attempt)
+
+
+async def _insert(
+    connection: AsyncConnection, clock: Clock, service: str, document: ActionDocument
+) -> Written:
+    now = clock.now()
+    values = {**action_definition(service, document), "created_at": now, "updated_at": now}
+    await store.insert_action(connection, values)
+    return Written(await _reload(connection, service, document.key), created=True)
 
 
 async def _overwrite(

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from onewatch.cli import apply
-from onewatch.cli.output import Column, first, say, show_items, show_one
-from onewatch.cli.remote import (
-    DEFAULT_URL,
-    AsJson,
-    Remote,
-    Service,
-    Token,
-    Url,
-    reported,
-    split_name,
+from onewatch.cli.output import Column
+from onewatch.cli.remote import DEFAULT_URL, AsJson, Remote, Service, Token, Url
+from onewatch.cli.resource_commands import (
+    Kind,
+    Limit,
+    add_create,
+    add_delete,
+    add_get,
+    show_listing,
 )
 from onewatch.client.models import Action
 
 actions_app = typer.Typer(help="Actions: how events call their targets.", no_args_is_help=True)
-
-Name = Annotated[str, typer.Argument(metavar="KEY", help="KEY or SERVICE/KEY.")]
 
 
 def _endpoint(action: Action) -> str:
@@ -56,63 +51,30 @@ DETAIL: list[Column] = [
 ]
 
 
+ACTIONS = Kind("action", lambda onewatch: onewatch.actions, DETAIL)
+
+
 @actions_app.command("list")
 def list_actions(
-    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+    limit: Limit = None,
     url: Url = DEFAULT_URL,
     token: Token = None,
     service: Service = None,
     as_json: AsJson = False,
 ) -> None:
     """List actions (following every page), oldest first."""
-    with reported(), Remote(url, token, service).client() as onewatch:
-        show_items(first(onewatch.actions.list(service=service), limit), LIST_COLUMNS, as_json)
+    show_listing(
+        Remote(url, token, service),
+        lambda onewatch: onewatch.actions.list(service=service),
+        LIST_COLUMNS,
+        limit,
+        as_json,
+    )
 
 
-@actions_app.command("get")
-def get_action(
-    name: Name,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Show one action."""
-    owner, key = split_name(name, service)
-    with reported(), Remote(url, token, service).client() as onewatch:
-        show_one(onewatch.actions.get(key, service=owner), DETAIL, as_json)
-
-
-@actions_app.command("create")
-def create_action(
-    file: apply.File,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Create one action from a YAML or JSON file; exit 5 if the key exists."""
-    document = apply.one_document(file, "action")
-    if service and "service" not in document:
-        document["service"] = service
-    with reported(), Remote(url, token, service).client() as onewatch:
-        show_one(onewatch.actions.create(document), DETAIL, as_json)
-
-
-@actions_app.command("delete")
-def delete_action(
-    name: Name,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Delete an action; exit 5 while events still use it."""
-    owner, key = split_name(name, service)
-    with reported(), Remote(url, token, service).client() as onewatch:
-        onewatch.actions.delete(key, service=owner)
-        shown = f"{owner or onewatch.service}/{key}"
-    say(f"{shown}: deleted", as_json, {"deleted": shown})
+add_get(actions_app, ACTIONS)
+add_create(actions_app, ACTIONS)
+add_delete(actions_app, ACTIONS, "Delete an action; exit 5 while events still use it.")
 
 
 def register(app: typer.Typer) -> None:

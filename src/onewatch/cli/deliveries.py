@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from onewatch.cli.output import Column, first, show_items, show_one
+from onewatch.cli.output import Column, show_items, show_one
 from onewatch.cli.remote import (
     DEFAULT_URL,
     AsJson,
@@ -17,6 +18,8 @@ from onewatch.cli.remote import (
     reported,
     split_name,
 )
+from onewatch.cli.resource_commands import Limit, show_listing
+from onewatch.client import Client
 from onewatch.client.models import Delivery
 
 deliveries_app = typer.Typer(
@@ -69,7 +72,7 @@ def list_deliveries(
     event: Annotated[
         str | None, typer.Option(metavar="KEY", help="Only this event's (KEY or SERVICE/KEY).")
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+    limit: Limit = None,
     url: Url = DEFAULT_URL,
     token: Token = None,
     service: Service = None,
@@ -77,40 +80,43 @@ def list_deliveries(
 ) -> None:
     """List deliveries, newest first."""
     owner, key = split_name(event, service) if event else (service, None)
-    with reported(), Remote(url, token, service).client() as onewatch:
-        found = onewatch.deliveries.list(service=owner, status=status, event=key)
-        show_items(first(found, limit), LIST_COLUMNS, as_json)
+    show_listing(
+        Remote(url, token, service),
+        lambda onewatch: onewatch.deliveries.list(service=owner, status=status, event=key),
+        LIST_COLUMNS,
+        limit,
+        as_json,
+    )
 
 
-def _show(delivery: Delivery, as_json: bool) -> None:
-    show_one(delivery, DETAIL, as_json)
-    if not as_json and delivery.attempts:
-        typer.echo()
-        show_items(delivery.attempts, ATTEMPT_COLUMNS, as_json=False)
+def _add_by_id(command: str, summary: str, call: Callable[[Client, str], Delivery]) -> None:
+    """``deliveries COMMAND ID``: ``call(client, id)``, then the delivery and its attempts."""
+
+    @deliveries_app.command(command, help=summary)
+    def run(
+        delivery_id: DeliveryId,
+        url: Url = DEFAULT_URL,
+        token: Token = None,
+        as_json: AsJson = False,
+    ) -> None:
+        with reported(), Remote(url, token, None).client() as onewatch:
+            delivery = call(onewatch, delivery_id)
+            show_one(delivery, DETAIL, as_json)
+            if not as_json and delivery.attempts:
+                typer.echo()
+                show_items(delivery.attempts, ATTEMPT_COLUMNS, as_json=False)
 
 
-@deliveries_app.command("get")
-def get_delivery(
-    delivery_id: DeliveryId,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    as_json: AsJson = False,
-) -> None:
-    """Show one delivery and its attempts."""
-    with reported(), Remote(url, token, None).client() as onewatch:
-        _show(onewatch.deliveries.get(delivery_id), as_json)
-
-
-@deliveries_app.command("redrive")
-def redrive_delivery(
-    delivery_id: DeliveryId,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    as_json: AsJson = False,
-) -> None:
-    """Send a dead delivery again with a fresh retry budget (exit 5 if it is not dead)."""
-    with reported(), Remote(url, token, None).client() as onewatch:
-        _show(onewatch.deliveries.redrive(delivery_id), as_json)
+_add_by_id(
+    "get",
+    "Show one delivery and its attempts.",
+    lambda onewatch, delivery_id: onewatch.deliveries.get(delivery_id),
+)
+_add_by_id(
+    "redrive",
+    "Send a dead delivery again with a fresh retry budget (exit 5 if it is not dead).",
+    lambda onewatch, delivery_id: onewatch.deliveries.redrive(delivery_id),
+)
 
 
 def register(app: typer.Typer) -> None:

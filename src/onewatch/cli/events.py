@@ -8,22 +8,20 @@ import typer
 
 from onewatch.cli import apply
 from onewatch.cli.deliveries import DETAIL as DELIVERY_DETAIL
-from onewatch.cli.output import Column, as_data, first, say, show_items, show_one
-from onewatch.cli.remote import (
-    DEFAULT_URL,
-    AsJson,
-    Remote,
-    Service,
-    Token,
-    Url,
-    reported,
-    split_name,
+from onewatch.cli.output import Column, as_data, say, show_one
+from onewatch.cli.remote import DEFAULT_URL, AsJson, Remote, Service, Token, Url
+from onewatch.cli.resource_commands import (
+    Kind,
+    Limit,
+    add_create,
+    add_delete,
+    add_get,
+    add_key_command,
+    show_listing,
 )
 from onewatch.client.models import Event
 
 events_app = typer.Typer(help="Events: what to fire and when.", no_args_is_help=True)
-
-Name = Annotated[str, typer.Argument(metavar="KEY", help="KEY or SERVICE/KEY.")]
 
 
 def _target(event: Event) -> str:
@@ -61,115 +59,59 @@ DETAIL: list[Column] = [
 ]
 
 
+EVENTS = Kind("event", lambda onewatch: onewatch.events, DETAIL)
+
+
 @events_app.command("list")
 def list_events(
     status: Annotated[
         str | None, typer.Option(help="active, paused, completed or cancelled.")
     ] = None,
     action: Annotated[str | None, typer.Option(help="Only events using this action.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+    limit: Limit = None,
     url: Url = DEFAULT_URL,
     token: Token = None,
     service: Service = None,
     as_json: AsJson = False,
 ) -> None:
     """List events (following every page), oldest first."""
-    with reported(), Remote(url, token, service).client() as onewatch:
-        found = onewatch.events.list(service=service, status=status, action=action)
-        show_items(first(found, limit), LIST_COLUMNS, as_json)
+    show_listing(
+        Remote(url, token, service),
+        lambda onewatch: onewatch.events.list(service=service, status=status, action=action),
+        LIST_COLUMNS,
+        limit,
+        as_json,
+    )
 
 
-@events_app.command("get")
-def get_event(
-    name: Name,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Show one event."""
-    owner, key = split_name(name, service)
-    with reported(), Remote(url, token, service).client() as onewatch:
-        show_one(onewatch.events.get(key, service=owner), DETAIL, as_json)
-
-
-@events_app.command("create")
-def create_event(
-    file: apply.File,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Create one event from a YAML or JSON file; exit 5 if the key exists."""
-    document = apply.one_document(file, "event")
-    if service and "service" not in document:
-        document["service"] = service
-    with reported(), Remote(url, token, service).client() as onewatch:
-        show_one(onewatch.events.create(document), DETAIL, as_json)
-
-
-def _switch(name: str, command: str, remote: Remote, as_json: bool) -> None:
-    owner, key = split_name(name, remote.service)
-    with reported(), remote.client() as onewatch:
-        switch = onewatch.events.pause if command == "pause" else onewatch.events.resume
-        event = switch(key, service=owner)
+def _show_status(event: Event, as_json: bool) -> None:
     say(f"{event.service}/{event.key}: {event.status}", as_json, as_data(event))
 
 
-@events_app.command("pause")
-def pause_event(
-    name: Name,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Stop firing an event until it is resumed."""
-    _switch(name, "pause", Remote(url, token, service), as_json)
-
-
-@events_app.command("resume")
-def resume_event(
-    name: Name,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Fire a paused event again, from now on (missed fires are not made up)."""
-    _switch(name, "resume", Remote(url, token, service), as_json)
-
-
-@events_app.command("trigger")
-def trigger_event(
-    name: Name,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Fire an event once, now, outside its schedule; prints the new delivery."""
-    owner, key = split_name(name, service)
-    with reported(), Remote(url, token, service).client() as onewatch:
-        delivery = onewatch.events.trigger(key, service=owner)
-    show_one(delivery, DELIVERY_DETAIL, as_json)
-
-
-@events_app.command("delete")
-def delete_event(
-    name: Name,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """Delete an event (its delivery history goes with it)."""
-    owner, key = split_name(name, service)
-    with reported(), Remote(url, token, service).client() as onewatch:
-        onewatch.events.delete(key, service=owner)
-        shown = f"{owner or onewatch.service}/{key}"
-    say(f"{shown}: deleted", as_json, {"deleted": shown})
+add_get(events_app, EVENTS)
+add_create(events_app, EVENTS)
+add_key_command(
+    events_app,
+    "pause",
+    "Stop firing an event until it is resumed.",
+    lambda onewatch, owner, key: onewatch.events.pause(key, service=owner),
+    _show_status,
+)
+add_key_command(
+    events_app,
+    "resume",
+    "Fire a paused event again, from now on (missed fires are not made up).",
+    lambda onewatch, owner, key: onewatch.events.resume(key, service=owner),
+    _show_status,
+)
+add_key_command(
+    events_app,
+    "trigger",
+    "Fire an event once, now, outside its schedule; prints the new delivery.",
+    lambda onewatch, owner, key: onewatch.events.trigger(key, service=owner),
+    lambda delivery, as_json: show_one(delivery, DELIVERY_DETAIL, as_json),
+)
+add_delete(events_app, EVENTS, "Delete an event (its delivery history goes with it).")
 
 
 def register(app: typer.Typer) -> None:

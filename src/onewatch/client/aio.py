@@ -63,35 +63,35 @@ class Actions:
 
     async def create(self, document: Document) -> Action:
         """Register an action; ``Conflict`` when the key exists."""
-        return await self._t.send(self._t.calls.create_action(document))
+        return await self._t.send(self._t.calls.actions.create(document))
 
     async def upsert(self, document: Document, *, service: str | None = None) -> Action:
         """Create or replace by key; the same document twice changes nothing."""
-        return await self._t.send(self._t.calls.upsert_action(document, service))
+        return await self._t.send(self._t.calls.actions.upsert(document, service))
 
     async def get(self, key: str, *, service: str | None = None) -> Action:
-        return await self._t.send(self._t.calls.get_action(key, service))
+        return await self._t.send(self._t.calls.actions.get(key, service))
 
     async def update(
         self, key: str, patch: Mapping[str, Any], *, service: str | None = None
     ) -> Action:
         """A JSON merge patch: given fields replace, ``None`` removes."""
-        return await self._t.send(self._t.calls.update_action(key, patch, service))
+        return await self._t.send(self._t.calls.actions.update(key, patch, service))
 
     async def delete(self, key: str, *, service: str | None = None) -> None:
         """Remove an action; ``Conflict`` while events still use it."""
-        await self._t.send(self._t.calls.delete_action(key, service))
+        await self._t.send(self._t.calls.actions.delete(key, service))
 
     def list(
         self, *, service: str | None = None, page_size: int = PAGE_SIZE
     ) -> AsyncIterator[Action]:
         """Every action visible to the token, oldest first, a page at a time."""
-        return self._t.iterate(self._t.calls.list_actions(service, page_size))
+        return self._t.iterate(self._t.calls.actions.listing(page_size, service=service))
 
     async def page(
         self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
     ) -> Page[Action]:
-        return await self._t.send(self._t.calls.list_actions(service, limit)(cursor))
+        return await self._t.send(self._t.calls.actions.listing(limit, service=service)(cursor))
 
 
 class Events:
@@ -102,23 +102,23 @@ class Events:
 
     async def create(self, document: Document) -> Event:
         """Register an event; ``Conflict`` when the key exists."""
-        return await self._t.send(self._t.calls.create_event(document))
+        return await self._t.send(self._t.calls.events.create(document))
 
     async def upsert(self, document: Document, *, service: str | None = None) -> Event:
         """Create or replace by key; the same document twice changes nothing."""
-        return await self._t.send(self._t.calls.upsert_event(document, service))
+        return await self._t.send(self._t.calls.events.upsert(document, service))
 
     async def get(self, key: str, *, service: str | None = None) -> Event:
-        return await self._t.send(self._t.calls.get_event(key, service))
+        return await self._t.send(self._t.calls.events.get(key, service))
 
     async def update(
         self, key: str, patch: Mapping[str, Any], *, service: str | None = None
     ) -> Event:
         """A JSON merge patch: given fields replace, ``None`` removes."""
-        return await self._t.send(self._t.calls.update_event(key, patch, service))
+        return await self._t.send(self._t.calls.events.update(key, patch, service))
 
     async def delete(self, key: str, *, service: str | None = None) -> None:
-        await self._t.send(self._t.calls.delete_event(key, service))
+        await self._t.send(self._t.calls.events.delete(key, service))
 
     async def pause(self, key: str, *, service: str | None = None) -> Event:
         return await self._t.send(self._t.calls.event_command(key, "pause", service))
@@ -140,7 +140,9 @@ class Events:
         page_size: int = PAGE_SIZE,
     ) -> AsyncIterator[Event]:
         """Every matching event, oldest first, a page at a time."""
-        return self._t.iterate(self._t.calls.list_events(service, status, action, page_size))
+        return self._t.iterate(
+            self._t.calls.events.listing(page_size, service=service, status=status, action=action)
+        )
 
     async def page(
         self,
@@ -151,7 +153,8 @@ class Events:
         action: str | None = None,
         limit: int = PAGE_SIZE,
     ) -> Page[Event]:
-        return await self._t.send(self._t.calls.list_events(service, status, action, limit)(cursor))
+        listing = self._t.calls.events.listing(limit, service=service, status=status, action=action)
+        return await self._t.send(listing(cursor))
 
     async def preview(
         self,

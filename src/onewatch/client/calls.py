@@ -28,6 +28,7 @@ from onewatch.client.models import (
 )
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 Document = BaseModel | Mapping[str, Any]
 
 #: Items per page when iterating a listing (the server allows up to 500).
@@ -100,13 +101,55 @@ def _key_of(document: dict[str, Any]) -> str:
     return key
 
 
+class KeyedCalls(Generic[M]):
+    """The calls actions and events answer alike: each is addressed as (service, key)."""
+
+    def __init__(self, calls: Calls, kind: str, model: type[M], page: type[Page[M]]) -> None:
+        self._calls = calls
+        self.kind = kind
+        self.read = model.model_validate
+        self.page = page
+
+    def create(self, document: Document) -> Call[M]:
+        return Call("POST", f"/v1/{self.kind}", self.read, body=as_json(document))
+
+    def upsert(self, document: Document, service: str | None) -> Call[M]:
+        body = as_json(document)
+        path = self._calls.item_path(
+            self.kind, self._calls.service_for(service, body), _key_of(body)
+        )
+        return Call("PUT", path, self.read, body=body)
+
+    def get(self, key: str, service: str | None) -> Call[M]:
+        return Call("GET", self._calls.item_path(self.kind, service, key), self.read)
+
+    def update(self, key: str, patch: Mapping[str, Any], service: str | None) -> Call[M]:
+        path = self._calls.item_path(self.kind, service, key)
+        return Call("PATCH", path, self.read, body=dict(patch))
+
+    def delete(self, key: str, service: str | None) -> Call[None]:
+        return Call("DELETE", self._calls.item_path(self.kind, service, key), _nothing)
+
+    def listing(self, limit: int, **query: str | None) -> Listing:
+        """The pages of ``GET /v1/<kind>``; ``query`` holds the filters (``None``: unset)."""
+
+        def page(cursor: str | None) -> Call[Page[Any]]:
+            params = {**query, "cursor": cursor, "limit": limit}
+            return Call("GET", f"/v1/{self.kind}", self.page.model_validate, params=params)
+
+        return page
+
+
 class Calls:
     """The calls of the API, addressed to ``service`` unless a call names another."""
 
     def __init__(self, service: str | None) -> None:
         self.service = service
+        self.actions = KeyedCalls(self, "actions", Action, Page[Action])
+        self.events = KeyedCalls(self, "events", Event, Page[Event])
 
-    def _service(self, service: str | None, document: Mapping[str, Any] | None = None) -> str:
+    def service_for(self, service: str | None, document: Mapping[str, Any] | None = None) -> str:
+        """The service named by the call, else by the document, else the client's own."""
         named = service or (document or {}).get("service") or self.service
         if not named:
             raise ClientError(
@@ -115,85 +158,19 @@ class Calls:
             )
         return str(named)
 
-    def _item(self, kind: str, service: str | None, key: str, *rest: str) -> str:
-        parts = [kind, self._service(service), key, *rest]
+    def item_path(self, kind: str, service: str | None, key: str, *rest: str) -> str:
+        parts = [kind, self.service_for(service), key, *rest]
         return "/v1/" + "/".join(_segment(part) for part in parts)
-
-    # -- actions ---------------------------------------------------------------------
-
-    def create_action(self, document: Document) -> Call[Action]:
-        return Call("POST", "/v1/actions", Action.model_validate, body=as_json(document))
-
-    def upsert_action(self, document: Document, service: str | None) -> Call[Action]:
-        body = as_json(document)
-        path = self._item("actions", self._service(service, body), _key_of(body))
-        return Call("PUT", path, Action.model_validate, body=body)
-
-    def get_action(self, key: str, service: str | None) -> Call[Action]:
-        return Call("GET", self._item("actions", service, key), Action.model_validate)
-
-    def update_action(
-        self, key: str, patch: Mapping[str, Any], service: str | None
-    ) -> Call[Action]:
-        path = self._item("actions", service, key)
-        return Call("PATCH", path, Action.model_validate, body=dict(patch))
-
-    def delete_action(self, key: str, service: str | None) -> Call[None]:
-        return Call("DELETE", self._item("actions", service, key), _nothing)
-
-    def list_actions(self, service: str | None, limit: int = PAGE_SIZE) -> Listing:
-        def page(cursor: str | None) -> Call[Page[Any]]:
-            query = {"service": service, "cursor": cursor, "limit": limit}
-            return Call("GET", "/v1/actions", Page[Action].model_validate, params=query)
-
-        return page
 
     # -- events ----------------------------------------------------------------------
 
-    def create_event(self, document: Document) -> Call[Event]:
-        return Call("POST", "/v1/events", Event.model_validate, body=as_json(document))
-
-    def upsert_event(self, document: Document, service: str | None) -> Call[Event]:
-        body = as_json(document)
-        path = self._item("events", self._service(service, body), _key_of(body))
-        return Call("PUT", path, Event.model_validate, body=body)
-
-    def get_event(self, key: str, service: str | None) -> Call[Event]:
-        return Call("GET", self._item("events", service, key), Event.model_validate)
-
-    def update_event(self, key: str, patch: Mapping[str, Any], service: str | None) -> Call[Event]:
-        path = self._item("events", service, key)
-        return Call("PATCH", path, Event.model_validate, body=dict(patch))
-
-    def delete_event(self, key: str, service: str | None) -> Call[None]:
-        return Call("DELETE", self._item("events", service, key), _nothing)
-
     def event_command(self, key: str, command: str, service: str | None) -> Call[Event]:
         """``pause`` or ``resume``."""
-        return Call("POST", self._item("events", service, key, command), Event.model_validate)
+        return Call("POST", self.item_path("events", service, key, command), Event.model_validate)
 
     def trigger_event(self, key: str, service: str | None) -> Call[Delivery]:
-        path = self._item("events", service, key, "trigger")
+        path = self.item_path("events", service, key, "trigger")
         return Call("POST", path, Delivery.model_validate)
-
-    def list_events(
-        self,
-        service: str | None,
-        status: str | None = None,
-        action: str | None = None,
-        limit: int = PAGE_SIZE,
-    ) -> Listing:
-        def page(cursor: str | None) -> Call[Page[Any]]:
-            query = {
-                "service": service,
-                "status": status,
-                "action": action,
-                "cursor": cursor,
-                "limit": limit,
-            }
-            return Call("GET", "/v1/events", Page[Event].model_validate, params=query)
-
-        return page
 
     def preview(
         self, pattern: SchedulingPattern | Mapping[str, Any], count: int, after: datetime | None
@@ -215,7 +192,7 @@ class Calls:
         limit: int = PAGE_SIZE,
     ) -> Listing:
         """All deliveries visible to the token, or one event's (``event`` is its key)."""
-        path = self._item("events", service, event, "deliveries") if event else "/v1/deliveries"
+        path = self.item_path("events", service, event, "deliveries") if event else "/v1/deliveries"
         scope = None if event else service
 
         def page(cursor: str | None) -> Call[Page[Any]]:

@@ -59,31 +59,31 @@ class Actions:
 
     def create(self, document: Document) -> Action:
         """Register an action; ``Conflict`` when the key exists."""
-        return self._t.send(self._t.calls.create_action(document))
+        return self._t.send(self._t.calls.actions.create(document))
 
     def upsert(self, document: Document, *, service: str | None = None) -> Action:
         """Create or replace by key; the same document twice changes nothing."""
-        return self._t.send(self._t.calls.upsert_action(document, service))
+        return self._t.send(self._t.calls.actions.upsert(document, service))
 
     def get(self, key: str, *, service: str | None = None) -> Action:
-        return self._t.send(self._t.calls.get_action(key, service))
+        return self._t.send(self._t.calls.actions.get(key, service))
 
     def update(self, key: str, patch: Mapping[str, Any], *, service: str | None = None) -> Action:
         """A JSON merge patch: given fields replace, ``None`` removes."""
-        return self._t.send(self._t.calls.update_action(key, patch, service))
+        return self._t.send(self._t.calls.actions.update(key, patch, service))
 
     def delete(self, key: str, *, service: str | None = None) -> None:
         """Remove an action; ``Conflict`` while events still use it."""
-        self._t.send(self._t.calls.delete_action(key, service))
+        self._t.send(self._t.calls.actions.delete(key, service))
 
     def list(self, *, service: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Action]:
         """Every action visible to the token, oldest first, a page at a time."""
-        return self._t.iterate(self._t.calls.list_actions(service, page_size))
+        return self._t.iterate(self._t.calls.actions.listing(page_size, service=service))
 
     def page(
         self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
     ) -> Page[Action]:
-        return self._t.send(self._t.calls.list_actions(service, limit)(cursor))
+        return self._t.send(self._t.calls.actions.listing(limit, service=service)(cursor))
 
 
 class Events:
@@ -94,21 +94,21 @@ class Events:
 
     def create(self, document: Document) -> Event:
         """Register an event; ``Conflict`` when the key exists."""
-        return self._t.send(self._t.calls.create_event(document))
+        return self._t.send(self._t.calls.events.create(document))
 
     def upsert(self, document: Document, *, service: str | None = None) -> Event:
         """Create or replace by key; the same document twice changes nothing."""
-        return self._t.send(self._t.calls.upsert_event(document, service))
+        return self._t.send(self._t.calls.events.upsert(document, service))
 
     def get(self, key: str, *, service: str | None = None) -> Event:
-        return self._t.send(self._t.calls.get_event(key, service))
+        return self._t.send(self._t.calls.events.get(key, service))
 
     def update(self, key: str, patch: Mapping[str, Any], *, service: str | None = None) -> Event:
         """A JSON merge patch: given fields replace, ``None`` removes."""
-        return self._t.send(self._t.calls.update_event(key, patch, service))
+        return self._t.send(self._t.calls.events.update(key, patch, service))
 
     def delete(self, key: str, *, service: str | None = None) -> None:
-        self._t.send(self._t.calls.delete_event(key, service))
+        self._t.send(self._t.calls.events.delete(key, service))
 
     def pause(self, key: str, *, service: str | None = None) -> Event:
         return self._t.send(self._t.calls.event_command(key, "pause", service))
@@ -130,7 +130,9 @@ class Events:
         page_size: int = PAGE_SIZE,
     ) -> Iterator[Event]:
         """Every matching event, oldest first, a page at a time."""
-        return self._t.iterate(self._t.calls.list_events(service, status, action, page_size))
+        return self._t.iterate(
+            self._t.calls.events.listing(page_size, service=service, status=status, action=action)
+        )
 
     def page(
         self,
@@ -141,7 +143,8 @@ class Events:
         action: str | None = None,
         limit: int = PAGE_SIZE,
     ) -> Page[Event]:
-        return self._t.send(self._t.calls.list_events(service, status, action, limit)(cursor))
+        listing = self._t.calls.events.listing(limit, service=service, status=status, action=action)
+        return self._t.send(listing(cursor))
 
     def preview(
         self,

@@ -21,8 +21,8 @@ from onewatch.api.openapi import body_schema
 from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.api.render import action_json, merge_patch
+from onewatch.api.visible import visible_row
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
-from onewatch.errors import NotFound
 from onewatch.runtime import Runtime
 from onewatch.store import actions as store
 from onewatch.store.transactions import read_connection
@@ -68,22 +68,14 @@ async def list_actions(
     return page(rows, limit, action_json)
 
 
-async def _visible(
-    runtime: RuntimeDep, principal: PrincipalDep, service: str, key: str
-) -> RowMapping:
-    require_service_access(principal, service)
-    async with read_connection(runtime.engine) as connection:
-        row = await store.get_action(connection, service, key)
-    if row is None:
-        raise NotFound(f"no action {service}/{key}")
-    return row
-
-
 @router.get("/{service}/{key}")
 async def get_action(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    return action_json(await _visible(runtime, principal, service, key))
+    row = await visible_row(
+        runtime.engine, principal, service, key, noun="action", get=store.get_action
+    )
+    return action_json(row)
 
 
 @router.put("/{service}/{key}", openapi_extra=body_schema("ActionDocument"))

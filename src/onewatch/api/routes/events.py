@@ -22,9 +22,8 @@ from onewatch.api.openapi import body_schema
 from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.api.render import event_as_input, event_json, merge_patch
-from onewatch.errors import NotFound
+from onewatch.api.visible import visible_row
 from onewatch.runtime import Runtime
-from onewatch.security.tokens import Principal
 from onewatch.store import events as store
 from onewatch.store.transactions import read_connection
 
@@ -69,20 +68,14 @@ async def list_events(
     return page(rows, limit, event_json)
 
 
-async def _visible(runtime: Runtime, principal: Principal, service: str, key: str) -> RowMapping:
-    require_service_access(principal, service)
-    async with read_connection(runtime.engine) as connection:
-        row = await store.get_event(connection, service, key)
-    if row is None:
-        raise NotFound(f"no event {service}/{key}")
-    return row
-
-
 @router.get("/{service}/{key}")
 async def get_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    return event_json(await _visible(runtime, principal, service, key))
+    row = await visible_row(
+        runtime.engine, principal, service, key, noun="event", get=store.get_event
+    )
+    return event_json(row)
 
 
 @router.put("/{service}/{key}", openapi_extra=body_schema("EventDocument"))

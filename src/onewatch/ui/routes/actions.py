@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from onewatch.api.deps import require_service_access
-from onewatch.api.pagination import decode_cursor, encode_cursor
+from onewatch.api.pagination import decode_cursor, split_page
 from onewatch.errors import NotFound, ValidationFailed
 from onewatch.store import actions as store
 from onewatch.store import events as event_store
@@ -34,9 +34,7 @@ async def actions_list(
         rows = await store.list_actions(
             connection, service=scope, after_id=after_id, limit=PAGE_SIZE + 1
         )
-    shown = list(rows[:PAGE_SIZE])
-    more = len(rows) > PAGE_SIZE and shown
-    next_cursor = encode_cursor(shown[-1]["id"]) if more else None
+    shown, next_cursor = split_page(rows, PAGE_SIZE)
     return page(
         request, "actions.html", viewer, rows=shown, next_cursor=next_cursor, service=scope or ""
     )

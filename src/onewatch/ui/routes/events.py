@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import RowMapping
 
 from onewatch.api import event_ops
-from onewatch.api.deps import require_service_access
-from onewatch.api.pagination import decode_cursor, encode_cursor
+from onewatch.api.pagination import decode_cursor, split_page
 from onewatch.api.routes.events import _context as api_event_context
+from onewatch.api.visible import visible_row
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
 from onewatch.errors import NotFound, OnewatchError, ValidationFailed
 from onewatch.runtime import Runtime
@@ -56,9 +56,7 @@ async def _listing(runtime: Runtime, where: store.EventFilter, cursor: str) -> L
         rows = await store.list_events(
             connection, where, after_id=decode_cursor(cursor), limit=PAGE_SIZE + 1
         )
-    shown = list(rows[:PAGE_SIZE])
-    more = len(rows) > PAGE_SIZE and shown
-    return Listing(shown, encode_cursor(shown[-1]["id"]) if more else None)
+    return Listing(*split_page(rows, PAGE_SIZE))
 
 
 @router.get("", response_class=HTMLResponse)
@@ -102,12 +100,9 @@ async def events_list(
 
 async def visible_event(runtime: Runtime, viewer: Viewer, service: str, key: str) -> RowMapping:
     """The event, when the viewer may see it; a foreign one is "not found", as in the API."""
-    require_service_access(viewer.principal, service)
-    async with read_connection(runtime.engine) as connection:
-        row = await store.get_event(connection, service, key)
-    if row is None:
-        raise NotFound(f"no event {service}/{key}")
-    return row
+    return await visible_row(
+        runtime.engine, viewer.principal, service, key, noun="event", get=store.get_event
+    )
 
 
 def _coming(row: RowMapping, now: datetime) -> tuple[list[object], str | None]:
