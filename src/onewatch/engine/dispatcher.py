@@ -6,7 +6,8 @@ to the ``Recorder``. The claim loop keeps at most ``dispatcher_max_held`` delive
 hand and sleeps until the next one is due, a wake-up (trigger, redrive, new
 deliveries), or the poll interval. On stop it claims nothing more, gives back what has
 not started, lets requests in flight finish within the grace period, and releases
-those that did not (they are sent again, with the same ``webhook-id``).
+those that did not (they are sent again, with the same ``webhook-id``). Until then the
+leases of everything held are renewed (``engine.lease_renewal``), however long it waits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import partial
 import structlog
 
 from onewatch.engine.attempt import AttemptTools, attempt
+from onewatch.engine.lease_renewal import LeaseRenewer
 from onewatch.engine.recorder import Recorder
 from onewatch.engine.sources import DeliverySource
 from onewatch.engine.waiting import first_of, sleep_until
@@ -44,6 +46,14 @@ class Dispatcher:
         self._room = asyncio.Event()
         #: Per-service cap on requests in flight, so one service cannot take them all.
         self.limiter = DeliveryConcurrencyLimiter.from_settings(self.settings)
+        #: Keeps the leases of ``held`` alive while they wait, queue for a slot or send.
+        self.renewer = LeaseRenewer(
+            runtime.engine,
+            runtime.clock,
+            lease_seconds=self.settings.dispatcher_lease_seconds,
+            held=lambda: self.held,
+            on_lost=self._lost,
+        )
 
     # --- per delivery -----------------------------------------------------------------
 
@@ -143,6 +153,8 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         recorder = asyncio.create_task(self.recorder.run(), name="onewatch-recorder")
+        drained = asyncio.Event()
+        renewer = asyncio.create_task(self.renewer.run(drained), name="onewatch-lease-renewal")
         log.info("dispatcher started")
         try:
             while not stop.is_set():
@@ -152,7 +164,11 @@ class Dispatcher:
                     log.exception("dispatcher step failed; retrying")
                     await first_of(stop.wait(), seconds=ERROR_BACKOFF_SECONDS)
         finally:
-            await self._drain(recorder)
+            try:
+                await self._drain(recorder)
+            finally:
+                drained.set()
+                await renewer
             log.info("dispatcher stopped")
 
     # --- shutdown ---------------------------------------------------------------------
@@ -179,3 +195,33 @@ class Dispatcher:
         released = await release(self.runtime.engine, held, now=self.runtime.clock.now())
         log.info("released unfinished deliveries", count=released)
         self.held.clear()
+
+    # --- lease renewal ----------------------------------------------------------------
+
+    def _lost(self, lost: dict[str, str]) -> None:
+        """Deliveries another dispatcher now leases: drop those not sending yet.
+
+        One already sending is left alone: its result reaches the recorder, whose
+        conditional update refuses it (logged there). One whose task is over is being
+        recorded or released already. A delivery held again under a new token (given
+        back and claimed anew meanwhile) is not the one that was lost.
+        """
+        dropped = []
+        for ident, token in lost.items():
+            item = self.held.get(ident)
+            task = self.tasks.get(ident)
+            if item is None or item.lease_token != token or task is None:
+                continue
+            if ident in self.sending:
+                log.warning(
+                    "lease lost while sending; the result will be refused", delivery_id=ident
+                )
+                continue
+            task.cancel()
+            del self.held[ident]
+            dropped.append(ident)
+            log.warning("lease lost before sending; dropped unsent", delivery_id=ident)
+        if dropped:
+            # The store is the truth: whoever holds the rows now sends them.
+            self.source.settled(dropped)
+            self._room.set()

@@ -9,11 +9,13 @@ Atomicity owed:
   the attempt row commits with it.
 - ``reclaim_expired`` turns running rows whose lease ran out (the dispatcher died) back
   into retryable ones, recording the lost attempt as ``abandoned``.
+- ``extend_leases`` pushes out only leases still held under the caller's token, so a
+  dispatcher that stalled past its lease cannot take back a row another one claimed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -508,3 +510,51 @@ async def prune_finished(engine: AsyncEngine, *, older_than: datetime, limit: in
         )
         result = await connection.execute(delete(deliveries).where(deliveries.c.id.in_(victims)))
     return int(result.rowcount)
+
+
+# --- lease renewal --------------------------------------------------------------------
+
+#: Ids per renewal statement: well inside SQLite's and asyncpg's bound-parameter limits.
+RENEW_CHUNK = 5000
+
+
+def _renew_statement(ids: list[str], tokens: set[str], now: datetime, until: datetime) -> Any:
+    # The row must still be running under one of our tokens; the caller pairs each
+    # returned id with the token it holds. The lease only ever grows (a claim's
+    # look-ahead is kept), so renewing can never hand a row to maintenance earlier.
+    return (
+        update(deliveries)
+        .where(
+            deliveries.c.id.in_(ids),
+            deliveries.c.lease_token.in_(sorted(tokens)),
+            deliveries.c.status == "running",
+        )
+        .values(
+            locked_until=case(
+                (deliveries.c.locked_until > until, deliveries.c.locked_until), else_=until
+            ),
+            updated_at=now,
+        )
+        .returning(deliveries.c.id, deliveries.c.lease_token)
+    )
+
+
+async def extend_leases(
+    engine: AsyncEngine, held: Mapping[str, str], *, now: datetime, lease_seconds: float
+) -> set[str]:
+    """Push the lease of each held delivery (id -> lease token) to at least ``now +
+    lease_seconds``, in one conditional update per chunk and one transaction; returns
+    the ids still leased under the given token. One missing from the answer is no longer
+    ours (finished, or reclaimed and claimed by another dispatcher): do not send it."""
+    if not held:
+        return set()
+    until = now + timedelta(seconds=lease_seconds)
+    ids = sorted(held)
+    kept: set[str] = set()
+    async with write_transaction(engine) as connection:
+        for start in range(0, len(ids), RENEW_CHUNK):
+            chunk = ids[start : start + RENEW_CHUNK]
+            tokens = {held[ident] for ident in chunk}
+            result = await connection.execute(_renew_statement(chunk, tokens, now, until))
+            kept.update(ident for ident, token in result.all() if held[ident] == token)
+    return kept
