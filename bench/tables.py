@@ -100,8 +100,17 @@ def burst(document: Row) -> str:
             fmt(r.get("rss_mb_max"), 0),
         ]
 
-    notes = _build_note(document) + _readiness(runs) + _errors(runs)
+    notes = _build_note(document) + _readiness(runs) + _killed(runs) + _errors(runs)
     return table(headers, _rows(runs, cells)) + notes
+
+
+def _killed(runs: list[Row]) -> str:
+    killed = [f"- {r['system']} {r.get('label', '')}" for r in runs if r.get("worker_killed")]
+    note = (
+        "\n\nStill busy when stopped (killed after the grace, so its own counts are unknown;"
+        " delivered is what the sink received):\n"
+    )
+    return (note + "\n".join(killed)) if killed else ""
 
 
 def _build_note(document: Row) -> str:
