@@ -11,7 +11,6 @@ from onewatch.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal, TokenVerifier
 
-
 # The dependencies are coroutines: FastAPI runs a plain ``def`` dependency in a worker
 # thread, and three thread hops per request cost more than the whole create did.
 
