@@ -57,14 +57,14 @@ class Recorder:
         return outcomes
 
     async def submit(self, batcher: GroupCommit[str, str], key: str) -> str:
-        answer = await batcher.submit(key)
+        answer = await batcher.submit(self.engine, key)
         self.committed_when_answered[key] = await _stored(self.engine, key)
         return answer
 
 
 async def test_writes_queued_behind_the_writer_share_one_transaction(engine: AsyncEngine) -> None:
     recorder = Recorder(engine)
-    batcher: GroupCommit[str, str] = GroupCommit(engine, recorder.apply)
+    batcher: GroupCommit[str, str] = GroupCommit(recorder.apply)
     keys = [f"k{index}" for index in range(20)]
     # The first submitter starts the flush, the rest queue while its transaction runs.
     answers = await asyncio.gather(*(recorder.submit(batcher, key) for key in keys))
@@ -76,11 +76,11 @@ async def test_writes_queued_behind_the_writer_share_one_transaction(engine: Asy
 
 async def test_one_refusal_does_not_stop_the_others(engine: AsyncEngine) -> None:
     recorder = Recorder(engine)
-    batcher: GroupCommit[str, str] = GroupCommit(engine, recorder.apply)
+    batcher: GroupCommit[str, str] = GroupCommit(recorder.apply)
     async with write_transaction(engine) as connection:
         await store.insert_new_events(connection, [event_values("old")])
     results = await asyncio.gather(
-        *(batcher.submit(key) for key in ("a", "bad", "old", "b")), return_exceptions=True
+        *(batcher.submit(engine, key) for key in ("a", "bad", "old", "b")), return_exceptions=True
     )
     assert results[0] == "a" and results[3] == "b"
     assert isinstance(results[1], ValidationFailed)
@@ -91,12 +91,12 @@ async def test_one_refusal_does_not_stop_the_others(engine: AsyncEngine) -> None
 
 async def test_a_batch_that_fails_whole_is_retried_job_by_job(engine: AsyncEngine) -> None:
     recorder = Recorder(engine)
-    batcher: GroupCommit[str, str] = GroupCommit(engine, recorder.apply)
+    batcher: GroupCommit[str, str] = GroupCommit(recorder.apply)
     async with write_transaction(engine) as connection:
         await store.insert_new_events(connection, [event_values("taken")])
     # Held write turn on SQLite / a slow first flush: all four land in one batch.
     results = await asyncio.gather(
-        *(batcher.submit(key) for key in ("x", "boom", "y", "z")), return_exceptions=True
+        *(batcher.submit(engine, key) for key in ("x", "boom", "y", "z")), return_exceptions=True
     )
     assert [results[0], results[2], results[3]] == ["x", "y", "z"]
     assert isinstance(results[1], Exception)

@@ -183,14 +183,14 @@ def _creates_on(engine: AsyncEngine) -> GroupCommit[_Create, Written]:
     """The engine's group commit of creates (``store.group_commit``): one per store."""
     batcher = _creates.get(engine.sync_engine)
     if batcher is None:
-        batcher = _creates[engine.sync_engine] = GroupCommit(engine, _insert_many)
+        batcher = _creates[engine.sync_engine] = GroupCommit(_insert_many)
     return batcher
 
 
 async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
     create = _Create(service, document, context.clock.now())
-    written = await _creates_on(context.engine).submit(create)
+    written = await _creates_on(context.engine).submit(context.engine, create)
     context.on_change()
     return written
 

@@ -28,34 +28,37 @@ MAX_BATCH = 256
 
 
 class GroupCommit(Generic[Job, Result]):
-    """Batches concurrent ``submit`` calls on one engine into shared transactions."""
+    """Batches concurrent ``submit`` calls on one engine into shared transactions.
+
+    It holds no reference to the engine between flushes, so one kept per engine in a
+    ``WeakKeyDictionary`` goes away with its engine.
+    """
 
     def __init__(
         self,
-        engine: AsyncEngine,
         # Does the jobs inside the open transaction: one result or refusal per job, in order.
         apply: Callable[[AsyncConnection, Sequence[Job]], Awaitable[Sequence[Result | Exception]]],
         *,
         max_batch: int = MAX_BATCH,
     ) -> None:
-        self.engine = engine
         self.apply = apply
         self.max_batch = max_batch
         self._pending: list[tuple[Job, asyncio.Future[Result]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def submit(self, job: Job) -> Result:
+    async def submit(self, engine: AsyncEngine, job: Job) -> Result:
         """Do ``job`` in the next shared transaction; return after that transaction commits."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((job, future))
         if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_all(), name="onewatch-group-commit")
+            flush = self._flush_all(engine)
+            self._flusher = asyncio.create_task(flush, name="onewatch-group-commit")
         return await future
 
-    async def _flush_all(self) -> None:
+    async def _flush_all(self, engine: AsyncEngine) -> None:
         try:
             while self._pending:
-                await self._flush_one()
+                await self._flush_one(engine)
         finally:
             self._flusher = None
 
@@ -64,10 +67,10 @@ class GroupCommit(Generic[Job, Result]):
         del self._pending[: self.max_batch]
         return batch
 
-    async def _flush_one(self) -> None:
+    async def _flush_one(self, engine: AsyncEngine) -> None:
         batch: list[tuple[Job, asyncio.Future[Result]]] = []
         try:
-            async with write_transaction(self.engine) as connection:
+            async with write_transaction(engine) as connection:
                 # Taken once the write turn is held: whatever queued meanwhile joins in.
                 batch = self._take()
                 outcomes = await self.apply(connection, [job for job, _ in batch])
@@ -77,17 +80,19 @@ class GroupCommit(Generic[Job, Result]):
             if len(batch) == 1:
                 _answer(batch[0][1], exc)
             else:
-                await self._one_by_one(batch)
+                await self._one_by_one(engine, batch)
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _answer(future, outcome)
 
-    async def _one_by_one(self, batch: list[tuple[Job, asyncio.Future[Result]]]) -> None:
+    async def _one_by_one(
+        self, engine: AsyncEngine, batch: list[tuple[Job, asyncio.Future[Result]]]
+    ) -> None:
         """After a failed batch: each job alone, so only a job that fails by itself fails."""
         for job, future in batch:
             outcome: Result | Exception
             try:
-                async with write_transaction(self.engine) as connection:
+                async with write_transaction(engine) as connection:
                     (outcome,) = await self.apply(connection, [job])
             except Exception as exc:
                 outcome = exc
