@@ -22,6 +22,7 @@ from sqlalchemy import and_, bindparam, case, delete, func, insert, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.store.ids import new_lease_token
+from onewatch.store.many import ManyRows
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events
 from onewatch.store.writer import write_transaction, writing
 
@@ -191,7 +192,7 @@ async def earliest_ready(engine: AsyncEngine) -> datetime | None:
 
 # --- recording ------------------------------------------------------------------------
 
-_RECORD = (
+_RECORD_STATEMENT = (
     update(deliveries)
     .where(
         deliveries.c.id == bindparam("b_id"),
@@ -210,6 +211,18 @@ _RECORD = (
         updated_at=bindparam("b_now"),
     )
 )
+_RECORD = ManyRows(_RECORD_STATEMENT)
+_ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "attempt",
+    "started_at",
+    "latency_ms",
+    "status_code",
+    "outcome",
+    "response_excerpt",
+    "error",
+)
+_INSERT_ATTEMPTS = ManyRows(insert(delivery_attempts), _ATTEMPT_COLUMNS)
 
 
 def _record_params(outcome: Outcome, now: datetime) -> dict[str, Any]:
@@ -244,11 +257,11 @@ async def _record_one_by_one(
 ) -> list[Outcome]:
     kept = []
     for outcome in outcomes:
-        result = await connection.execute(_RECORD, [_record_params(outcome, now)])
+        result = await _RECORD.execute(connection, [_record_params(outcome, now)])
         if result.rowcount == 1:
             kept.append(outcome)
     if kept:
-        await connection.execute(insert(delivery_attempts), [_attempt_row(o) for o in kept])
+        await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
     return kept
 
 
@@ -260,9 +273,9 @@ async def record_outcomes(
         return []
     async with writing(engine), engine.connect() as connection:
         await connection.begin()
-        result = await connection.execute(_RECORD, [_record_params(o, now) for o in outcomes])
+        result = await _RECORD.execute(connection, [_record_params(o, now) for o in outcomes])
         if result.rowcount == len(outcomes):
-            await connection.execute(insert(delivery_attempts), [_attempt_row(o) for o in outcomes])
+            await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in outcomes])
             await connection.commit()
             return list(outcomes)
         await connection.rollback()
