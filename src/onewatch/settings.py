@@ -89,12 +89,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Firing.
-    scheduler_batch_size: int = Field(default=500, ge=1)
+    #: Rows per scheduler transaction and per dispatcher claim. Each batch is turned into
+    #: deliveries (or tasks) on the event loop in one stretch of about 40 us a row, which
+    #: every due send waits behind: 200 keeps that near 8 ms and drained a burst of
+    #: 10,000 as fast as 500 did (a little faster, measured side by side).
+    scheduler_batch_size: int = Field(default=200, ge=1)
     #: Longest sleep between looks at the events table: bounds how late a change made by
     #: another process (an API-only node) is noticed; in-process changes wake it at once.
     scheduler_max_idle_seconds: float = Field(default=1.0, gt=0)
     misfire_fire_all_cap: int = Field(default=100, ge=1)
-    dispatcher_batch_size: int = Field(default=500, ge=1)
+    dispatcher_batch_size: int = Field(default=200, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1)
     dispatcher_per_host_limit: int = Field(default=64, ge=1)
     dispatcher_lease_seconds: float = Field(default=60.0, gt=0)
