@@ -11,28 +11,32 @@ from onewatch.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal, TokenVerifier
 
-# The dependencies are coroutines: FastAPI runs a plain ``def`` dependency in a worker
-# thread, and three thread hops per request cost more than the whole create did.
+# The dependencies FastAPI injects are coroutines: it runs a plain ``def`` dependency in
+# a worker thread, and three thread hops per request cost more than the whole create did.
+# ``get_runtime`` and ``get_verifier`` stay plain functions for code that calls them.
 
 
-async def get_runtime(request: Request) -> Runtime:
+def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-async def get_verifier(request: Request) -> TokenVerifier:
+def get_verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.verifier
     return verifier
 
 
-async def current_principal(
-    request: Request, verifier: Annotated[TokenVerifier, Depends(get_verifier)]
-) -> Principal:
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+async def current_principal(request: Request) -> Principal:
     """The service behind the bearer token; 401 when there is none or it is bad.
 
     Checking a signature with a configured key is CPU work of microseconds, done here;
     a JWKS set may have to be fetched over the network, so that check runs in a thread.
     """
+    verifier = get_verifier(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -54,7 +58,7 @@ def require_service_write(principal: Principal, service: str) -> None:
         raise Forbidden(f"this token may not act for service {service!r}", field="service")
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
