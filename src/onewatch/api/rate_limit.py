@@ -11,7 +11,11 @@ from onewatch.runtime import Runtime
 from onewatch.security.quotas import RequestRateLimiter
 
 
-def get_rate_limiter(request: Request) -> RequestRateLimiter:
+# Coroutines, not plain functions: FastAPI would run each in a worker thread (two thread
+# hops per request, and the buckets updated from several threads at once).
+
+
+async def get_rate_limiter(request: Request) -> RequestRateLimiter:
     """The app's limiter, built from the runtime's settings on first use."""
     limiter: RequestRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is None:
@@ -21,7 +25,7 @@ def get_rate_limiter(request: Request) -> RequestRateLimiter:
     return limiter
 
 
-def enforce_rate_limit(
+async def enforce_rate_limit(
     principal: PrincipalDep,
     limiter: Annotated[RequestRateLimiter, Depends(get_rate_limiter)],
 ) -> None:
