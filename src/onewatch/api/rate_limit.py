@@ -11,12 +11,12 @@ from onewatch.runtime import Runtime
 from onewatch.security.quotas import RequestRateLimiter
 
 
-# Coroutines, not plain functions: FastAPI would run each in a worker thread (two thread
-# hops per request, and the buckets updated from several threads at once).
-
-
 async def get_rate_limiter(request: Request) -> RequestRateLimiter:
-    """The app's limiter, built from the runtime's settings on first use."""
+    """The app's limiter, built from the runtime's settings on first use.
+
+    Both dependencies here are coroutines: FastAPI runs a plain ``def`` one in a worker
+    thread (two thread hops per request, and buckets updated from several threads).
+    """
     limiter: RequestRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is None:
         runtime: Runtime = request.app.state.runtime
