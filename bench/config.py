@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCENARIOS = ("burst", "steady", "idle", "api", "engine")
-SYSTEMS = ("onewatch-sqlite", "onewatch-postgres", "onewatch-postgres-3", "apscheduler")
+SCENARIOS = ("burst", "steady", "idle", "api", "engine", "scale")
+SYSTEMS = (
+    "onewatch-sqlite",
+    "onewatch-postgres",
+    "onewatch-postgres-2",
+    "onewatch-postgres-3",
+    "onewatch-postgres-redis",
+    "onewatch-postgres-2-redis",
+    "onewatch-postgres-3-redis",
+    "apscheduler",
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,9 @@ class Sizes:
     api_clients: int
     api_list_requests: int
     startup_lead_seconds: float
+    #: Scale-out: one burst on 1, 2 and 3 PostgreSQL nodes (with and without Redis).
+    scale_burst: int
+    scale_background: int
 
 
 FULL = Sizes(
@@ -51,6 +63,8 @@ FULL = Sizes(
     api_clients=32,
     api_list_requests=200,
     startup_lead_seconds=20.0,
+    scale_burst=10_000,
+    scale_background=10_000,
 )
 
 QUICK = Sizes(
@@ -72,4 +86,6 @@ QUICK = Sizes(
     api_clients=32,
     api_list_requests=20,
     startup_lead_seconds=8.0,
+    scale_burst=500,
+    scale_background=1_000,
 )

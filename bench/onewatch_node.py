@@ -60,6 +60,11 @@ class OnewatchNode:
             "ONEWATCH_DATA_DIR": str(data_dir),
             "ONEWATCH_PORT": str(self.port),
             "ONEWATCH_LOG_LEVEL": "WARNING",
+            # The bench is one service driving the node flat out: per-service quotas
+            # (request rate, live events, concurrent deliveries) would measure the quota.
+            "ONEWATCH_QUOTA_REQUESTS_PER_SECOND": "0",
+            "ONEWATCH_QUOTA_MAX_EVENTS": "0",
+            "ONEWATCH_QUOTA_MAX_CONCURRENT_DELIVERIES": "0",
             **env,
         }
         command = [python(), "-m", "onewatch", "serve"]

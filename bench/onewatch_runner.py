@@ -1,7 +1,8 @@
 """The harness's side of Onewatch: prepared stores, then server processes per run.
 
-Three flavours: the embedded default (one node on SQLite), and PostgreSQL with one or
-three nodes on the same database (every node runs every role).
+Flavours: the embedded default (one node on SQLite), and PostgreSQL with one, two or
+three nodes on the same database (every node runs every role), with the deliveries
+table as the dispatch queue or, in queue mode, a private Redis per run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bench.onewatch_store import (
     sqlite_url,
 )
 from bench.procs import ProcessSampler, sqlite_size_bytes
+from bench.redis_server import RedisServer
 from bench.runs import sleep_until, waiting_for
 from bench.stats import summarize
 from bench.workload import background_events, due_instant
@@ -36,12 +38,28 @@ class Flavour:
     system: str
     backend: str
     nodes: int
+    #: Dispatch through Redis Streams (``ONEWATCH_QUEUE_URL``).
+    queue: bool = False
 
 
 SQLITE = Flavour("onewatch-sqlite", "sqlite", 1)
 POSTGRES = Flavour("onewatch-postgres", "postgres", 1)
+POSTGRES_2 = Flavour("onewatch-postgres-2", "postgres", 2)
 POSTGRES_3 = Flavour("onewatch-postgres-3", "postgres", 3)
+POSTGRES_REDIS = Flavour("onewatch-postgres-redis", "postgres", 1, queue=True)
+POSTGRES_2_REDIS = Flavour("onewatch-postgres-2-redis", "postgres", 2, queue=True)
+POSTGRES_3_REDIS = Flavour("onewatch-postgres-3-redis", "postgres", 3, queue=True)
 FLAVOURS = (SQLITE, POSTGRES, POSTGRES_3)
+#: The scale-out scenario: every node count, with and without the Redis queue.
+SCALE_FLAVOURS = (
+    SQLITE,
+    POSTGRES,
+    POSTGRES_2,
+    POSTGRES_3,
+    POSTGRES_REDIS,
+    POSTGRES_2_REDIS,
+    POSTGRES_3_REDIS,
+)
 SYSTEM = SQLITE.system
 #: Rows per second the loader manages here, to leave room for inserting a run's events.
 INSERT_RATE_ESTIMATE = 5_000
@@ -130,6 +148,9 @@ class Cluster:
         self.token = admin_token(prepared.data_dir)
         env = {"ONEWATCH_DATABASE_URL": prepared.url}
         logs = ctx.run_dir(run_id)
+        self.redis = RedisServer(logs) if flavour.queue else None
+        if self.redis is not None:
+            env["ONEWATCH_QUEUE_URL"] = self.redis.url
         self.profiles = [
             logs / f"profile-{index}.txt" if ctx.profile else None for index in range(flavour.nodes)
         ]
@@ -163,6 +184,8 @@ class Cluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+        if self.redis is not None:
+            self.redis.stop()
 
     def profile_summaries(self) -> list[str]:
         """Where each node's profile summary went (``--profile`` only)."""
@@ -196,6 +219,8 @@ def run_due(
     return {
         **({"profiles": profiles} if profiles else {}),
         "system": flavour.system,
+        "nodes": flavour.nodes,
+        "queue": "redis" if flavour.queue else "table",
         "settings": "default",
         "stored": stored,
         "run_id": run_id,

@@ -39,7 +39,9 @@ Record = tuple[int, str, str, str]
 class Recorder:
     """The records of one sink process, in arrival order."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay_seconds: float = 0.0) -> None:
+        #: How long each answer waits after the request is recorded (a slow target).
+        self.delay_seconds = delay_seconds
         self.records: list[Record] = []
         # Counted as they arrive: the harness polls counts during measured runs, and a
         # scan of every record per poll would take the sink's CPU from the run.
@@ -54,6 +56,8 @@ class Recorder:
         self.per_path[request.path] += 1
         # Drain the body so keep-alive connections stay usable.
         await request.read()
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         return web.Response(status=200)
 
     def matching(self, prefix: str) -> list[Record]:
@@ -87,8 +91,8 @@ def build_app(recorder: Recorder) -> web.Application:
     return app
 
 
-async def serve(port: int) -> list[Record]:
-    recorder = Recorder()
+async def serve(port: int, delay_seconds: float = 0.0) -> list[Record]:
+    recorder = Recorder(delay_seconds)
     runner = web.AppRunner(build_app(recorder), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=4096)
@@ -108,13 +112,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sink", description=__doc__)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--dump", type=Path, default=None, help="write records here at exit")
+    parser.add_argument(
+        "--delay-ms", type=float, default=0.0, help="answer each request this much later"
+    )
     args = parser.parse_args(argv)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is optional
-        records = asyncio.run(serve(args.port))
+        records = asyncio.run(serve(args.port, args.delay_ms / 1000))
     else:
-        records = uvloop.run(serve(args.port))
+        records = uvloop.run(serve(args.port, args.delay_ms / 1000))
     if args.dump is not None:
         args.dump.write_text(json.dumps(records))
 
@@ -139,10 +146,10 @@ class Waiting:
 class SinkProcess:
     """The harness's handle on a sink subprocess."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, delay_ms: float = 0.0) -> None:
         self._log = log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.sink", "--port", "0"],
+            [sys.executable, "-m", "bench.sink", "--port", "0", "--delay-ms", str(delay_ms)],
             stdout=subprocess.PIPE,
             stderr=self._log,
             env=env,
@@ -198,6 +205,8 @@ class SinkProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self._log.close()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from bench.config import FULL, QUICK
 from bench.context import Context
 from bench.procs import child_env
-from bench.scenarios import api, burst, engine, idle, steady
+from bench.scenarios import api, burst, engine, idle, scale, steady
 from bench.sink import SinkProcess
 
 log = logging.getLogger("bench")
@@ -19,6 +19,7 @@ RUNNERS = {
     "idle": idle.run,
     "api": api.run,
     "engine": engine.run,
+    "scale": scale.run,
 }
 
 

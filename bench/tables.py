@@ -160,6 +160,44 @@ def steady(document: Row) -> str:
     return table(headers, _rows(runs, cells)) + notes
 
 
+def scale(document: Row) -> str:
+    runs = document.get("runs", [])
+    headers = [
+        "system",
+        "nodes",
+        "queue",
+        "burst",
+        "stored",
+        "delivered",
+        "dup",
+        "early",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "deliveries/s",
+        "CPU % of a core (all nodes)",
+    ]
+
+    def cells(r: Row) -> list[str]:
+        return [
+            r["system"],
+            fmt(r.get("nodes")),
+            fmt(r.get("queue")),
+            fmt(r.get("burst")),
+            fmt(r.get("stored")),
+            _delivered(r),
+            fmt(r.get("duplicates")),
+            fmt(r.get("early")),
+            lateness(r, "p50"),
+            lateness(r, "p99"),
+            lateness(r, "max"),
+            fmt(r.get("deliveries_per_s"), 0),
+            fmt(r.get("cpu_percent_mean"), 0),
+        ]
+
+    return table(headers, _rows(runs, cells)) + _readiness(runs) + _errors(runs)
+
+
 def idle(document: Row) -> str:
     runs = document.get("runs", [])
     headers = ["system", "stored", "bytes per event", "load s", "RSS MB", "idle CPU %"]
@@ -248,4 +286,5 @@ SECTIONS: dict[str, Callable[[Row], str]] = {
     "idle": idle,
     "api": api,
     "engine": engine,
+    "scale": scale,
 }

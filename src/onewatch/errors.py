@@ -37,5 +37,13 @@ class Unauthorized(OnewatchError):
     """The caller could not be identified (missing, invalid or expired token)."""
 
 
+class TooManyRequests(OnewatchError):
+    """The caller is over a rate quota; ``retry_after_seconds`` says when to come back."""
+
+    def __init__(self, reason: str, *, retry_after_seconds: int, field: str | None = None):
+        super().__init__(reason, field=field)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ConfigurationError(OnewatchError):
     """Settings that would make the service unsafe or unable to start."""

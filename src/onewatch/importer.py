@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from onewatch.api.action_ops import Written, replace_action
-from onewatch.api.documents import ActionDocument, EventDocument
+from onewatch.api.documents import ActionDocument, EventDocument, kind_of
 from onewatch.api.event_ops import EventContext, replace_event
 from onewatch.errors import OnewatchError, ValidationFailed
 
@@ -54,14 +54,6 @@ def _parse(text: str, path: Path, where: str) -> Any:
         raise ValidationFailed(f"{path}: {where} is not valid JSON: {exc}", field="FILE") from exc
 
 
-def kind_of(document: Any) -> str:
-    if isinstance(document, dict) and "schedulingPattern" in document:
-        return "event"
-    if isinstance(document, dict) and "type" in document:
-        return "action"
-    return "unknown"
-
-
 def _name(document: Any) -> str:
     if not isinstance(document, dict):
         return "?"
@@ -88,7 +80,9 @@ async def _write(context: EventContext, kind: str, document: Any) -> Written:
     if kind == "action":
         action = ActionDocument.model_validate(document)
         service = _service_of(action.service)
-        return await replace_action(context.engine, context.clock, service, action)
+        return await replace_action(
+            context.engine, context.clock, service, action, policy=context.rules.policy
+        )
     if kind == "event":
         event = EventDocument.model_validate(document)
         return await replace_event(context, _service_of(event.service), event)

@@ -3,6 +3,11 @@
 ``onewatch serve`` builds one ``Runtime`` and hands it to the API app; the app's lifespan
 starts the background roles (scheduler, dispatcher) on the same event loop, so the
 default single process needs no other server.
+
+On PostgreSQL the node's wake-ups travel over LISTEN/NOTIFY (``store.pg_wakeup``), so an
+event changed through any node's API wakes every scheduler, and new deliveries wake
+every dispatcher; on SQLite, the single node's wake-ups stay in process. Every node,
+whatever its roles, keeps its row in ``nodes`` fresh (``store.nodes``).
 """
 
 from __future__ import annotations
@@ -17,10 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock, SystemClock
 from onewatch.observability.metrics import Metrics
+from onewatch.ports import WakeUp
 from onewatch.settings import Settings
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
-from onewatch.store.nodes import new_node_id
+from onewatch.store.nodes import new_node_id, run_heartbeat
+from onewatch.store.pg_wakeup import (
+    DELIVERIES_CHANNEL,
+    EVENTS_CHANNEL,
+    PgWakeUpHub,
+    wakeup_hub_for,
+)
 
 
 class LocalWakeUp:
@@ -56,32 +68,63 @@ class Runtime:
     #: This process's identity in ``nodes`` (and its Redis consumer name).
     node_id: str = field(default_factory=new_node_id)
     #: Events changed: the scheduler re-reads the earliest due time.
-    wakeup: LocalWakeUp = field(default_factory=LocalWakeUp)
-    #: Deliveries became ready (run now, redrive): the dispatcher claims at once.
-    dispatch_wakeup: LocalWakeUp = field(default_factory=LocalWakeUp)
+    wakeup: WakeUp = field(default_factory=LocalWakeUp)
+    #: Deliveries became ready (new, run now, redrive, reclaimed): dispatchers claim.
+    dispatch_wakeup: WakeUp = field(default_factory=LocalWakeUp)
     #: This node's Prometheus registry (one per runtime, so tests never share one).
     metrics: Metrics = field(default_factory=Metrics)
+    #: The LISTEN connection carrying both wake-ups across nodes (PostgreSQL only).
+    wakeup_hub: PgWakeUpHub | None = None
+    #: Reports this node in ``nodes``; every node runs it, whatever its roles.
+    heartbeat: RoleRunner = run_heartbeat
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _heartbeat_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _heartbeat_task: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        return cls(settings=settings, engine=create_engine(settings.resolved_database_url))
+        url = settings.resolved_database_url
+        runtime = cls(settings=settings, engine=create_engine(url))
+        hub = wakeup_hub_for(url)
+        if hub is not None:
+            runtime.use_wakeup_hub(hub)
+        return runtime
+
+    def use_wakeup_hub(self, hub: PgWakeUpHub) -> None:
+        """Carry both wake-ups over ``hub`` (before ``start``, which starts it)."""
+        self.wakeup_hub = hub
+        self.wakeup = hub.channel(EVENTS_CHANNEL)
+        self.dispatch_wakeup = hub.channel(DELIVERIES_CHANNEL)
 
     async def start(self, roles: dict[str, RoleRunner]) -> None:
-        """Migrate if asked, then start each background role the settings enable."""
+        """Migrate if asked, start the wake-ups and the heartbeat, then each background
+        role the settings enable."""
         if self.settings.migrate_on_start:
             await upgrade_to_head(self.engine)
+        if self.wakeup_hub is not None:
+            await self.wakeup_hub.start()
+        self._heartbeat_task = asyncio.create_task(
+            self.heartbeat(self, self._heartbeat_stop), name="onewatch-heartbeat"
+        )
         for name, runner in roles.items():
             if name in self.settings.roles:
                 task = asyncio.create_task(runner(self, self._stop), name=f"onewatch-{name}")
                 self._tasks.append(task)
 
     async def stop(self) -> None:
-        """Ask every role to stop, wait for their clean-up, then close the store."""
+        """Ask every role to stop and wait for their clean-up; then report the node
+        stopped (after its work, not before), close the wake-ups and the store."""
         self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._heartbeat_stop.set()
+        if self._heartbeat_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
+            self._heartbeat_task = None
+        if self.wakeup_hub is not None:
+            await self.wakeup_hub.close()
         await self.engine.dispose()

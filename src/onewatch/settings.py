@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
     secrets_active_key: str | None = None
     signing_secret_overlap_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
+    #: How long a dispatcher reuses a service's secrets before reading them again: a
+    #: rotation or revocation takes effect on every node within this time.
+    signing_secret_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # Outbound target policy (see SECURITY.md).
     outbound_allow_loopback: bool = True
@@ -121,6 +124,11 @@ class Settings(BaseSettings):
 
     # Scale-out.
     queue_url: str | None = None
+    #: Queue mode: a delivery published but not claimed for this long is published again
+    #: (Redis lost it), and a stream entry a consumer left unacknowledged this long is
+    #: taken over by another (the consumer died).
+    queue_republish_seconds: float = Field(default=60.0, gt=0)
+    queue_claim_idle_seconds: float = Field(default=60.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from onewatch.delivery.headers import delivery_headers, with_headers
+from onewatch.delivery.headers import delivery_headers, signed, with_headers
 from onewatch.delivery.request import OutboundRequest, UnsendableTarget, build_request
 
 
@@ -62,7 +62,7 @@ def test_unsendable_targets(target_type: str | None, target: dict[str, str] | No
         build_request(target_type, target, {}, {})
 
 
-def test_onewatch_headers_win_and_a_signer_adds_its_own() -> None:
+async def test_onewatch_headers_win_and_a_signer_adds_its_own() -> None:
     ours = delivery_headers(
         delivery_id="msg_1",
         service="billing",
@@ -77,11 +77,14 @@ def test_onewatch_headers_win_and_a_signer_adds_its_own() -> None:
     )
 
     class Signer:
-        def sign(self, request: OutboundRequest, *, service: str) -> dict[str, str]:
+        async def sign(self, request: OutboundRequest, *, service: str) -> dict[str, str]:
             return {"webhook-signature": f"v1,{service},{request.headers['webhook-id']}"}
 
-    user = OutboundRequest("POST", "https://x.test", {"webhook-id": "spoof", "X": "1"}, b"{}")
-    final = with_headers(user, ours, service="billing", signer=Signer())
+    spoofed = {"webhook-id": "spoof", "Webhook-Signature": "v1,forged", "X": "1"}
+    user = OutboundRequest("POST", "https://x.test", spoofed, b"{}")
+    stamped = with_headers(user, ours)
+    assert "Webhook-Signature" not in stamped.headers  # a tenant cannot forge ours
+    final = await signed(stamped, Signer(), service="billing")
     assert final.headers["webhook-id"] == "msg_1"
     assert final.headers["Idempotency-Key"] == "msg_1"
     assert final.headers["webhook-signature"] == "v1,billing,msg_1"

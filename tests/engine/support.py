@@ -209,10 +209,12 @@ class Sink:
     delays: dict[str, float] = field(default_factory=dict)
     port: int = 0
     runner: web.AppRunner | None = None
+    #: The loopback address to listen on (127.0.0.2 stands for "another host").
+    host: str = "127.0.0.1"
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def on(self, path: str) -> list[Received]:
         return [item for item in self.received if item.path_qs.split("?")[0] == path]
@@ -239,7 +241,7 @@ class Sink:
             app, handle_signals=False, shutdown_timeout=0.5, handler_cancellation=True
         )
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, self.host, 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self

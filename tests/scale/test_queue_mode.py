@@ -2,8 +2,8 @@
 dispatchers, one of them dying mid-batch, and the Redis server restarted mid-run.
 
 Every delivery ends ``succeeded``; a delivery reaches the sink twice only if it was in
-flight on the consumer that died. (The full test with the real scheduler, dispatcher
-and node processes builds on this once they are merged.)
+flight on the consumer that died. ``test_many_nodes.py`` runs the same through real
+node processes (scheduler, dispatcher, relay) firing into a sink.
 """
 
 from __future__ import annotations

@@ -10,44 +10,11 @@ from datetime import UTC, datetime
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from onewatch.api.app import create_app
-from onewatch.errors import (
-    ConfigurationError,
-    Conflict,
-    Forbidden,
-    NotFound,
-    OnewatchError,
-    Unauthorized,
-    ValidationFailed,
-)
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
-
-#: The API issue installs the real handlers; these map the same error types.
-STATUS_OF: dict[type[OnewatchError], int] = {
-    ValidationFailed: 422,
-    NotFound: 404,
-    Conflict: 409,
-    Forbidden: 403,
-    Unauthorized: 401,
-    ConfigurationError: 500,
-}
-
-
-def _status(exc: OnewatchError) -> int:
-    for kind in type(exc).__mro__:
-        if kind in STATUS_OF:
-            return STATUS_OF[kind]
-    return 500
-
-
-async def _onewatch_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, OnewatchError)
-    body = {"field": exc.field, "reason": exc.reason}
-    return JSONResponse(body, status_code=_status(exc))
 
 
 class FixedClock:
@@ -64,9 +31,7 @@ def build_app(settings: Settings, clock: FixedClock | None = None) -> FastAPI:
     runtime = Runtime.from_settings(settings)
     if clock is not None:
         runtime.clock = clock
-    app = create_app(runtime)
-    app.add_exception_handler(OnewatchError, _onewatch_error)
-    return app
+    return create_app(runtime)
 
 
 @asynccontextmanager

@@ -112,7 +112,10 @@ async def test_bad_tokens_get_401(
     headers = bearer(token) if token is not None else {}
     response = await hs_api.get(_list(A), headers=headers)
     assert response.status_code == 401, name
-    assert reason in response.json()["reason"]
+    body = response.json()
+    assert body["error"] == "unauthorized"
+    assert reason in body["message"]
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_small_clock_skew_is_tolerated(hs_api: httpx.AsyncClient) -> None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 import pytest
+import structlog
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onewatch.engine.roles import background_roles
 from onewatch.security.quotas import (
     DeliveryConcurrencyLimiter,
+    NoFreeSlot,
     QuotaExceeded,
     RequestRateLimiter,
     check_event_quota,
@@ -21,6 +26,7 @@ from onewatch.settings import Settings
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import events
+from tests.engine.support import Sink, add_event, make_runtime, settings_for, utcnow, wait_for
 from tests.security.conftest import bearer, build_app, served
 
 SECRET = "q7Vt2m9XcL0pRz4sN8bJ1wYhK6dF3gAe-events"
@@ -147,3 +153,92 @@ async def test_concurrent_deliveries_are_capped_per_service() -> None:
         await asyncio.gather(*noisy)
     assert peak["noisy"] == 2
     assert limiter.in_flight("noisy") == 0
+
+
+async def test_a_slot_wait_can_be_bounded() -> None:
+    limiter = DeliveryConcurrencyLimiter(1)
+    async with limiter.slot("noisy"):
+        with pytest.raises(NoFreeSlot, match="1 deliveries in flight"):
+            async with limiter.slot("noisy", wait=0.05):
+                pytest.fail("a second slot was granted")
+        async with limiter.slot("quiet", wait=0.05):
+            assert limiter.in_flight("quiet") == 1
+    async with limiter.slot("noisy", wait=0.05):
+        assert limiter.in_flight("noisy") == 1
+
+
+class HoldingTarget:
+    """A real target on 127.0.0.1 that holds the ``noisy`` service's calls until released,
+    and counts calls in flight per service (the path names the service)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.in_flight: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+        self.ids: Counter[str] = Counter()
+        self.sink = Sink()
+
+    async def _hold(self, request: web.Request) -> web.Response:
+        service = request.match_info["service"]
+        self.ids[request.headers["webhook-id"]] += 1
+        self.in_flight[service] += 1
+        self.peak[service] = max(self.peak[service], self.in_flight[service])
+        try:
+            if service == "noisy":
+                await self.release.wait()
+            return web.Response(text="ok")
+        finally:
+            self.in_flight[service] -= 1
+
+    async def start(self) -> HoldingTarget:
+        await self.sink.start(lambda app: app.router.add_post("/hold/{service}", self._hold))
+        return self
+
+    def endpoint(self, service: str) -> str:
+        return f"{self.sink.base}/hold/{service}"
+
+
+async def _one_shots(engine: AsyncEngine, target: HoldingTarget, service: str, count: int) -> None:
+    due = utcnow() + timedelta(milliseconds=200)
+    for number in range(count):
+        await add_event(
+            engine,
+            key=f"{service}-{number}",
+            service=service,
+            pattern=due.isoformat(),
+            target_type="webhook",
+            target={"endpoint": target.endpoint(service)},
+        )
+
+
+async def test_dispatcher_caps_concurrent_deliveries_per_service(tmp_path: Path) -> None:
+    """A slow, noisy service holds at most its quota of requests in flight, and another
+    service's delivery goes out meanwhile; a delivery that waited too long for a slot is
+    given back and sent later, once."""
+    target = await HoldingTarget().start()
+    settings = settings_for(
+        tmp_path, quota_max_concurrent_deliveries=2, dispatcher_lease_seconds=2.0
+    )
+    runtime = await make_runtime(settings)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            await runtime.start(background_roles())
+            await _one_shots(runtime.engine, target, "noisy", 5)
+            await _one_shots(runtime.engine, target, "quiet", 1)
+            runtime.wakeup.notify()
+            await wait_for(
+                lambda: target.ids.total() == 3 and target.in_flight["noisy"] == 2,
+                what="two noisy calls held and the quiet one answered",
+            )
+            # The waiting ones give up their slot wait (half the lease) and are released.
+            await wait_for(
+                lambda: any("concurrent delivery quota" in entry["event"] for entry in logs),
+                what="a waiting delivery to be given back",
+            )
+            target.release.set()
+            await wait_for(lambda: target.ids.total() == 6, what="every delivery sent")
+    finally:
+        await runtime.stop()
+        await target.sink.stop()
+    assert target.peak["noisy"] == 2
+    assert set(target.ids.values()) == {1}, "each delivery was sent exactly once"

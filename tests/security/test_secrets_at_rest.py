@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -39,6 +40,7 @@ from onewatch.store.signing_secrets import (
     rotate_secrets,
 )
 from tests.security.conftest import FixedClock
+from tests.support.databases import BACKENDS, migrated_engine
 
 
 def _key() -> bytes:
@@ -210,3 +212,18 @@ async def test_signed_requests_verify_across_a_rotation(engine: AsyncEngine) -> 
     assert old_receiver.rejected == ["No matching signature found"]
     assert new_receiver.verified == [{"invoice": 7}, {"invoice": 7}]
     assert new_receiver.rejected == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_burst_of_first_deliveries_creates_one_secret(backend: str, tmp_path: Path) -> None:
+    """Many deliveries of a new service start together: one secret is created, and the
+    cache answers the rest (on PostgreSQL concurrent transactions would each create one)."""
+    keyring = Keyring({"k1": _key()}, "k1")
+    async with migrated_engine(backend, tmp_path) as engine:
+        source = SigningSecretSource(engine, keyring, FixedClock(), cache_seconds=60)
+        found = await asyncio.gather(*(source.secrets_for("fresh") for _ in range(20)))
+        async with engine.connect() as connection:
+            listed = await list_secrets(connection, "fresh")
+    assert len(listed) == 1
+    assert all(secrets_in_use == found[0] for secrets_in_use in found)
+    assert len(found[0]) == 1

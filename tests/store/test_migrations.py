@@ -72,12 +72,12 @@ async def test_nodes_starting_together_migrate_once(blank_store_url: str) -> Non
             await engine.dispose()
 
 
-def _upgrade_to_0003(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "0003")
+def _upgrade_to_0004(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "0004")
 
 
-def _downgrade_to_0003(connection: Connection) -> None:
-    command.downgrade(alembic_config(connection), "0003")
+def _downgrade_to_0004(connection: Connection) -> None:
+    command.downgrade(alembic_config(connection), "0004")
 
 
 _OLD_EVENT = (
@@ -89,13 +89,13 @@ _OLD_EVENT = (
 
 
 async def test_sqlite_instants_become_integers_and_back(tmp_path: Path) -> None:
-    """0004 rewrites the text instants 0001-0003 stored; the type then reads them exactly."""
+    """0005 rewrites the text instants 0001-0004 stored; the type then reads them exactly."""
     engine = create_engine(f"sqlite:///{tmp_path / 'onewatch.db'}")
     query = select(events.c.next_occurrence, events.c.created_at, events.c.updated_at)
     raw = text("SELECT next_occurrence, typeof(next_occurrence), created_at FROM events")
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade_to_0003)
+            await connection.run_sync(_upgrade_to_0004)
             await connection.execute(text(_OLD_EVENT))
         await upgrade_to_head(engine)
         async with engine.connect() as connection:
@@ -107,7 +107,7 @@ async def test_sqlite_instants_become_integers_and_back(tmp_path: Path) -> None:
             datetime(2026, 1, 1, tzinfo=UTC),
         )
         async with engine.begin() as connection:
-            await connection.run_sync(_downgrade_to_0003)
+            await connection.run_sync(_downgrade_to_0004)
             back = (await connection.execute(raw)).one()
         assert tuple(back) == ("2026-03-15 04:00:00.123456", "text", "1969-12-31 23:59:59.500000")
     finally:

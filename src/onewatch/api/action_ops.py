@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from onewatch.api.documents import ActionDocument, placeholders
 from onewatch.api.races import retry_lost_race
 from onewatch.clock import Clock
+from onewatch.delivery.target_policy import TargetPolicy
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.store import actions as store
 from onewatch.store.transactions import write_transaction
@@ -72,32 +73,55 @@ async def _check_users_still_served(
             )
 
 
+def check_destination(policy: TargetPolicy, document: ActionDocument) -> None:
+    """422 naming ``<type>.endpoint`` and the rule when the policy refuses the endpoint.
+
+    A placeholder in the host is checked once an event fills it (``event_ops``).
+    """
+    policy.check_endpoint(document.target.endpoint, field=f"{document.type}.endpoint")
+
+
 async def create_action(
-    engine: AsyncEngine, clock: Clock, service: str, document: ActionDocument
+    engine: AsyncEngine,
+    clock: Clock,
+    service: str,
+    document: ActionDocument,
+    *,
+    policy: TargetPolicy,
 ) -> Written:
-    now = clock.now()
-    values = {**action_definition(service, document), "created_at": now, "updated_at": now}
+    check_destination(policy, document)
     async with write_transaction(engine) as connection:
-        await store.insert_action(connection, values)
-        return Written(await _reload(connection, service, document.key), created=True)
+        return await _insert(connection, clock, service, document)
 
 
 async def replace_action(
-    engine: AsyncEngine, clock: Clock, service: str, document: ActionDocument
+    engine: AsyncEngine,
+    clock: Clock,
+    service: str,
+    document: ActionDocument,
+    *,
+    policy: TargetPolicy,
 ) -> Written:
     """PUT: create the action, or make the stored one equal to ``document``."""
+    check_destination(policy, document)
 
     async def attempt() -> Written:
         async with write_transaction(engine) as connection:
             current = await store.get_action(connection, service, document.key)
             if current is None:
-                now = clock.now()
-                values = {**action_definition(service, document), "created_at": now}
-                await store.insert_action(connection, {**values, "updated_at": now})
-                return Written(await _reload(connection, service, document.key), created=True)
+                return await _insert(connection, clock, service, document)
             return await _overwrite(connection, clock, current, service, document)
 
     return await retry_lost_race(attempt)
+
+
+async def _insert(
+    connection: AsyncConnection, clock: Clock, service: str, document: ActionDocument
+) -> Written:
+    now = clock.now()
+    values = {**action_definition(service, document), "created_at": now, "updated_at": now}
+    await store.insert_action(connection, values)
+    return Written(await _reload(connection, service, document.key), created=True)
 
 
 async def _overwrite(
@@ -123,6 +147,8 @@ async def update_action(
     service: str,
     key: str,
     build: Callable[[RowMapping], ActionDocument],
+    *,
+    policy: TargetPolicy,
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
     async with write_transaction(engine) as connection:
@@ -132,6 +158,7 @@ async def update_action(
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an action cannot change", field="key")
+        check_destination(policy, document)
         return await _overwrite(connection, clock, current, service, document)
 
 

@@ -21,6 +21,7 @@ from onewatch.api.routes import (
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import verifier_from_settings
+from onewatch.ui import install_ui
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -47,4 +48,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     routers = (health, actions, events, schedules, deliveries, metrics, signing_secrets, nodes)
     for module in routers:
         app.include_router(module.router)
+    install_ui(app)
     return app

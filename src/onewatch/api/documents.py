@@ -253,6 +253,15 @@ class SchedulePreviewRequest(CamelModel):
     after: Instant | None = None
 
 
+def kind_of(document: Any) -> str:
+    """``event`` (it has ``schedulingPattern``), ``action`` (it has ``type``) or ``unknown``."""
+    if isinstance(document, dict) and "schedulingPattern" in document:
+        return "event"
+    if isinstance(document, dict) and "type" in document:
+        return "action"
+    return "unknown"
+
+
 def utc_text(moment: datetime | None) -> str | None:
     """An instant as ISO-8601 UTC with ``Z``, the shape every response uses."""
     if moment is None:

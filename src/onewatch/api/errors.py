@@ -1,7 +1,7 @@
 """One error shape for every failure the API reports, and the request size limit.
 
 ``{"error": "validation_failed", "message": "...", "errors": [{"field": ..., "reason": ...}]}``
-for 400, 401, 403, 404, 409, 413, 422 and 503 alike, so a client parses one shape.
+for 400, 401, 403, 404, 409, 413, 422, 429 and 503 alike, so a client parses one shape.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from onewatch.errors import (
     Forbidden,
     NotFound,
     OnewatchError,
+    TooManyRequests,
     Unauthorized,
     ValidationFailed,
 )
@@ -33,6 +34,7 @@ _STATUS: dict[type[OnewatchError], tuple[int, str]] = {
     Conflict: (409, "conflict"),
     Forbidden: (403, "forbidden"),
     Unauthorized: (401, "unauthorized"),
+    TooManyRequests: (429, "rate_limited"),
 }
 _LOCATIONS = ("body", "query", "path", "header")
 
@@ -74,8 +76,15 @@ async def _onewatch_error(_request: Request, exc: Exception) -> JSONResponse:
         (pair for kind, pair in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request")
     )
     items = [{"field": exc.field, "reason": exc.reason}] if exc.field else []
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(error_body(code, str(exc), items), status_code=status, headers=headers)
+    return JSONResponse(
+        error_body(code, str(exc), items), status_code=status, headers=_headers(exc, status)
+    )
+
+
+def _headers(exc: OnewatchError, status: int) -> dict[str, str] | None:
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after_seconds)}
+    return {"WWW-Authenticate": "Bearer"} if status == 401 else None
 
 
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:

@@ -7,8 +7,8 @@ the same rows), and each committed change wakes the scheduler.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,8 +22,12 @@ from onewatch.api.races import retry_lost_race
 from onewatch.api.render import event_as_input
 from onewatch.api.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
+from onewatch.delivery.request import fill_endpoint
+from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
 from onewatch.domain.schedule import normalize_timezone
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
+from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_event_quota
+from onewatch.settings import Settings
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
 from onewatch.store.group_commit import GroupCommit
@@ -34,6 +38,19 @@ SCHEDULE_COLUMNS = ("pattern", "timezone", "separation", "max_occurrences", "sta
 
 
 @dataclass(frozen=True)
+class EventRules:
+    """The operator's limits an event must keep: where it may call, how many per service."""
+
+    policy: TargetPolicy = field(default_factory=TargetPolicy)
+    #: Active and paused events per service (0: unlimited).
+    max_events: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EventRules:
+        return cls(policy_from_settings(settings), settings.quota_max_events)
+
+
+@dataclass(frozen=True)
 class EventContext:
     """What every event operation needs from the node."""
 
@@ -41,6 +58,7 @@ class EventContext:
     clock: Clock
     #: Called after each committed change (``runtime.wakeup.notify``).
     on_change: Callable[[], None] = lambda: None
+    rules: EventRules = field(default_factory=EventRules)
 
 
 def event_definition(service: str, document: EventDocument, timezone: str) -> dict[str, Any]:
@@ -84,7 +102,9 @@ async def _endpoint_of(
     return str(action["target"]["endpoint"]), "action"
 
 
-async def _check_target(connection: AsyncConnection, service: str, doc: EventDocument) -> None:
+async def _check_target(
+    connection: AsyncConnection, service: str, doc: EventDocument, policy: TargetPolicy
+) -> None:
     endpoint, where = await _endpoint_of(connection, service, doc)
     missing = placeholders(endpoint) - set(doc.params.url)
     if missing:
@@ -92,6 +112,20 @@ async def _check_target(connection: AsyncConnection, service: str, doc: EventDoc
             f"the endpoint of {where} needs {', '.join(sorted(missing))}, not given in params.url",
             field="params.url",
         )
+    check_destination(policy, endpoint, where, doc.params.url)
+
+
+def check_destination(
+    policy: TargetPolicy, endpoint: str, where: str, url_values: Mapping[str, Any]
+) -> None:
+    """The outbound policy on the endpoint as written, then as ``params.url`` fills it.
+
+    Names are not resolved here (see ``delivery.target_policy``): the dispatcher checks
+    the address it connects to, and a refusal there fails the delivery.
+    """
+    policy.check_endpoint(endpoint, field=where)
+    if placeholders(endpoint):
+        policy.check_endpoint(fill_endpoint(endpoint, url_values), field="params.url")
 
 
 def _schedule_state(
@@ -107,11 +141,15 @@ def _schedule_state(
 
 
 async def _definition(
-    connection: AsyncConnection, service: str, document: EventDocument, now: datetime
+    connection: AsyncConnection,
+    service: str,
+    document: EventDocument,
+    now: datetime,
+    rules: EventRules,
 ) -> dict[str, Any]:
     """Validate the schedule and the target; the columns to store."""
     compile_pattern(document.scheduling_pattern, anchor=now)
-    await _check_target(connection, service, document)
+    await _check_target(connection, service, document, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
     return event_definition(service, document, timezone)
 
@@ -123,10 +161,16 @@ async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMap
 
 
 async def _insert(
-    connection: AsyncConnection, service: str, document: EventDocument, now: datetime
+    connection: AsyncConnection,
+    service: str,
+    document: EventDocument,
+    now: datetime,
+    rules: EventRules,
 ) -> Written:
-    definition = await _definition(connection, service, document, now)
+    definition = await _definition(connection, service, document, now, rules)
     state = _schedule_state(document, now, 0, document.status or "active")
+    if state["status"] in LIVE_EVENT_STATUSES:
+        await check_event_quota(connection, service, rules.max_events)
     await store.insert_event(
         connection, {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
     )
@@ -138,6 +182,7 @@ class _Create:
     service: str
     document: EventDocument
     now: datetime
+    rules: EventRules
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -148,9 +193,17 @@ def _exists(identity: tuple[str, str]) -> Conflict:
     return Conflict(f"event {identity[0]}/{identity[1]} exists already", field="key")
 
 
-async def _new_row(connection: AsyncConnection, create: _Create) -> dict[str, Any]:
-    definition = await _definition(connection, create.service, create.document, create.now)
+async def _new_row(
+    connection: AsyncConnection, create: _Create, live_before: int
+) -> dict[str, Any]:
+    """The row to insert; ``live_before``: live events of its service earlier in the batch."""
+    definition = await _definition(
+        connection, create.service, create.document, create.now, create.rules
+    )
     state = _schedule_state(create.document, create.now, 0, create.document.status or "active")
+    if state["status"] in LIVE_EVENT_STATUSES:
+        max_events = create.rules.max_events
+        await check_event_quota(connection, create.service, max_events, adding=1 + live_before)
     now = create.now
     return {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
 
@@ -161,13 +214,18 @@ async def _insert_many(
     """Validate each create, insert the valid ones in one statement, answer each."""
     outcomes: list[Written | Exception] = [_exists(c.identity) for c in creates]
     rows: dict[tuple[str, str], dict[str, Any]] = {}
+    live: dict[str, int] = {}  # per service, live events accepted earlier in this batch
     for index, create in enumerate(creates):
         if create.identity in rows:
             continue  # the same key twice in one batch: the first one wins
         try:
-            rows[create.identity] = await _new_row(connection, create)
+            new_row = await _new_row(connection, create, live.get(create.service, 0))
         except OnewatchError as exc:
             outcomes[index] = exc
+            continue
+        rows[create.identity] = new_row
+        if new_row["status"] in LIVE_EVENT_STATUSES:
+            live[create.service] = live.get(create.service, 0) + 1
     stored = await store.insert_new_events(connection, list(rows.values()))
     for index, create in enumerate(creates):
         row = stored.pop(create.identity, None)
@@ -189,7 +247,7 @@ def _creates_on(engine: AsyncEngine) -> GroupCommit[_Create, Written]:
 
 async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
-    create = _Create(service, document, context.clock.now())
+    create = _Create(service, document, context.clock.now(), context.rules)
     written = await _creates_on(context.engine).submit(context.engine, create)
     context.on_change()
     return written
@@ -203,8 +261,8 @@ async def replace_event(context: EventContext, service: str, document: EventDocu
         async with write_transaction(context.engine) as connection:
             current = await store.get_event(connection, service, document.key)
             if current is None:
-                return await _insert(connection, service, document, now)
-            return await _overwrite(connection, current, service, document, now)
+                return await _insert(connection, service, document, now, context.rules)
+            return await _overwrite(connection, current, service, document, now, context.rules)
 
     written = await retry_lost_race(attempt)
     if written.changed:
@@ -225,7 +283,7 @@ async def update_event(
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an event cannot change", field="key")
-        written = await _overwrite(connection, current, service, document, now)
+        written = await _overwrite(connection, current, service, document, now, context.rules)
     if written.changed:
         context.on_change()
     return written
@@ -263,9 +321,12 @@ async def _overwrite(
     service: str,
     document: EventDocument,
     now: datetime,
+    rules: EventRules,
 ) -> Written:
-    definition = await _definition(connection, service, document, now)
+    definition = await _definition(connection, service, document, now, rules)
     state = _next_state(current, definition, document, now)
+    if current["status"] not in LIVE_EVENT_STATUSES and state.get("status") in LIVE_EVENT_STATUSES:
+        await check_event_quota(connection, service, rules.max_events)  # brought back to life
     unchanged = all(current[name] == value for name, value in {**definition, **state}.items())
     if unchanged:
         return Written(current, changed=False)

@@ -34,14 +34,17 @@ def decode_cursor(cursor: str | None) -> int | None:
     raise ValidationFailed("not a cursor from a previous page's nextCursor", field="cursor")
 
 
+def split_page(rows: Sequence[RowMapping], limit: int) -> tuple[list[RowMapping], str | None]:
+    """The page in ``limit + 1`` rows, and the cursor after it when the extra row exists."""
+    shown = list(rows[:limit])
+    more = len(rows) > limit and bool(shown)
+    return shown, encode_cursor(shown[-1]["id"]) if more else None
+
+
 def page(rows: Sequence[RowMapping], limit: int, render: Any) -> dict[str, Any]:
     """``{"items", "nextCursor"}`` from ``limit + 1`` rows (the extra one says there is more)."""
-    shown = rows[:limit]
-    more = len(rows) > limit
-    return {
-        "items": [render(row) for row in shown],
-        "nextCursor": encode_cursor(shown[-1]["id"]) if more and shown else None,
-    }
+    shown, next_cursor = split_page(rows, limit)
+    return {"items": [render(row) for row in shown], "nextCursor": next_cursor}
 
 
 def listing_scope(principal: Principal, service: str | None) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 
 from onewatch.api.deps import PrincipalDep
+from onewatch.errors import TooManyRequests
 from onewatch.runtime import Runtime
 from onewatch.security.quotas import RequestRateLimiter
 
@@ -32,13 +33,11 @@ async def enforce_rate_limit(
     """Count this request against its service; refuse it with 429 when over the quota."""
     wait = limiter.acquire(principal.service)
     if wait > 0:
-        raise HTTPException(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            detail={
-                "field": "service",
-                "reason": f"service {principal.service!r} is over its request rate quota",
-            },
-            headers={"Retry-After": RequestRateLimiter.retry_after_header(wait)},
+        raise TooManyRequests(
+            f"service {principal.service!r} is over its request rate quota"
+            " (ONEWATCH_QUOTA_REQUESTS_PER_SECOND)",
+            field="service",
+            retry_after_seconds=int(RequestRateLimiter.retry_after_header(wait)),
         )
 
 

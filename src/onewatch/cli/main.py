@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from onewatch.cli import cron, server
+from onewatch.cli import actions, cron, deliveries, events, server, ui_link
 
 app = typer.Typer(
     name="onewatch",
@@ -21,7 +21,7 @@ def _root() -> None:
     # A callback keeps ``onewatch`` a command group even while it has a single command.
 
 
-for module in (cron, server):
+for module in (cron, server, ui_link, events, actions, deliveries):
     module.register(app)
 
 

@@ -244,7 +244,7 @@ def import_dump(
 
 
 async def _import(settings: Settings, documents: list[Any]) -> int:
-    from onewatch.api.event_ops import EventContext
+    from onewatch.api.event_ops import EventContext, EventRules
     from onewatch.clock import SystemClock
     from onewatch.importer import ImportResult, import_documents
     from onewatch.store.database import create_engine
@@ -266,7 +266,8 @@ async def _import(settings: Settings, documents: list[Any]) -> int:
                 )
                 progress.advance(bar)
 
-            results = await import_documents(EventContext(engine, SystemClock()), documents, report)
+            context = EventContext(engine, SystemClock(), rules=EventRules.from_settings(settings))
+            results = await import_documents(context, documents, report)
     finally:
         await engine.dispose()
     counts = {name: sum(r.outcome == name for r in results) for name in ("created", "updated")}

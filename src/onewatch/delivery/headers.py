@@ -13,15 +13,20 @@ from typing import Protocol
 
 from onewatch.delivery.request import OutboundRequest
 
+#: Headers only Onewatch may set: a user header of the same name is dropped, so a
+#: tenant cannot pass off its own ``webhook-signature`` as Onewatch's.
+SIGNATURE_HEADER = "webhook-signature"
+
 
 class RequestSigner(Protocol):
     """Adds signature headers (Standard Webhooks) to a request about to be sent.
 
     Called after the Onewatch headers are set, so ``webhook-id`` and
     ``webhook-timestamp`` are already in ``request.headers``; returns headers to add.
+    Asynchronous because the service's secrets live in the store (cached briefly).
     """
 
-    def sign(self, request: OutboundRequest, *, service: str) -> Mapping[str, str]: ...
+    async def sign(self, request: OutboundRequest, *, service: str) -> Mapping[str, str]: ...
 
 
 def delivery_headers(
@@ -44,18 +49,17 @@ def delivery_headers(
     }
 
 
-def with_headers(
-    request: OutboundRequest,
-    ours: Mapping[str, str],
-    *,
-    service: str,
-    signer: RequestSigner | None = None,
-) -> OutboundRequest:
-    """The request with Onewatch's headers (they win over user headers), then signed."""
-    reserved = {name.lower() for name in ours}
+def with_headers(request: OutboundRequest, ours: Mapping[str, str]) -> OutboundRequest:
+    """The request with Onewatch's headers; they win over user headers of the same name."""
+    reserved = {name.lower() for name in ours} | {SIGNATURE_HEADER}
     headers = {k: v for k, v in request.headers.items() if k.lower() not in reserved}
     headers.update(ours)
-    stamped = replace(request, headers=headers)
-    if signer is None:
-        return stamped
-    return replace(stamped, headers={**headers, **signer.sign(stamped, service=service)})
+    return replace(request, headers=headers)
+
+
+async def signed(
+    request: OutboundRequest, signer: RequestSigner, *, service: str
+) -> OutboundRequest:
+    """``request`` (already carrying Onewatch's headers) with the signer's headers added."""
+    added = await signer.sign(request, service=service)
+    return replace(request, headers={**request.headers, **added})

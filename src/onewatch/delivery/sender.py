@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from onewatch.delivery.request import OutboundRequest
+from onewatch.delivery.target_policy import DestinationDenied
 
 #: How much of a GraphQL response is read to look for ``errors``.
 GRAPHQL_READ_CAP = 256 * 1024
@@ -30,6 +31,8 @@ class Response:
     error: str | None = None
     retry_after: str | None = None
     graphql_errors: bool = False
+    #: The outbound target policy refused the destination (no connection was made).
+    denied: bool = False
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
@@ -80,6 +83,9 @@ async def send(
             body = await _read_capped(response, cap)
             status = response.status
             retry_after = response.headers.get("Retry-After")
+    except DestinationDenied as exc:
+        latency = int((time.perf_counter() - started) * 1000)
+        return Response(None, latency, None, error=str(exc), denied=True)
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         latency = int((time.perf_counter() - started) * 1000)
         return Response(None, latency, None, error=_describe(exc))

@@ -22,6 +22,7 @@ link-local, multicast or reserved addresses. Two checks share one set of rules:
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from onewatch.errors import ConfigurationError, ValidationFailed
 from onewatch.settings import Settings
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+#: An endpoint template's placeholder, replaced by a neutral word before parsing.
+PLACEHOLDER_TEXT = re.compile(r"<[^<>/]*>|\{[^{}/]*\}")
 
 #: Names that only ever mean the cloud metadata service.
 METADATA_HOST_NAMES = frozenset(
@@ -183,9 +186,11 @@ class TargetPolicy:
     def check_endpoint(self, url: str, *, field: str = "endpoint") -> None:
         """Reject, at the API, an endpoint the policy would refuse at fire time.
 
-        Raises ``ValidationFailed`` naming ``field`` and the rule. A URL whose host is a
-        template (``{{...}}``) can only be checked for its scheme here; the dispatcher's
-        connector checks the address it really connects to.
+        Raises ``ValidationFailed`` naming ``field`` and the rule. Placeholders
+        (``<id>``, ``{id}``) in the path or query do not matter here; a URL whose host or
+        port is a placeholder can only be checked for its scheme: check it again once
+        filled (an event's ``params.url``), and the dispatcher's connector checks the
+        address it really connects to.
         """
         try:
             self._check_url(url)
@@ -196,10 +201,11 @@ class TargetPolicy:
         scheme, _, rest = url.partition("://")
         if scheme.lower() not in ALLOWED_SCHEMES or not rest:
             raise DestinationDenied("scheme", f"only http:// and https:// URLs, not {url!r}")
-        if "{" in rest.split("/", 1)[0]:
+        authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        if "{" in authority or "<" in authority:
             return
         try:
-            host = URL(url).raw_host
+            host = URL(PLACEHOLDER_TEXT.sub("x", url)).raw_host
         except ValueError as exc:
             raise DestinationDenied("malformed URL", str(exc)) from exc
         if not host:

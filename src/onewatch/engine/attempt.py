@@ -9,7 +9,7 @@ import aiohttp
 import structlog
 
 from onewatch.clock import Clock
-from onewatch.delivery.headers import RequestSigner, delivery_headers, with_headers
+from onewatch.delivery.headers import RequestSigner, delivery_headers, signed, with_headers
 from onewatch.delivery.request import OutboundRequest, UnsendableTarget, build_request
 from onewatch.delivery.sender import Response, send
 from onewatch.domain.retry import (
@@ -27,6 +27,11 @@ from onewatch.observability.metrics import Metrics, status_class
 from onewatch.store.deliveries import ClaimedDelivery, Outcome
 
 log = structlog.get_logger("onewatch.dispatcher")
+
+#: Why a refused destination is not retried: the refusal is the operator's rule applied
+#: to the resolved address, not a passing fault, and retrying would keep a blocked
+#: (possibly hostile) target alive for the whole retry budget. Fix, then redrive.
+DENIED_IS_FINAL = "the outbound policy refuses this destination; not retried"
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,13 @@ def _policy(item: ClaimedDelivery) -> RetryPolicy:
         return RetryPolicy()
 
 
-def _request(item: ClaimedDelivery, now: datetime, signer: RequestSigner | None) -> OutboundRequest:
+class SigningUnavailable(Exception):
+    """The signer failed (store unreachable, a key missing): retry later, never send unsigned."""
+
+
+async def _request(
+    item: ClaimedDelivery, now: datetime, signer: RequestSigner | None
+) -> OutboundRequest:
     request = build_request(item.target_type, item.target, item.payload, item.params)
     ours = delivery_headers(
         delivery_id=item.id,
@@ -62,7 +73,15 @@ def _request(item: ClaimedDelivery, now: datetime, signer: RequestSigner | None)
         attempt=item.attempt_number,
         now=now,
     )
-    return with_headers(request, ours, service=item.service, signer=signer)
+    stamped = with_headers(request, ours)
+    if signer is None:
+        return stamped
+    try:
+        return await signed(stamped, signer, service=item.service)
+    except Exception as exc:
+        # Only the type and the key id (SecretDecryptionFailed) are shown: never a value.
+        log.warning("signing failed", delivery_id=item.id, error=type(exc).__name__)
+        raise SigningUnavailable(f"could not sign the request ({type(exc).__name__})") from exc
 
 
 def _outcome(
@@ -105,23 +124,33 @@ def _observe(tools: AttemptTools, item: ClaimedDelivery, response: Response, lat
     tools.metrics.attempt_latency.observe(response.latency_ms / 1000)
 
 
-async def attempt(tools: AttemptTools, item: ClaimedDelivery) -> Outcome:
-    """Send ``item`` once and return its outcome; never raises for a target's fault."""
-    started = tools.clock.now()
-    late = (started - item.next_attempt_at).total_seconds()
+async def _response(tools: AttemptTools, item: ClaimedDelivery, started: datetime) -> Response:
+    """What the target answered; a failure to sign is an error response (retried later)."""
     try:
-        request = _request(item, started, tools.signer)
-    except UnsendableTarget as exc:
-        response = Response(None, 0, None, error=str(exc))
-        decision = Decision(Verdict.DEAD, reason="target cannot be sent")
-        return _outcome(item, started, response, decision)
+        request = await _request(item, started, tools.signer)
+    except SigningUnavailable as exc:
+        return Response(None, 0, None, error=str(exc))
     response = await send(
         tools.session,
         request,
         excerpt_bytes=tools.excerpt_bytes,
         connect_timeout=tools.connect_timeout,
     )
-    _observe(tools, item, response, late)
+    _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
+    return response
+
+
+async def attempt(tools: AttemptTools, item: ClaimedDelivery) -> Outcome:
+    """Send ``item`` once and return its outcome; never raises for a target's fault."""
+    started = tools.clock.now()
+    try:
+        response = await _response(tools, item, started)
+    except UnsendableTarget as exc:
+        response = Response(None, 0, None, error=str(exc))
+        decision = Decision(Verdict.DEAD, reason="target cannot be sent")
+        return _outcome(item, started, response, decision)
+    if response.denied:
+        return _outcome(item, started, response, Decision(Verdict.DEAD, reason=DENIED_IS_FINAL))
     now = tools.clock.now()
     decision = decide(
         _policy(item),

@@ -21,6 +21,7 @@ from onewatch.engine.recorder import Recorder
 from onewatch.engine.sources import DeliverySource
 from onewatch.engine.waiting import first_of, sleep_until
 from onewatch.runtime import Runtime
+from onewatch.security.quotas import DeliveryConcurrencyLimiter, NoFreeSlot
 from onewatch.store.deliveries import ClaimedDelivery, Outcome, release
 
 log = structlog.get_logger("onewatch.dispatcher")
@@ -44,25 +45,44 @@ class Dispatcher:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.sending: set[str] = set()
         self._room = asyncio.Event()
+        #: Per-service cap on requests in flight, so one service cannot take them all.
+        self.limiter = DeliveryConcurrencyLimiter.from_settings(self.settings)
 
     # --- per delivery -----------------------------------------------------------------
 
     async def _deliver(self, item: ClaimedDelivery) -> None:
         await sleep_until(item.next_attempt_at, self.runtime.clock)
+        try:
+            # At due time at least ``dispatcher_lease_seconds`` of the lease remain: wait
+            # half of it for a slot, so the send still ends inside the lease.
+            wait = self.settings.dispatcher_lease_seconds / 2
+            async with self.limiter.slot(item.service, wait=wait):
+                outcome = await self._send(item)
+        except NoFreeSlot:
+            log.info("service at its concurrent delivery quota; released", delivery_id=item.id)
+            await self._give_back(item)
+            return
+        if outcome is not None:
+            self.recorder.put(outcome)
+
+    async def _send(self, item: ClaimedDelivery) -> Outcome | None:
         self.sending.add(item.id)
         try:
-            outcome = await attempt(self.tools, item)
+            return await attempt(self.tools, item)
         except Exception:
             # A bug, not a target's fault: give the delivery back rather than hold it.
             log.exception("attempt failed unexpectedly; releasing", delivery_id=item.id)
-            self.held.pop(item.id, None)
-            await release(
-                self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
-            )
-            return
+            await self._give_back(item)
+            return None
         finally:
             self.sending.discard(item.id)
-        self.recorder.put(outcome)
+
+    async def _give_back(self, item: ClaimedDelivery) -> None:
+        self.held.pop(item.id, None)
+        self._room.set()
+        await release(
+            self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
+        )
 
     def _take(self, item: ClaimedDelivery) -> None:
         self.held[item.id] = item
@@ -72,12 +92,16 @@ class Dispatcher:
 
     def _finished_task(self, ident: str, task: asyncio.Task[None]) -> None:
         self.tasks.pop(ident, None)
+        if ident not in self.held and not task.cancelled():
+            # Released unsent (no result to record): the source may hand it on at once.
+            self.source.given_back([ident])
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", delivery_id=ident, error=repr(task.exception()))
 
     def _recorded(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             self.held.pop(outcome.delivery_id, None)
+        self.source.settled([outcome.delivery_id for outcome in outcomes])
         self._room.set()
 
     # --- the claim loop ---------------------------------------------------------------
@@ -111,6 +135,8 @@ class Dispatcher:
         if await self.claim_once():
             await asyncio.sleep(0)
             return
+        if self.source.waits_for_work and len(self.held) < self.settings.dispatcher_max_held:
+            return  # the claim waited on the queue already
         idle = await self._idle_seconds()
         if idle > 0:
             self._room.clear()

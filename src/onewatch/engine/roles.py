@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from onewatch.delivery.client import create_session
 from onewatch.delivery.headers import RequestSigner
@@ -12,7 +13,10 @@ from onewatch.engine.dispatcher import Dispatcher
 from onewatch.engine.maintenance import run_maintenance
 from onewatch.engine.scheduler import Scheduler
 from onewatch.engine.sources import DeliverySource, TableSource
+from onewatch.engine.stream_source import run_queue_relay, stream_source
 from onewatch.runtime import RoleRunner, Runtime
+from onewatch.security.secrets_crypto import keyring_from_settings
+from onewatch.store.signing_secrets import SigningSecretSource
 
 
 async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -28,14 +32,26 @@ def table_source(runtime: Runtime) -> DeliverySource:
     )
 
 
+def delivery_source(runtime: Runtime) -> contextlib.AbstractAsyncContextManager[DeliverySource]:
+    """The deliveries table, or with a queue URL this node's Redis stream consumer."""
+    if runtime.settings.queue_url:
+        return stream_source(runtime)
+    return contextlib.nullcontext(table_source(runtime))
+
+
 def request_signer(runtime: Runtime) -> RequestSigner | None:
-    """Where Standard Webhooks signing plugs in (none until per-service secrets exist)."""
-    return None
+    """Standard Webhooks signing with each service's secrets (from the store, cached)."""
+    return SigningSecretSource(
+        runtime.engine,
+        keyring_from_settings(runtime.settings),
+        runtime.clock,
+        cache_seconds=runtime.settings.signing_secret_cache_seconds,
+    )
 
 
 async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
-    async with create_session(settings) as session:
+    async with create_session(settings) as session, delivery_source(runtime) as source:
         tools = AttemptTools(
             session=session,
             clock=runtime.clock,
@@ -45,8 +61,10 @@ async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
             connect_timeout=settings.http_connect_timeout_seconds,
             signer=request_signer(runtime),
         )
-        dispatcher = Dispatcher(runtime, table_source(runtime), tools)
-        await asyncio.gather(dispatcher.run(stop), run_maintenance(runtime, stop))
+        dispatcher = Dispatcher(runtime, source, tools)
+        # Queue mode: the relay that feeds the stream runs beside every dispatcher.
+        relay = [run_queue_relay(runtime, stop)] if settings.queue_url else []
+        await asyncio.gather(dispatcher.run(stop), run_maintenance(runtime, stop), *relay)
 
 
 def background_roles() -> dict[str, RoleRunner]:

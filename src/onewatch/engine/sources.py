@@ -1,8 +1,8 @@
 """Where a dispatcher's candidate deliveries come from: the one seam between queues.
 
 The default reads ready rows straight from the deliveries table. A stream-fed source
-(Redis Streams) hands the dispatcher ids instead and claims them with
-``store.deliveries.claim_by_ids``; leasing, sending and recording stay the same.
+(Redis Streams, ``engine.stream_source``) hands the dispatcher ids instead and claims
+them with ``store.deliveries.claim_by_ids``; leasing, sending and recording stay the same.
 """
 
 from __future__ import annotations
@@ -21,16 +21,30 @@ class DeliverySource(Protocol):
     ``claim`` returns at most ``limit`` deliveries now leased to the caller (status
     running, a fresh lease token), due by ``now`` plus the source's look-ahead.
     ``next_ready_at`` tells when the next one will be due, or None when unknown; the
-    dispatcher sleeps until then (bounded by its poll interval) unless woken.
+    dispatcher sleeps until then (bounded by its poll interval) unless woken. A source
+    whose ``claim`` itself waits a short, bounded while for work (``waits_for_work``) is
+    called again at once instead. ``settled`` is told, without waiting, of deliveries
+    whose result is recorded, and ``given_back`` of those released unsent while the
+    node runs (a bug, a service at its quota): a queue acknowledges them, and makes the
+    given-back ones available again at once.
     """
+
+    waits_for_work: bool
 
     async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]: ...
 
     async def next_ready_at(self) -> datetime | None: ...
 
+    def settled(self, ids: list[str]) -> None: ...
+
+    def given_back(self, ids: list[str]) -> None: ...
+
 
 class TableSource:
     """Claims ready rows from the deliveries table with a lease."""
+
+    #: The dispatcher sleeps between claims until the next row is due.
+    waits_for_work = False
 
     def __init__(self, engine: AsyncEngine, *, lookahead_seconds: float, lease_seconds: float):
         self.engine = engine
@@ -49,3 +63,9 @@ class TableSource:
     async def next_ready_at(self) -> datetime | None:
         due = await earliest_ready(self.engine)
         return None if due is None else due - self.lookahead
+
+    def settled(self, ids: list[str]) -> None:
+        """Nothing to do: the recorded row is all the table needs."""
+
+    def given_back(self, ids: list[str]) -> None:
+        """Nothing to do: a released row is ready in the table at once."""

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from onewatch.clock import Clock
 from onewatch.errors import ConfigurationError
 from onewatch.store.schema import deliveries
+from onewatch.store.writer import write_transaction
 
 if TYPE_CHECKING:
     from onewatch.runtime import RoleRunner, Runtime
@@ -178,6 +179,20 @@ class DeliveryRelay:
         async with self._engine.connect() as connection:
             earliest: datetime | None = (await connection.execute(statement)).scalar()
         return earliest
+
+
+async def unpublish(engine: AsyncEngine, ids: Sequence[str]) -> int:
+    """Forget that these ready deliveries were published (a node gave them back unsent
+    and dropped their entries), so a relay publishes them at once rather than after
+    ``republish_after``; returns how many."""
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(READY_STATUSES))
+        .values(published_at=None)
+    )
+    async with write_transaction(engine) as connection:
+        result = await connection.execute(statement)
+    return int(result.rowcount)
 
 
 class RedisStreamSource:

@@ -104,11 +104,16 @@ class RequestRateLimiter:
         return str(max(1, math.ceil(wait_seconds)))
 
 
+class NoFreeSlot(Exception):
+    """No delivery slot of the service freed within the wait: give the delivery back."""
+
+
 class DeliveryConcurrencyLimiter:
     """At most ``limit`` deliveries in flight per service (0: unlimited).
 
     ``async with limiter.slot(service):`` around one send. Waiting for a slot holds only
-    that delivery's task, so deliveries of other services in the same batch go on.
+    that delivery's task, so deliveries of other services in the same batch go on. The
+    wait can be bounded (``wait=``): a leased delivery must not wait past its lease.
     """
 
     def __init__(self, limit: int) -> None:
@@ -128,14 +133,20 @@ class DeliveryConcurrencyLimiter:
         return self._limit <= 0 or self.in_flight(service) < self._limit
 
     @asynccontextmanager
-    async def slot(self, service: str) -> AsyncIterator[None]:
+    async def slot(self, service: str, *, wait: float | None = None) -> AsyncIterator[None]:
+        """Hold one of ``service``'s slots; ``NoFreeSlot`` if none frees within ``wait`` s."""
         if self._limit <= 0:
             yield
             return
         semaphore = self._semaphores.setdefault(service, asyncio.Semaphore(self._limit))
-        async with semaphore:
-            self._in_flight[service] = self.in_flight(service) + 1
-            try:
-                yield
-            finally:
-                self._in_flight[service] -= 1
+        try:
+            async with asyncio.timeout(wait):
+                await semaphore.acquire()
+        except TimeoutError as exc:
+            raise NoFreeSlot(f"service {service!r} has {self._limit} deliveries in flight") from exc
+        self._in_flight[service] = self.in_flight(service) + 1
+        try:
+            yield
+        finally:
+            self._in_flight[service] -= 1
+            semaphore.release()

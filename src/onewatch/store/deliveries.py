@@ -151,15 +151,23 @@ async def claim_ready(
 
 
 async def claim_by_ids(
-    engine: AsyncEngine, ids: Sequence[str], *, now: datetime, lease_seconds: float
+    engine: AsyncEngine,
+    ids: Sequence[str],
+    *,
+    now: datetime,
+    lease_seconds: float,
+    horizon: datetime | None = None,
 ) -> list[ClaimedDelivery]:
-    """Lease the given deliveries that are still ready (a stream-fed source's claim)."""
+    """Lease the given deliveries that are still ready (a stream-fed source's claim);
+    with ``horizon``, only those due by then (a stale stream entry must not lease a
+    retry that is due much later)."""
     if not ids:
         return []
     token = new_lease_token()
+    due = deliveries.c.next_attempt_at <= (now if horizon is None else horizon)
     claim = (
         update(deliveries)
-        .where(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(READY_STATUSES))
+        .where(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(READY_STATUSES), due)
         .values(
             status="running",
             lease_token=token,

@@ -12,7 +12,18 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import JSON, Insert, RowMapping, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Insert,
+    RowMapping,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +40,8 @@ class EventFilter:
     service: str | None = None
     status: str | None = None
     action: str | None = None
+    #: Case-insensitive text within the key or the title (the dashboard's search box).
+    search: str | None = None
 
 
 async def insert_event(connection: AsyncConnection, values: Mapping[str, Any]) -> int:
@@ -100,9 +113,20 @@ async def list_events(
         query = query.where(events.c.status == where.status)
     if where.action is not None:
         query = query.where(events.c.action_key == where.action)
+    if where.search:
+        query = query.where(_mentions(where.search))
     if after_id is not None:
         query = query.where(events.c.id > after_id)
     return (await connection.execute(query)).mappings().all()
+
+
+def _mentions(text: str) -> Any:
+    """Key or title contains ``text``, ignoring case; ``%`` and ``_`` match themselves."""
+    needle = text.lower()
+    return or_(
+        func.lower(events.c.key).contains(needle, autoescape=True),
+        func.lower(events.c.title).contains(needle, autoescape=True),
+    )
 
 
 async def update_event(

@@ -2,9 +2,10 @@
 
 There is no leader and no membership protocol: a node inserts its row at start,
 refreshes ``heartbeat_at`` every few seconds, and marks ``stopped_at`` on a clean
-shutdown. A node whose heartbeat is older than ``stale_after`` is reported ``stale``
-(it died or lost the database); rows silent for ``prune_after`` are deleted by
-whichever node beats next. Everything here is a single conditional statement.
+shutdown; ``Runtime.start`` runs this on every node, whatever its roles. A node whose
+heartbeat is older than ``stale_after`` is reported ``stale`` (it died or lost the
+database); rows silent for ``prune_after`` are deleted by whichever node beats next.
+Everything here is a single conditional statement (in SQLite's write turn).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch import __version__
 from onewatch.store.schema import nodes
+from onewatch.store.writer import write_transaction
 
 if TYPE_CHECKING:
     from onewatch.runtime import RoleRunner, Runtime
@@ -81,7 +83,7 @@ def this_node(node_id: str, roles: Sequence[str], now: datetime) -> NodeInfo:
 
 async def register_node(engine: AsyncEngine, node: NodeInfo) -> None:
     """Insert the node's row (a restarted process gets a new id, hence a new row)."""
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         await connection.execute(
             insert(nodes).values(
                 id=node.id,
@@ -102,7 +104,7 @@ async def beat(engine: AsyncEngine, node_id: str, now: datetime) -> bool:
         .where(nodes.c.id == node_id, nodes.c.stopped_at.is_(None))
         .values(heartbeat_at=now)
     )
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         result = await connection.execute(statement)
     return result.rowcount == 1
 
@@ -110,7 +112,7 @@ async def beat(engine: AsyncEngine, node_id: str, now: datetime) -> bool:
 async def mark_stopped(engine: AsyncEngine, node_id: str, now: datetime) -> bool:
     """Record a clean shutdown; False when the row was not there."""
     statement = update(nodes).where(nodes.c.id == node_id).values(stopped_at=now, heartbeat_at=now)
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         result = await connection.execute(statement)
     return result.rowcount == 1
 
@@ -118,7 +120,7 @@ async def mark_stopped(engine: AsyncEngine, node_id: str, now: datetime) -> bool
 async def prune_nodes(engine: AsyncEngine, now: datetime, older_than: timedelta) -> int:
     """Delete the rows of nodes silent for ``older_than``; returns how many."""
     statement = delete(nodes).where(nodes.c.heartbeat_at < now - older_than)
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         result = await connection.execute(statement)
     return result.rowcount
 

@@ -220,3 +220,15 @@ nodes = Table(
     Column("stopped_at", UTCDateTime, nullable=True),
 )
 Index("ix_nodes_heartbeat_at", nodes.c.heartbeat_at)
+
+# One-time dashboard sign-in links (``onewatch ui-link``): a link's id is inserted when it
+# is used, so the primary key makes a second use fail on every node at once.
+ui_link_uses = Table(
+    "ui_link_uses",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False),
+    # After this the link's token has expired anyway, so the row may be pruned.
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+Index("ix_ui_link_uses_expires_at", ui_link_uses.c.expires_at)

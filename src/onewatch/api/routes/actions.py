@@ -19,12 +19,19 @@ from onewatch.api.deps import (
 from onewatch.api.documents import ActionDocument
 from onewatch.api.openapi import body_schema
 from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
+from onewatch.api.rate_limit import RateLimitDep
 from onewatch.api.render import action_json, merge_patch
-from onewatch.errors import NotFound
+from onewatch.api.visible import visible_row
+from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
+from onewatch.runtime import Runtime
 from onewatch.store import actions as store
 from onewatch.store.transactions import read_connection
 
-router = APIRouter(prefix="/v1/actions", tags=["actions"])
+router = APIRouter(prefix="/v1/actions", tags=["actions"], dependencies=[RateLimitDep])
+
+
+def _policy(runtime: Runtime) -> TargetPolicy:
+    return policy_from_settings(runtime.settings)
 
 
 def _answer(written: action_ops.Written) -> JSONResponse:
@@ -37,7 +44,10 @@ async def create_action(
 ) -> JSONResponse:
     """Register an action; 409 when the service has one with this key."""
     service = service_of_new_item(principal, document.service)
-    return _answer(await action_ops.create_action(runtime.engine, runtime.clock, service, document))
+    written = await action_ops.create_action(
+        runtime.engine, runtime.clock, service, document, policy=_policy(runtime)
+    )
+    return _answer(written)
 
 
 @router.get("")
@@ -58,22 +68,14 @@ async def list_actions(
     return page(rows, limit, action_json)
 
 
-async def _visible(
-    runtime: RuntimeDep, principal: PrincipalDep, service: str, key: str
-) -> RowMapping:
-    require_service_access(principal, service)
-    async with read_connection(runtime.engine) as connection:
-        row = await store.get_action(connection, service, key)
-    if row is None:
-        raise NotFound(f"no action {service}/{key}")
-    return row
-
-
 @router.get("/{service}/{key}")
 async def get_action(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    return action_json(await _visible(runtime, principal, service, key))
+    row = await visible_row(
+        runtime.engine, principal, service, key, noun="action", get=store.get_action
+    )
+    return action_json(row)
 
 
 @router.put("/{service}/{key}", openapi_extra=body_schema("ActionDocument"))
@@ -87,7 +89,9 @@ async def put_action(
     """Make it so: create the action (201) or replace it (200); the same body twice is a no-op."""
     document = ActionDocument.model_validate(document_for_path(body, principal, service, key))
     return _answer(
-        await action_ops.replace_action(runtime.engine, runtime.clock, service, document)
+        await action_ops.replace_action(
+            runtime.engine, runtime.clock, service, document, policy=_policy(runtime)
+        )
     )
 
 
@@ -105,7 +109,9 @@ async def patch_action(
         document = merge_patch(action_json(current), body)
         return ActionDocument.model_validate(document_for_path(document, principal, service, key))
 
-    written = await action_ops.update_action(runtime.engine, runtime.clock, service, key, merged)
+    written = await action_ops.update_action(
+        runtime.engine, runtime.clock, service, key, merged, policy=_policy(runtime)
+    )
     return _answer(written)
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from onewatch.api.deps import PrincipalDep, RuntimeDep, require_service_access
-from onewatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from onewatch.api.documents import utc_text
+from onewatch.api.pagination import listing_scope
+from onewatch.api.rate_limit import RateLimitDep
+from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.security.tokens import Principal
 from onewatch.store.deliveries import (
     AttemptView,
@@ -22,7 +24,7 @@ from onewatch.store.deliveries import (
 )
 from onewatch.store.schema import DELIVERY_STATUSES
 
-router = APIRouter(tags=["deliveries"])
+router = APIRouter(tags=["deliveries"], dependencies=[RateLimitDep])
 
 MAX_LIMIT = 500
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -30,14 +32,10 @@ _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-def _utc(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def attempt_json(attempt: AttemptView) -> dict[str, Any]:
     return {
         "attempt": attempt.attempt,
-        "startedAt": _utc(attempt.started_at),
+        "startedAt": utc_text(attempt.started_at),
         "latencyMs": attempt.latency_ms,
         "statusCode": attempt.status_code,
         "outcome": attempt.outcome,
@@ -53,14 +51,14 @@ def delivery_json(view: DeliveryView) -> dict[str, Any]:
         "service": view.service,
         "eventKey": view.event_key,
         "kind": view.kind,
-        "scheduledFor": _utc(view.scheduled_for),
+        "scheduledFor": utc_text(view.scheduled_for),
         "status": view.status,
         "attemptCount": view.attempt_count,
-        "nextAttemptAt": _utc(view.next_attempt_at) if view.status != "succeeded" else None,
+        "nextAttemptAt": utc_text(view.next_attempt_at) if view.status != "succeeded" else None,
         "lastStatusCode": view.last_status_code,
         "lastError": view.last_error,
-        "createdAt": _utc(view.created_at),
-        "finishedAt": _utc(view.finished_at),
+        "createdAt": utc_text(view.created_at),
+        "finishedAt": utc_text(view.finished_at),
         "attempts": [attempt_json(attempt) for attempt in view.attempts],
     }
 
@@ -76,14 +74,6 @@ def _cursor(value: str | None) -> str | None:
     if value is not None and not _CURSOR.match(value):
         raise ValidationFailed("not a cursor from a previous page's nextCursor", field="cursor")
     return value
-
-
-def _scope(principal: Principal, service: str | None) -> str | None:
-    if service is None:
-        return None if principal.admin else principal.service
-    if not principal.may_act_for(service):
-        raise Forbidden(f"this token may not list service {service!r}", field="service")
-    return service
 
 
 async def _page(runtime: RuntimeDep, where: DeliveryFilter) -> dict[str, Any]:
@@ -111,7 +101,7 @@ async def list_all(
 ) -> dict[str, Any]:
     """Deliveries newest first, filtered by status and service (one's own by default)."""
     where = DeliveryFilter(
-        service=_scope(principal, service),
+        service=listing_scope(principal, service),
         status=_status(status),
         before=_cursor(cursor),
         limit=limit,

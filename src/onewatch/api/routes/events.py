@@ -20,20 +20,21 @@ from onewatch.api.deps import (
 from onewatch.api.documents import EventDocument, utc_text
 from onewatch.api.openapi import body_schema
 from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
+from onewatch.api.rate_limit import RateLimitDep
 from onewatch.api.render import event_as_input, event_json, merge_patch
-from onewatch.errors import NotFound
+from onewatch.api.visible import visible_row
 from onewatch.runtime import Runtime
-from onewatch.security.tokens import Principal
 from onewatch.store import events as store
 from onewatch.store.transactions import read_connection
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[RateLimitDep])
 
 EventStatus = Literal["active", "paused", "completed", "cancelled"]
 
 
 def _context(runtime: Runtime) -> event_ops.EventContext:
-    return event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify)
+    rules = event_ops.EventRules.from_settings(runtime.settings)
+    return event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify, rules)
 
 
 def _answer(written: Written) -> JSONResponse:
@@ -67,20 +68,14 @@ async def list_events(
     return page(rows, limit, event_json)
 
 
-async def _visible(runtime: Runtime, principal: Principal, service: str, key: str) -> RowMapping:
-    require_service_access(principal, service)
-    async with read_connection(runtime.engine) as connection:
-        row = await store.get_event(connection, service, key)
-    if row is None:
-        raise NotFound(f"no event {service}/{key}")
-    return row
-
-
 @router.get("/{service}/{key}")
 async def get_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    return event_json(await _visible(runtime, principal, service, key))
+    row = await visible_row(
+        runtime.engine, principal, service, key, noun="event", get=store.get_event
+    )
+    return event_json(row)
 
 
 @router.put("/{service}/{key}", openapi_extra=body_schema("EventDocument"))

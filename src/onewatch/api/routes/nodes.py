@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from onewatch.api.deps import PrincipalDep, RuntimeDep
+from onewatch.api.rate_limit import RateLimitDep
 from onewatch.errors import Forbidden
 from onewatch.store.nodes import NodeInfo, NodeStatus, list_nodes
 
-router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
+router = APIRouter(prefix="/v1/nodes", tags=["nodes"], dependencies=[RateLimitDep])
 
 
 class NodeOut(BaseModel):

@@ -1,7 +1,7 @@
 """SQLite: instants as integer microseconds since the epoch instead of text
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-27
 
 ``store.types.UTCDateTime`` now binds an integer on SQLite (8 bytes instead of 26, and
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-#: Every instant column as of 0003 (frozen here: later schema changes do not apply).
+#: Every instant column as of 0004 (frozen here: later schema changes do not apply).
 INSTANT_COLUMNS = {
     "actions": ("created_at", "updated_at"),
     "events": ("start_at", "end_at", "next_occurrence", "created_at", "updated_at"),
@@ -38,6 +38,7 @@ INSTANT_COLUMNS = {
     "delivery_attempts": ("started_at",),
     "signing_secrets": ("created_at", "expires_at"),
     "nodes": ("started_at", "heartbeat_at", "stopped_at"),
+    "ui_link_uses": ("used_at", "expires_at"),
 }
 
 # The text form SQLAlchemy wrote: 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC, microseconds at 21).

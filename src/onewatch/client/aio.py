@@ -1,0 +1,247 @@
+"""``AsyncClient``: the asyncio client, method for method the same as ``Client``.
+
+Only sending differs: the calls, their paths and the reading of answers are ``calls``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from onewatch.client.calls import PAGE_SIZE, Call, Calls, Document, Listing
+from onewatch.client.config import DEFAULT_TIMEOUT_SECONDS, ClientConfig
+from onewatch.client.models import (
+    Action,
+    Delivery,
+    Event,
+    Page,
+    SchedulePreview,
+    SchedulingPattern,
+)
+
+T = TypeVar("T")
+
+
+class _Transport:
+    """The one place this client does I/O: it sends ``Call``s and pages through listings."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.calls: Calls = config.calls()
+        self.http = httpx.AsyncClient(
+            base_url=config.root, headers=config.headers(), timeout=config.timeout
+        )
+
+    async def send(self, call: Call[T]) -> T:
+        try:
+            response = await self.http.send(call.request(self.http))
+        except httpx.TransportError as exc:
+            raise self.config.connection_failed(exc) from exc
+        return call.result(response)
+
+    async def iterate(self, listing: Listing) -> AsyncIterator[Any]:
+        """Every item of a listing, fetching the next page when one runs out."""
+        cursor: str | None = None
+        while True:
+            page = await self.send(listing(cursor))
+            for item in page.items:
+                yield item
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+
+class Actions:
+    """``/v1/actions``: how a service's events call their targets."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    async def create(self, document: Document) -> Action:
+        """Register an action; ``Conflict`` when the key exists."""
+        return await self._t.send(self._t.calls.actions.create(document))
+
+    async def upsert(self, document: Document, *, service: str | None = None) -> Action:
+        """Create or replace by key; the same document twice changes nothing."""
+        return await self._t.send(self._t.calls.actions.upsert(document, service))
+
+    async def get(self, key: str, *, service: str | None = None) -> Action:
+        return await self._t.send(self._t.calls.actions.get(key, service))
+
+    async def update(
+        self, key: str, patch: Mapping[str, Any], *, service: str | None = None
+    ) -> Action:
+        """A JSON merge patch: given fields replace, ``None`` removes."""
+        return await self._t.send(self._t.calls.actions.update(key, patch, service))
+
+    async def delete(self, key: str, *, service: str | None = None) -> None:
+        """Remove an action; ``Conflict`` while events still use it."""
+        await self._t.send(self._t.calls.actions.delete(key, service))
+
+    def list(
+        self, *, service: str | None = None, page_size: int = PAGE_SIZE
+    ) -> AsyncIterator[Action]:
+        """Every action visible to the token, oldest first, a page at a time."""
+        return self._t.iterate(self._t.calls.actions.listing(page_size, service=service))
+
+    async def page(
+        self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
+    ) -> Page[Action]:
+        return await self._t.send(self._t.calls.actions.listing(limit, service=service)(cursor))
+
+
+class Events:
+    """``/v1/events``: what to fire and when."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    async def create(self, document: Document) -> Event:
+        """Register an event; ``Conflict`` when the key exists."""
+        return await self._t.send(self._t.calls.events.create(document))
+
+    async def upsert(self, document: Document, *, service: str | None = None) -> Event:
+        """Create or replace by key; the same document twice changes nothing."""
+        return await self._t.send(self._t.calls.events.upsert(document, service))
+
+    async def get(self, key: str, *, service: str | None = None) -> Event:
+        return await self._t.send(self._t.calls.events.get(key, service))
+
+    async def update(
+        self, key: str, patch: Mapping[str, Any], *, service: str | None = None
+    ) -> Event:
+        """A JSON merge patch: given fields replace, ``None`` removes."""
+        return await self._t.send(self._t.calls.events.update(key, patch, service))
+
+    async def delete(self, key: str, *, service: str | None = None) -> None:
+        await self._t.send(self._t.calls.events.delete(key, service))
+
+    async def pause(self, key: str, *, service: str | None = None) -> Event:
+        return await self._t.send(self._t.calls.event_command(key, "pause", service))
+
+    async def resume(self, key: str, *, service: str | None = None) -> Event:
+        """Fire again from now on; fires missed while paused are not made up."""
+        return await self._t.send(self._t.calls.event_command(key, "resume", service))
+
+    async def trigger(self, key: str, *, service: str | None = None) -> Delivery:
+        """Fire now, once, outside the schedule; the new delivery is returned."""
+        return await self._t.send(self._t.calls.trigger_event(key, service))
+
+    def list(
+        self,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        action: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[Event]:
+        """Every matching event, oldest first, a page at a time."""
+        return self._t.iterate(
+            self._t.calls.events.listing(page_size, service=service, status=status, action=action)
+        )
+
+    async def page(
+        self,
+        cursor: str | None = None,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        action: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Page[Event]:
+        listing = self._t.calls.events.listing(limit, service=service, status=status, action=action)
+        return await self._t.send(listing(cursor))
+
+    async def preview(
+        self,
+        scheduling_pattern: SchedulingPattern | Mapping[str, Any],
+        *,
+        count: int = 5,
+        after: datetime | None = None,
+    ) -> SchedulePreview:
+        """A pattern's next ``count`` fires after ``after`` (default: now), nothing stored."""
+        return await self._t.send(self._t.calls.preview(scheduling_pattern, count, after))
+
+
+class Deliveries:
+    """Deliveries: each due occurrence of an event, its attempts, and redriving dead ones."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def list(
+        self,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        event: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[Delivery]:
+        """Newest first; ``event`` (a key) narrows to one event of ``service``."""
+        return self._t.iterate(self._t.calls.list_deliveries(service, status, event, page_size))
+
+    async def page(
+        self,
+        cursor: str | None = None,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        event: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Page[Delivery]:
+        return await self._t.send(
+            self._t.calls.list_deliveries(service, status, event, limit)(cursor)
+        )
+
+    async def get(self, delivery_id: str) -> Delivery:
+        return await self._t.send(self._t.calls.get_delivery(delivery_id))
+
+    async def redrive(self, delivery_id: str) -> Delivery:
+        """Send a dead delivery again with a fresh retry budget; ``Conflict`` if not dead."""
+        return await self._t.send(self._t.calls.redrive_delivery(delivery_id))
+
+
+class AsyncClient:
+    """An asyncio Onewatch client::
+
+        async with AsyncClient("http://127.0.0.1:8080", token) as onewatch:
+            await onewatch.events.upsert({...})
+
+    Calls address the ``service`` given, or else the one the token's subject names.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        service: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self._transport = _Transport(ClientConfig(base_url, token, service, timeout))
+        self.actions = Actions(self._transport)
+        self.events = Events(self._transport)
+        self.deliveries = Deliveries(self._transport)
+
+    @property
+    def service(self) -> str | None:
+        """The service calls address when they name none."""
+        return self._transport.calls.service
+
+    async def aclose(self) -> None:
+        await self._transport.http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,140 @@
+"""What the API answers with, as typed objects: the same camelCase JSON, snake_case in Python.
+
+The nested shapes (targets, params, scheduling pattern, retry policy) are the API's own
+input models from ``onewatch.api.documents``, so what a client reads is exactly what it
+may send back. The top-level answers ignore fields they do not know, so an older client
+keeps working against a newer server that adds one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from onewatch.api.documents import (
+    ActionDocument,
+    EventDocument,
+    EventParams,
+    GraphqlTarget,
+    RetryPolicy,
+    SchedulingPattern,
+    WebhookTarget,
+)
+
+EventStatus = Literal["active", "paused", "completed", "cancelled"]
+DeliveryStatus = Literal["pending", "running", "succeeded", "retrying", "dead"]
+TargetKind = Literal["webhook", "graphql"]
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Answer(BaseModel):
+    """A response document: camelCase on the wire, unknown (newer) fields ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class Action(Answer):
+    """A stored action: how a service's events call one target."""
+
+    id: str
+    service: str
+    key: str
+    type: TargetKind
+    webhook: WebhookTarget | None = None
+    graphql: GraphqlTarget | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    retry_policy: RetryPolicy | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Event(Answer):
+    """A stored event: what to fire and when, with its schedule state."""
+
+    id: str
+    service: str
+    key: str
+    title: str | None = None
+    action: str | None = None
+    type: TargetKind | None = None
+    webhook: WebhookTarget | None = None
+    graphql: GraphqlTarget | None = None
+    params: EventParams = Field(default_factory=EventParams)
+    scheduling_pattern: SchedulingPattern
+    status: EventStatus
+    next_occurrence: datetime | None = None
+    occurrences: int = 0
+    retry_policy: RetryPolicy | None = None
+    misfire_policy: str = "fire_once"
+    misfire_grace_seconds: int = 60
+    created_at: datetime
+    updated_at: datetime
+
+
+class Attempt(Answer):
+    """One HTTP call made for a delivery."""
+
+    attempt: int
+    started_at: datetime | None = None
+    latency_ms: float | None = None
+    status_code: int | None = None
+    outcome: str | None = None
+    response_excerpt: str | None = None
+    error: str | None = None
+
+
+class Delivery(Answer):
+    """One due occurrence of an event and the attempts made to send it."""
+
+    id: str
+    service: str
+    event_key: str | None = None
+    kind: str
+    scheduled_for: datetime
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+
+
+class SchedulePreview(Answer):
+    """A pattern read in plain English, and its next fire instants (UTC)."""
+
+    description: str
+    timezone: str
+    after: datetime
+    next_fires: list[datetime]
+
+
+class Page(Answer, Generic[Item]):
+    """One page of a listing; ``next_cursor`` fetches the next (``None``: the last page)."""
+
+    items: list[Item]
+    next_cursor: str | None = None
+
+
+__all__ = [
+    "Action",
+    "ActionDocument",
+    "Attempt",
+    "Delivery",
+    "DeliveryStatus",
+    "Event",
+    "EventDocument",
+    "EventParams",
+    "EventStatus",
+    "GraphqlTarget",
+    "Page",
+    "RetryPolicy",
+    "SchedulePreview",
+    "SchedulingPattern",
+    "WebhookTarget",
+]

@@ -1,0 +1,173 @@
+"""Make the server hold exactly the given actions and events: schedules as code.
+
+Each document is written with PUT (create, or make the stored one equal), actions before
+the events that name them. What happened is read by comparing the item before and after:
+the server leaves an item that already matches untouched (its ``updatedAt`` stays), so
+applying the same documents twice reports, and changes, nothing the second time. With
+``prune``, items of the services the documents address that they do not mention are
+deleted (events first, then actions no event uses any more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from onewatch.api.documents import kind_of
+from onewatch.client.errors import ClientError, NotFound
+from onewatch.client.models import Action, Event
+from onewatch.client.sync import Client
+from onewatch.errors import OnewatchError
+
+Kind = Literal["action", "event"]
+#: ``document``: one that is neither an action nor an event.
+Reported = Literal["action", "event", "document"]
+Outcome = Literal["created", "updated", "unchanged", "deleted", "failed"]
+
+#: Fields the server computes: a change in them is a consequence, not a difference.
+_DERIVED = frozenset({"id", "createdAt", "updatedAt", "nextOccurrence", "occurrences"})
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying one document (or pruning one item) did."""
+
+    kind: Reported
+    service: str
+    key: str
+    outcome: Outcome
+    changed: tuple[str, ...] = ()
+    error: OnewatchError | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}/{self.key}"
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        flat: dict[str, Any] = {}
+        for name, item in value.items():
+            flat.update(_flat(item, f"{prefix}.{name}" if prefix else name))
+        return flat
+    return {prefix: value}
+
+
+def changed_fields(before: BaseModel, after: BaseModel) -> tuple[str, ...]:
+    """The dotted paths whose values differ, server-computed fields left out."""
+    old, new = (_flat(m.model_dump(mode="json", by_alias=True)) for m in (before, after))
+    paths = {path for path in old.keys() | new.keys() if path.split(".")[0] not in _DERIVED}
+    return tuple(sorted(path for path in paths if old.get(path) != new.get(path)))
+
+
+class _Applier:
+    """Writes and prunes through one client, for the service documents fall back to."""
+
+    def __init__(self, client: Client, service: str | None) -> None:
+        self.client = client
+        self.service = service or client.service
+
+    def service_of(self, document: Mapping[str, Any]) -> str:
+        named = document.get("service") or self.service
+        if not isinstance(named, str) or not named:
+            raise ClientError("the document names no service and none was given", field="service")
+        return named
+
+    def _resource(self, kind: Kind) -> Any:
+        return self.client.events if kind == "event" else self.client.actions
+
+    def write(self, kind: Kind, document: Mapping[str, Any]) -> Applied:
+        service, key = str(document.get("service") or self.service or "?"), document.get("key")
+        if not isinstance(key, str) or not key:
+            return Applied(kind, service, "?", "failed", error=ClientError("no key", field="key"))
+        try:
+            service = self.service_of(document)
+            resource = self._resource(kind)
+            before = _current(lambda: resource.get(key, service=service))
+            after: Action | Event = resource.upsert(document, service=service)
+        except OnewatchError as exc:
+            return Applied(kind, service, key, "failed", error=exc)
+        if before is None:
+            return Applied(kind, service, key, "created")
+        if after.updated_at == before.updated_at:
+            return Applied(kind, service, key, "unchanged")
+        return Applied(kind, service, key, "updated", changed_fields(before, after))
+
+    def prune(self, kind: Kind, service: str, keep: set[str]) -> list[Applied]:
+        resource = self._resource(kind)
+        done: list[Applied] = []
+        # The whole listing first: deleting while paging would move the cursor's ground.
+        for item in list(resource.list(service=service)):
+            if item.key in keep:
+                continue
+            try:
+                resource.delete(item.key, service=service)
+                done.append(Applied(kind, service, item.key, "deleted"))
+            except OnewatchError as exc:
+                done.append(Applied(kind, service, item.key, "failed", error=exc))
+        return done
+
+
+def _current(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except NotFound:
+        return None
+
+
+def _unknown(number: int, document: Mapping[str, Any], service: str | None) -> Applied:
+    error = ClientError(
+        f"document #{number} is neither an action (type) nor an event (schedulingPattern)"
+    )
+    named = str(document.get("service") or service or "?")
+    return Applied("document", named, str(document.get("key", "?")), "failed", error=error)
+
+
+def apply_documents(
+    client: Client,
+    documents: Iterable[Mapping[str, Any]],
+    *,
+    service: str | None = None,
+    prune: bool = False,
+    on_result: Callable[[Applied], None] = lambda _applied: None,
+) -> list[Applied]:
+    """Write every action, then every event; with ``prune``, delete what they do not name."""
+    applier = _Applier(client, service)
+    numbered = list(enumerate(documents, 1))
+    results: list[Applied] = []
+
+    def record(applied: Applied) -> None:
+        results.append(applied)
+        on_result(applied)
+
+    kinds: tuple[Kind, ...] = ("action", "event")
+    for wanted in kinds:
+        for number, document in numbered:
+            kind = kind_of(dict(document))
+            if kind == "unknown" and wanted == "action":
+                record(_unknown(number, document, applier.service))
+            elif kind == wanted:
+                record(applier.write(wanted, document))
+    if prune:
+        for applied in _pruned(applier, results):
+            record(applied)
+    return results
+
+
+def _pruned(applier: _Applier, written: list[Applied]) -> list[Applied]:
+    """Prune only when every document applied: never delete on a partial picture."""
+    if any(applied.outcome == "failed" for applied in written):
+        return []
+    services = {applied.service for applied in written}
+    if not services and applier.service:
+        services = {applier.service}
+    done: list[Applied] = []
+    kinds: tuple[Kind, ...] = ("event", "action")
+    for kind in kinds:
+        for service in sorted(services):
+            keep = {a.key for a in written if a.kind == kind and a.service == service}
+            done.extend(applier.prune(kind, service, keep))
+    return done

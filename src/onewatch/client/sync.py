@@ -1,0 +1,235 @@
+"""``Client``: the blocking client. Each method sends one call described in ``calls``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from onewatch.client.calls import PAGE_SIZE, Call, Calls, Document, Listing
+from onewatch.client.config import DEFAULT_TIMEOUT_SECONDS, ClientConfig
+from onewatch.client.models import (
+    Action,
+    Delivery,
+    Event,
+    Page,
+    SchedulePreview,
+    SchedulingPattern,
+)
+
+T = TypeVar("T")
+
+
+class _Transport:
+    """The one place this client does I/O: it sends ``Call``s and pages through listings."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.calls: Calls = config.calls()
+        self.http = httpx.Client(
+            base_url=config.root, headers=config.headers(), timeout=config.timeout
+        )
+
+    def send(self, call: Call[T]) -> T:
+        try:
+            response = self.http.send(call.request(self.http))
+        except httpx.TransportError as exc:
+            raise self.config.connection_failed(exc) from exc
+        return call.result(response)
+
+    def iterate(self, listing: Listing) -> Iterator[Any]:
+        """Every item of a listing, fetching the next page when one runs out."""
+        cursor: str | None = None
+        while True:
+            page = self.send(listing(cursor))
+            yield from page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+
+class Actions:
+    """``/v1/actions``: how a service's events call their targets."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def create(self, document: Document) -> Action:
+        """Register an action; ``Conflict`` when the key exists."""
+        return self._t.send(self._t.calls.actions.create(document))
+
+    def upsert(self, document: Document, *, service: str | None = None) -> Action:
+        """Create or replace by key; the same document twice changes nothing."""
+        return self._t.send(self._t.calls.actions.upsert(document, service))
+
+    def get(self, key: str, *, service: str | None = None) -> Action:
+        return self._t.send(self._t.calls.actions.get(key, service))
+
+    def update(self, key: str, patch: Mapping[str, Any], *, service: str | None = None) -> Action:
+        """A JSON merge patch: given fields replace, ``None`` removes."""
+        return self._t.send(self._t.calls.actions.update(key, patch, service))
+
+    def delete(self, key: str, *, service: str | None = None) -> None:
+        """Remove an action; ``Conflict`` while events still use it."""
+        self._t.send(self._t.calls.actions.delete(key, service))
+
+    def list(self, *, service: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Action]:
+        """Every action visible to the token, oldest first, a page at a time."""
+        return self._t.iterate(self._t.calls.actions.listing(page_size, service=service))
+
+    def page(
+        self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
+    ) -> Page[Action]:
+        return self._t.send(self._t.calls.actions.listing(limit, service=service)(cursor))
+
+
+class Events:
+    """``/v1/events``: what to fire and when."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def create(self, document: Document) -> Event:
+        """Register an event; ``Conflict`` when the key exists."""
+        return self._t.send(self._t.calls.events.create(document))
+
+    def upsert(self, document: Document, *, service: str | None = None) -> Event:
+        """Create or replace by key; the same document twice changes nothing."""
+        return self._t.send(self._t.calls.events.upsert(document, service))
+
+    def get(self, key: str, *, service: str | None = None) -> Event:
+        return self._t.send(self._t.calls.events.get(key, service))
+
+    def update(self, key: str, patch: Mapping[str, Any], *, service: str | None = None) -> Event:
+        """A JSON merge patch: given fields replace, ``None`` removes."""
+        return self._t.send(self._t.calls.events.update(key, patch, service))
+
+    def delete(self, key: str, *, service: str | None = None) -> None:
+        self._t.send(self._t.calls.events.delete(key, service))
+
+    def pause(self, key: str, *, service: str | None = None) -> Event:
+        return self._t.send(self._t.calls.event_command(key, "pause", service))
+
+    def resume(self, key: str, *, service: str | None = None) -> Event:
+        """Fire again from now on; fires missed while paused are not made up."""
+        return self._t.send(self._t.calls.event_command(key, "resume", service))
+
+    def trigger(self, key: str, *, service: str | None = None) -> Delivery:
+        """Fire now, once, outside the schedule; the new delivery is returned."""
+        return self._t.send(self._t.calls.trigger_event(key, service))
+
+    def list(
+        self,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        action: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[Event]:
+        """Every matching event, oldest first, a page at a time."""
+        return self._t.iterate(
+            self._t.calls.events.listing(page_size, service=service, status=status, action=action)
+        )
+
+    def page(
+        self,
+        cursor: str | None = None,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        action: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Page[Event]:
+        listing = self._t.calls.events.listing(limit, service=service, status=status, action=action)
+        return self._t.send(listing(cursor))
+
+    def preview(
+        self,
+        scheduling_pattern: SchedulingPattern | Mapping[str, Any],
+        *,
+        count: int = 5,
+        after: datetime | None = None,
+    ) -> SchedulePreview:
+        """A pattern's next ``count`` fires after ``after`` (default: now), nothing stored."""
+        return self._t.send(self._t.calls.preview(scheduling_pattern, count, after))
+
+
+class Deliveries:
+    """Deliveries: each due occurrence of an event, its attempts, and redriving dead ones."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def list(
+        self,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        event: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[Delivery]:
+        """Newest first; ``event`` (a key) narrows to one event of ``service``."""
+        return self._t.iterate(self._t.calls.list_deliveries(service, status, event, page_size))
+
+    def page(
+        self,
+        cursor: str | None = None,
+        *,
+        service: str | None = None,
+        status: str | None = None,
+        event: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Page[Delivery]:
+        return self._t.send(self._t.calls.list_deliveries(service, status, event, limit)(cursor))
+
+    def get(self, delivery_id: str) -> Delivery:
+        return self._t.send(self._t.calls.get_delivery(delivery_id))
+
+    def redrive(self, delivery_id: str) -> Delivery:
+        """Send a dead delivery again with a fresh retry budget; ``Conflict`` if not dead."""
+        return self._t.send(self._t.calls.redrive_delivery(delivery_id))
+
+
+class Client:
+    """A blocking Onewatch client::
+
+        with Client("http://127.0.0.1:8080", token) as onewatch:
+            onewatch.events.upsert({...})
+
+    Calls address the ``service`` given, or else the one the token's subject names.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        service: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self._transport = _Transport(ClientConfig(base_url, token, service, timeout))
+        self.actions = Actions(self._transport)
+        self.events = Events(self._transport)
+        self.deliveries = Deliveries(self._transport)
+
+    @property
+    def service(self) -> str | None:
+        """The service calls address when they name none."""
+        return self._transport.calls.service
+
+    def close(self) -> None:
+        self._transport.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,104 @@
+"""The reference pages name everything the code has: settings, metrics, routes, commands,
+exit codes; and every relative link in the docs leads to a page that exists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import typer.main
+from fastapi.routing import APIRoute
+
+from onewatch.api.app import create_app
+from onewatch.cli.main import app as cli_app
+from onewatch.cli.remote import ExitCode
+from onewatch.clock import SystemClock
+from onewatch.observability.metrics import Metrics
+from onewatch.runtime import Runtime
+from onewatch.settings import Settings
+from onewatch.store.database import create_engine
+from tests.docs.blocks import DOCS, pages
+from tests.support.live import node_settings
+
+REFERENCE = DOCS / "reference"
+_LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+
+
+def _page(name: str) -> str:
+    return (REFERENCE / name).read_text(encoding="utf-8")
+
+
+def test_every_setting_is_in_the_configuration_reference() -> None:
+    page = _page("configuration.md")
+    missing = [f"ONEWATCH_{name.upper()}" for name in Settings.model_fields]
+    assert [name for name in missing if f"`{name}`" not in page] == []
+
+
+def test_every_metric_is_in_the_metrics_reference() -> None:
+    page = _page("metrics.md")
+    families = Metrics().registry.collect()
+    names = [f.name + ("_total" if f.type == "counter" else "") for f in families]
+    assert names, "no metrics found"
+    assert [name for name in names if f"`{name}`" not in page] == []
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every endpoint, also inside routers FastAPI includes lazily (its newer versions)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+async def test_every_api_route_is_in_the_api_reference(tmp_path: Path) -> None:
+    settings = node_settings(tmp_path, ["api"])
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        runtime = Runtime(settings=settings, engine=engine, clock=SystemClock())
+        routes = list(_api_routes(create_app(runtime).routes))
+    finally:
+        await engine.dispose()
+    page = _page("api.md")
+    public = [
+        f"{method} {route.path}"
+        for route in routes
+        for method in sorted(route.methods)
+        if route.path.startswith("/v1/") or route.path in ("/healthz", "/readyz", "/metrics")
+    ]
+    assert len(public) > 20
+    assert [call for call in public if f"`{call}`" not in page] == []
+
+
+def _commands(command: click.Command, path: str) -> Iterator[str]:
+    children = getattr(command, "commands", None)
+    if not children:
+        yield path
+        return
+    for name, child in children.items():
+        yield from _commands(child, f"{path} {name}")
+
+
+def test_every_cli_command_and_exit_code_is_in_the_cli_reference() -> None:
+    page = _page("cli.md")
+    commands = list(_commands(typer.main.get_command(cli_app), "onewatch"))
+    assert len(commands) > 15
+    undocumented = [command for command in commands if f"`{command}" not in page]
+    assert undocumented == [], "add these to docs/reference/cli.md"
+    rows = re.findall(r"^\| (\d+) \| `(\w+)` \|", page, re.MULTILINE)
+    assert [(int(code), name) for code, name in rows] == [(c.value, c.name) for c in ExitCode]
+
+
+def test_relative_links_lead_to_existing_pages() -> None:
+    broken = []
+    for page in [*pages(), DOCS.parent / "README.md"]:
+        for target, _anchor in _LINK.findall(page.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.name}: {target}")
+    assert broken == []

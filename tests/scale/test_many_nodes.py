@@ -1,0 +1,309 @@
+"""Three node processes on one PostgreSQL database fire every occurrence, none twice;
+a node killed with SIGKILL loses none (only what it had in flight may come twice); in
+queue mode, a Redis restart mid-run loses none.
+
+Each test has its own database and sink; the queue test its own ``redis-server``.
+``ONEWATCH_TEST_SCALE_OCCURRENCES`` (default 10,000) sets how many occurrences fire.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from bench.sink import SinkProcess
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.queue.redis_streams import StreamNames, redis_client
+from onewatch.security.secrets_crypto import keyring_from_settings
+from onewatch.settings import Settings
+from onewatch.store.database import create_engine
+from onewatch.store.migrate import upgrade_to_head
+from onewatch.store.nodes import NodeInfo, list_nodes
+from onewatch.store.schema import deliveries
+from tests.backends.redis_server import RedisServer
+from tests.scale.cluster import (
+    OCCURRENCES,
+    POLL_SECONDS,
+    Nodes,
+    abandoned_ids,
+    insert_one_shots,
+    leases,
+    received_per_id,
+    sink_count,
+    start_sink,
+    statuses,
+)
+from tests.scale.waiting import eventually
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]
+
+NODES = 3
+#: Occurrences per second of the run (the spread is OCCURRENCES / RATE seconds).
+RATE = 1000
+#: In the kill test: short, so the dead node's leases expire soon, yet long enough that a
+#: live node, holding at most ``MAX_HELD``, never loses one even on a loaded machine.
+LEASE_SECONDS = 8.0
+MAX_HELD = "200"
+#: The dispatcher's default look-ahead, which a claim adds to the lease.
+LOOKAHEAD_SECONDS = 1.0
+
+
+@pytest.fixture
+async def store(postgres_database_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated private database; the nodes share one data folder and its keys."""
+    engine = create_engine(postgres_database_url)
+    await upgrade_to_head(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def settings(postgres_database_url: str, tmp_path: Path) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    configured = Settings(data_dir=data, database_url=postgres_database_url)
+    keyring_from_settings(configured)  # made once, so the nodes do not race to make it
+    return configured
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[SinkProcess]:
+    """A target answering after 100 ms: at any instant each node has requests in flight
+    (about a third of 100 at 1,000/s), so a node killed mid-run surely dies holding some."""
+    process = start_sink(tmp_path / "sink.log", delay_ms=100)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def started(nodes: Nodes, engine: AsyncEngine) -> None:
+    await nodes.start(NODES)
+    await all_reported(engine)
+
+
+async def all_reported(engine: AsyncEngine) -> None:
+    """Wait until each node reported in (its heartbeat): it is up and connected."""
+
+    async def all_alive() -> bool:
+        return sum(node.stopped_at is None for node in await list_nodes(engine)) == NODES
+
+    await eventually(all_alive, seconds=90, every=POLL_SECONDS)
+
+
+async def fire(engine: AsyncEngine, sink: SinkProcess) -> datetime:
+    """Insert the run's one-shots, due from two seconds on; returns the first due."""
+    first_due = datetime.now(UTC) + timedelta(seconds=2)
+    spread = timedelta(seconds=OCCURRENCES / RATE)
+    await insert_one_shots(engine, OCCURRENCES, first_due, spread, sink.url("/scale"))
+    return first_due
+
+
+async def until_a_third_delivered(sink: SinkProcess) -> None:
+    """Mid-run: a third of the occurrences reached the sink."""
+
+    async def a_third() -> bool:
+        return await sink_count(sink, "/scale") >= OCCURRENCES // 3
+
+    await eventually(a_third, seconds=90, every=POLL_SECONDS)
+
+
+async def all_succeeded(engine: AsyncEngine) -> bool:
+    return await statuses(engine) == {"succeeded": OCCURRENCES}
+
+
+async def delivery_ids(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return set((await connection.execute(select(deliveries.c.id))).scalars())
+
+
+async def finish(nodes: Nodes, engine: AsyncEngine, started_at: float) -> list[int]:
+    """Wait for every delivery to succeed, stop the nodes, report the duration."""
+    try:
+        await eventually(lambda: all_succeeded(engine), seconds=150, every=POLL_SECONDS)
+    finally:
+        codes = await nodes.stop()
+    print(f"{OCCURRENCES} occurrences on {NODES} nodes: {time.monotonic() - started_at:.1f} s")
+    return codes
+
+
+def by_pid(found: list[NodeInfo]) -> dict[int, NodeInfo]:
+    return {node.pid: node for node in found}
+
+
+async def test_three_nodes_deliver_every_occurrence_once(
+    store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
+) -> None:
+    nodes = Nodes(settings, tmp_path)
+    began = time.monotonic()
+    await started(nodes, store)
+    await fire(store, sink)
+    assert await finish(nodes, store, began) == [0] * NODES
+
+    per_id = await received_per_id(sink, "/scale")
+    assert set(per_id) == await delivery_ids(store)
+    assert len(per_id) == OCCURRENCES, "every occurrence delivered"
+    assert max(per_id.values()) == 1, "none twice"
+    assert await abandoned_ids(store) == set()
+    reported = await list_nodes(store)
+    assert {node.pid for node in reported} == {p.pid for p in nodes.processes}
+    assert all(node.stopped_at is not None for node in reported), "each stopped cleanly"
+
+
+def lease_of(index: int) -> float:
+    """Node ``index``'s lease, a little longer per node, so its rows name their holder."""
+    return LEASE_SECONDS + index / 10
+
+
+def distinct_leases(index: int) -> dict[str, str]:
+    return {"ONEWATCH_DISPATCHER_LEASE_SECONDS": str(lease_of(index))}
+
+
+async def busiest_node(engine: AsyncEngine) -> int:
+    """The node holding the most leases right now (by the lease length of each row)."""
+    held = Counter(leases_by_node(await leases(engine)).values())
+    return held.most_common(1)[0][0]
+
+
+def leases_by_node(leased: dict[str, float]) -> dict[str, int]:
+    """Leased delivery -> the index of the node holding it."""
+    by_length = {lease_of(index) + LOOKAHEAD_SECONDS: index for index in range(NODES)}
+    return {ident: by_length[length] for ident, length in leased.items()}
+
+
+def killable_nodes(settings: Settings, tmp_path: Path, **env: str) -> Nodes:
+    # Small claims and few held at once share each second's work among the nodes.
+    return Nodes(
+        settings,
+        tmp_path,
+        ONEWATCH_DISPATCHER_BATCH_SIZE="50",
+        ONEWATCH_DISPATCHER_MAX_HELD=MAX_HELD,
+        **env,
+    )
+
+
+async def kill_the_busiest_mid_run(
+    nodes: Nodes, store: AsyncEngine, sink: SinkProcess
+) -> tuple[int, set[str]]:
+    """Start the nodes, fire, SIGKILL the node holding most leases once a third arrived;
+    returns its index and the deliveries it held."""
+    await nodes.start(NODES, distinct_leases)
+    await all_reported(store)
+    await fire(store, sink)
+    await until_a_third_delivered(sink)
+    victim = await busiest_node(store)
+    nodes.kill(victim)
+    await nodes.processes[victim].wait()
+    # The dead node's rows stay leased to it until its lease runs out.
+    held = leases_by_node(await leases(store))
+    return victim, {ident for ident, index in held.items() if index == victim}
+
+
+async def check_only_the_victim_doubled(
+    nodes: Nodes, store: AsyncEngine, sink: SinkProcess, victim: int, held: set[str]
+) -> None:
+    per_id = await received_per_id(sink, "/scale")
+    assert set(per_id) == await delivery_ids(store)
+    assert len(per_id) == OCCURRENCES, "every occurrence delivered"
+    twice = {ident for ident, count in per_id.items() if count > 1}
+    print(f"killed node {victim} held {len(held)}; {len(twice)} came twice")
+    assert held, "the node was killed holding deliveries"
+    assert await abandoned_ids(store) == held, "exactly its leases were taken over"
+    assert twice <= held, "only what was in flight on the dead node came twice"
+    assert max(per_id.values()) <= 2
+    dead = by_pid(await list_nodes(store))[nodes.processes[victim].pid]
+    assert dead.stopped_at is None, "a killed node never reports a clean stop"
+
+
+def exit_codes_of_survivors(codes: list[int], victim: int) -> list[int]:
+    return [code for index, code in enumerate(codes) if index != victim]
+
+
+async def test_a_node_killed_mid_run_loses_nothing(
+    store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
+) -> None:
+    nodes = killable_nodes(settings, tmp_path)
+    began = time.monotonic()
+    victim, held = await kill_the_busiest_mid_run(nodes, store, sink)
+    codes = await finish(nodes, store, began)
+    assert exit_codes_of_survivors(codes, victim) == [0] * (NODES - 1)
+    await check_only_the_victim_doubled(nodes, store, sink, victim, held)
+
+
+async def test_queue_mode_a_node_killed_mid_run_loses_nothing(
+    store: AsyncEngine,
+    settings: Settings,
+    sink: SinkProcess,
+    own_redis: RedisServer,
+    tmp_path: Path,
+) -> None:
+    nodes = killable_nodes(
+        settings,
+        tmp_path,
+        ONEWATCH_QUEUE_URL=own_redis.url,
+        ONEWATCH_QUEUE_CLAIM_IDLE_SECONDS="3",
+    )
+    began = time.monotonic()
+    victim, held = await kill_the_busiest_mid_run(nodes, store, sink)
+    client = redis_client(own_redis.url)
+    names = StreamNames()
+
+    async def every_entry_acknowledged() -> bool:
+        # Including those the dead consumer held: taken over (XAUTOCLAIM) and settled.
+        return int((await client.xpending(names.stream, names.group))["pending"]) == 0
+
+    try:
+        await eventually(lambda: all_succeeded(store), seconds=150, every=POLL_SECONDS)
+        await eventually(every_entry_acknowledged, seconds=30, every=POLL_SECONDS)
+    finally:
+        await client.aclose()
+        codes = await finish(nodes, store, began)
+    assert exit_codes_of_survivors(codes, victim) == [0] * (NODES - 1)
+    await check_only_the_victim_doubled(nodes, store, sink, victim, held)
+
+
+async def overdue_waiting(engine: AsyncEngine) -> bool:
+    """Deliveries due more than a second ago are still waiting to be sent."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=1)
+    query = select(func.count()).where(
+        deliveries.c.status == "pending", deliveries.c.next_attempt_at < cutoff
+    )
+    async with engine.connect() as connection:
+        return int((await connection.execute(query)).scalar_one()) > 0
+
+
+async def test_queue_mode_survives_a_redis_restart_mid_run(
+    store: AsyncEngine,
+    settings: Settings,
+    sink: SinkProcess,
+    own_redis: RedisServer,
+    tmp_path: Path,
+) -> None:
+    nodes = Nodes(
+        settings,
+        tmp_path,
+        ONEWATCH_QUEUE_URL=own_redis.url,
+        ONEWATCH_QUEUE_REPUBLISH_SECONDS="3",
+    )
+    began = time.monotonic()
+    await started(nodes, store)
+    await fire(store, sink)
+    await until_a_third_delivered(sink)
+    own_redis.kill()
+    # With the queue gone, due deliveries wait in the table (and are not lost).
+    await eventually(lambda: overdue_waiting(store), seconds=30, every=POLL_SECONDS)
+    own_redis.start()  # empty: the stream, the group and every entry are gone
+    assert await finish(nodes, store, began) == [0] * NODES
+
+    per_id = await received_per_id(sink, "/scale")
+    assert set(per_id) == await delivery_ids(store)
+    assert len(per_id) == OCCURRENCES, "every occurrence delivered"
+    assert max(per_id.values()) == 1, "no node died: none twice"
