@@ -92,12 +92,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Firing.
-    scheduler_batch_size: int = Field(default=500, ge=1)
+    #: Rows per scheduler transaction and per dispatcher claim. Each batch is turned into
+    #: deliveries (or tasks) on the event loop in one stretch of about 40 us a row, which
+    #: every due send waits behind: 200 keeps that near 8 ms and drained a burst of
+    #: 10,000 as fast as 500 did (a little faster, measured side by side).
+    scheduler_batch_size: int = Field(default=200, ge=1)
     #: Longest sleep between looks at the events table: bounds how late a change made by
     #: another process (an API-only node) is noticed; in-process changes wake it at once.
     scheduler_max_idle_seconds: float = Field(default=1.0, gt=0)
     misfire_fire_all_cap: int = Field(default=100, ge=1)
-    dispatcher_batch_size: int = Field(default=500, ge=1)
+    dispatcher_batch_size: int = Field(default=200, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1)
     dispatcher_per_host_limit: int = Field(default=64, ge=1)
     dispatcher_lease_seconds: float = Field(default=60.0, gt=0)
@@ -113,7 +117,9 @@ class Settings(BaseSettings):
     #: Longest idle wait before the dispatcher looks at the table again (other nodes).
     dispatcher_poll_seconds: float = Field(default=1.0, gt=0)
     #: Deliveries one dispatcher holds at once (waiting for their instant or in flight).
-    dispatcher_max_held: int = Field(default=4000, ge=1)
+    #: Each costs about 12 KB while held (task, request, response): 2,000 keeps a burst
+    #: of 10,000 under 150 MB of RSS at the same delivery rate as 4,000 did.
+    dispatcher_max_held: int = Field(default=2000, ge=1)
     prune_interval_seconds: float = Field(default=600.0, gt=0)
 
     # Scale-out.

@@ -235,3 +235,24 @@ async def test_concurrent_puts_of_one_new_event_converge(live: LiveApp) -> None:
     assert statuses == [200] * 7 + [201], [answer.text for answer in answers]
     assert len({answer.json()["id"] for answer in answers}) == 1
     assert [item["key"] for item in listed] == ["monthly"]
+
+
+async def test_concurrent_creates_each_get_their_own_answer(live: LiveApp) -> None:
+    """Creates arriving together share a transaction; each still gets its own verdict."""
+    async with live.client("alpha") as http:
+        await _with_action(http)
+        assert (await http.post("/v1/events", json=event("taken"))).status_code == 201
+        keys = [f"e{index}" for index in range(24)] + ["taken", "e3"]
+        bodies = [event(key) for key in keys] + [event("orphan", action="missing")]
+        answers = await asyncio.gather(*(http.post("/v1/events", json=body) for body in bodies))
+        listed = (await http.get("/v1/events", params={"limit": 100})).json()["items"]
+    statuses = [answer.status_code for answer in answers]
+    # e3 is sent twice at once: exactly one of the two is created.
+    assert sorted(statuses[3:4] + statuses[25:26]) == [201, 409]
+    assert statuses[:3] + statuses[4:24] == [201] * 23
+    assert statuses[24] == 409  # "taken" existed before
+    assert statuses[26] == 422, answers[26].text  # its action does not exist
+    assert answers[26].json()["errors"][0]["field"] == "action"
+    created = {answer.json()["key"] for answer in answers if answer.status_code == 201}
+    assert created == {f"e{index}" for index in range(24)}
+    assert sorted(item["key"] for item in listed) == sorted([*created, "taken"])

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, select, text
 
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import alembic_config, is_current, upgrade_to_head
-from onewatch.store.schema import metadata
+from onewatch.store.schema import events, metadata
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -68,3 +70,45 @@ async def test_nodes_starting_together_migrate_once(blank_store_url: str) -> Non
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+def _upgrade_to_0004(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "0004")
+
+
+def _downgrade_to_0004(connection: Connection) -> None:
+    command.downgrade(alembic_config(connection), "0004")
+
+
+_OLD_EVENT = (
+    "INSERT INTO events (service, key, target_type, target, params, pattern, timezone,"
+    " status, next_occurrence, created_at, updated_at) VALUES ('a', 'k', 'webhook',"
+    " '{\"endpoint\": \"http://127.0.0.1:9/\"}', '{}', '* * * * *', 'UTC', 'active',"
+    " '2026-03-15 04:00:00.123456', '1969-12-31 23:59:59.500000', '2026-01-01 00:00:00.000000')"
+)
+
+
+async def test_sqlite_instants_become_integers_and_back(tmp_path: Path) -> None:
+    """0005 rewrites the text instants 0001-0004 stored; the type then reads them exactly."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'onewatch.db'}")
+    query = select(events.c.next_occurrence, events.c.created_at, events.c.updated_at)
+    raw = text("SELECT next_occurrence, typeof(next_occurrence), created_at FROM events")
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to_0004)
+            await connection.execute(text(_OLD_EVENT))
+        await upgrade_to_head(engine)
+        async with engine.connect() as connection:
+            row = (await connection.execute(query)).one()
+            assert (await connection.execute(raw)).one()[1] == "integer"
+        assert tuple(row) == (
+            datetime(2026, 3, 15, 4, 0, 0, 123456, tzinfo=UTC),
+            datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
+            datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade_to_0004)
+            back = (await connection.execute(raw)).one()
+        assert tuple(back) == ("2026-03-15 04:00:00.123456", "text", "1969-12-31 23:59:59.500000")
+    finally:
+        await engine.dispose()

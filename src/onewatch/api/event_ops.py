@@ -7,12 +7,13 @@ the same rows), and each committed change wakes the scheduler.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import RowMapping
+from sqlalchemy import Engine, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.api.action_ops import Written
@@ -24,11 +25,12 @@ from onewatch.clock import Clock
 from onewatch.delivery.request import fill_endpoint
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
 from onewatch.domain.schedule import normalize_timezone
-from onewatch.errors import Conflict, NotFound, ValidationFailed
+from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
 from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_event_quota
 from onewatch.settings import Settings
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
+from onewatch.store.group_commit import GroupCommit
 from onewatch.store.transactions import write_transaction
 
 #: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
@@ -175,9 +177,78 @@ async def _insert(
     return Written(await _reload(connection, service, document.key), created=True)
 
 
+@dataclass(frozen=True)
+class _Create:
+    service: str
+    document: EventDocument
+    now: datetime
+    rules: EventRules
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return self.service, self.document.key
+
+
+def _exists(identity: tuple[str, str]) -> Conflict:
+    return Conflict(f"event {identity[0]}/{identity[1]} exists already", field="key")
+
+
+async def _new_row(
+    connection: AsyncConnection, create: _Create, live_before: int
+) -> dict[str, Any]:
+    """The row to insert; ``live_before``: live events of its service earlier in the batch."""
+    definition = await _definition(
+        connection, create.service, create.document, create.now, create.rules
+    )
+    state = _schedule_state(create.document, create.now, 0, create.document.status or "active")
+    if state["status"] in LIVE_EVENT_STATUSES:
+        max_events = create.rules.max_events
+        await check_event_quota(connection, create.service, max_events, adding=1 + live_before)
+    now = create.now
+    return {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
+
+
+async def _insert_many(
+    connection: AsyncConnection, creates: Sequence[_Create]
+) -> list[Written | Exception]:
+    """Validate each create, insert the valid ones in one statement, answer each."""
+    outcomes: list[Written | Exception] = [_exists(c.identity) for c in creates]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    live: dict[str, int] = {}  # per service, live events accepted earlier in this batch
+    for index, create in enumerate(creates):
+        if create.identity in rows:
+            continue  # the same key twice in one batch: the first one wins
+        try:
+            new_row = await _new_row(connection, create, live.get(create.service, 0))
+        except OnewatchError as exc:
+            outcomes[index] = exc
+            continue
+        rows[create.identity] = new_row
+        if new_row["status"] in LIVE_EVENT_STATUSES:
+            live[create.service] = live.get(create.service, 0) + 1
+    stored = await store.insert_new_events(connection, list(rows.values()))
+    for index, create in enumerate(creates):
+        row = stored.pop(create.identity, None)
+        if row is not None:
+            outcomes[index] = Written(row, created=True)
+    return outcomes
+
+
+_creates: WeakKeyDictionary[Engine, GroupCommit[_Create, Written]] = WeakKeyDictionary()
+
+
+def _creates_on(engine: AsyncEngine) -> GroupCommit[_Create, Written]:
+    """The engine's group commit of creates (``store.group_commit``): one per store."""
+    batcher = _creates.get(engine.sync_engine)
+    if batcher is None:
+        batcher = _creates[engine.sync_engine] = GroupCommit(_insert_many)
+    return batcher
+
+
 async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
-    async with write_transaction(context.engine) as connection:
-        written = await _insert(connection, service, document, context.clock.now(), context.rules)
+    """POST: store a new event; answered once committed, with concurrent creates grouped."""
+    create = _Create(service, document, context.clock.now(), context.rules)
+    written = await _creates_on(context.engine).submit(context.engine, create)
     context.on_change()
     return written
 

@@ -12,8 +12,12 @@ from onewatch.runtime import Runtime
 from onewatch.security.quotas import RequestRateLimiter
 
 
-def get_rate_limiter(request: Request) -> RequestRateLimiter:
-    """The app's limiter, built from the runtime's settings on first use."""
+async def get_rate_limiter(request: Request) -> RequestRateLimiter:
+    """The app's limiter, built from the runtime's settings on first use.
+
+    Both dependencies here are coroutines: FastAPI runs a plain ``def`` one in a worker
+    thread (two thread hops per request, and buckets updated from several threads).
+    """
     limiter: RequestRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is None:
         runtime: Runtime = request.app.state.runtime
@@ -22,7 +26,7 @@ def get_rate_limiter(request: Request) -> RequestRateLimiter:
     return limiter
 
 
-def enforce_rate_limit(
+async def enforce_rate_limit(
     principal: PrincipalDep,
     limiter: Annotated[RequestRateLimiter, Depends(get_rate_limiter)],
 ) -> None:

@@ -88,6 +88,7 @@ def _announce_new_secret(settings: Settings) -> None:
 async def _run_background_roles(settings: Settings) -> None:
     """A node without the API: run scheduler/dispatcher until SIGTERM or Ctrl-C."""
     from onewatch.engine.roles import background_roles
+    from onewatch.gc_tuning import tune_for_serving
     from onewatch.runtime import Runtime
 
     runtime = Runtime.from_settings(settings)
@@ -96,6 +97,7 @@ async def _run_background_roles(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await runtime.start(background_roles())
+    tune_for_serving()
     try:
         await stop.wait()
     finally:
@@ -106,9 +108,11 @@ def _serve_api(settings: Settings) -> None:
     import uvicorn
 
     from onewatch.api.app import create_app
+    from onewatch.gc_tuning import tune_for_serving
     from onewatch.runtime import Runtime
 
     app = create_app(Runtime.from_settings(settings))
+    tune_for_serving()
     uvicorn.run(
         app,
         host=settings.host,

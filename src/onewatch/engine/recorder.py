@@ -1,13 +1,18 @@
 """Batches attempt outcomes into one database transaction at a time.
 
 Sending never waits on the database: finished attempts go into a queue, and one writer
-drains everything queued so far into a single ``record_outcomes`` call. Under load the
-batches grow by themselves; when idle each outcome is written at once.
+drains everything queued so far into a single ``record_outcomes`` call. After the first
+outcome of a batch it lingers a moment (``LINGER_SECONDS``, cut short by a full batch or
+``close``) so that a steady stream is written a few times a second rather than once or
+twice per delivery: each transaction costs about a millisecond of CPU whatever its size,
+which at 1,000 fires/s was most of the dispatcher's budget. The price is that a process
+killed in that moment re-sends those deliveries after their lease (same ``webhook-id``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import structlog
@@ -21,6 +26,8 @@ log = structlog.get_logger("onewatch.dispatcher")
 
 MAX_BATCH = 1000
 RETRY_SECONDS = 0.5
+#: How long the first outcome of a batch waits for others to join it.
+LINGER_SECONDS = 0.05
 
 
 class Recorder:
@@ -39,9 +46,19 @@ class Recorder:
         self.on_recorded = on_recorded
         #: Outcomes to write; ``None`` asks the writer to finish (see ``close``).
         self.queue: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        #: Set when lingering should stop: a batch is full, or ``close`` was asked.
+        self._flush_now = asyncio.Event()
 
     def put(self, outcome: Outcome) -> None:
         self.queue.put_nowait(outcome)
+        if self.queue.qsize() >= MAX_BATCH:
+            self._flush_now.set()
+
+    async def _linger(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LINGER_SECONDS):
+                await self._flush_now.wait()
+        self._flush_now.clear()
 
     def _take_batch(self, first: Outcome) -> tuple[list[Outcome], bool]:
         """Everything queued now (up to a cap), and whether ``close`` was asked."""
@@ -90,6 +107,7 @@ class Recorder:
             first = await self.queue.get()
             if first is None:
                 return
+            await self._linger()
             batch, closing = self._take_batch(first)
             await self._write(batch)
             if closing:
@@ -98,3 +116,4 @@ class Recorder:
     def close(self) -> None:
         """Ask ``run`` to return once everything queued before now is written."""
         self.queue.put_nowait(None)
+        self._flush_now.set()

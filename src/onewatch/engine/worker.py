@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable
 
 from onewatch.engine.roles import background_roles
+from onewatch.gc_tuning import tune_for_serving
 from onewatch.observability.logging import configure_logging
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings, load_settings
@@ -33,6 +34,7 @@ async def _main() -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    tune_for_serving()
     await run_roles(settings, stop)
 
 

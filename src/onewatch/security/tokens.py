@@ -12,6 +12,8 @@ bytes) or example secret.
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +32,14 @@ from onewatch.security.secret_rules import check_hmac_secret
 from onewatch.settings import Settings
 
 ADMIN_SCOPE = "admin"
+
+#: How long a token checked with a configured key is taken as checked (never past its
+#: ``exp``): a client sends the same token with every request, and the signature check
+#: was an eighth of the CPU of an event create. JWKS tokens are checked every time, so a
+#: key the operator withdrew from the set stops working as soon as the set is re-read.
+VERIFIED_TOKEN_SECONDS = 60.0
+#: Tokens remembered at once; the memory is emptied when it is full.
+VERIFIED_TOKEN_LIMIT = 4096
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 #: Public-key algorithms, each with the key type it needs.
@@ -95,7 +105,13 @@ class TokenVerifier:
     leeway_seconds: int = 30
     public_key: str | None = None
     jwks_client: jwt.PyJWKClient | None = None
+    #: Seconds since the epoch (tests move it to check when a remembered token lapses).
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
     _key: Any = field(init=False, repr=False, compare=False, default=None)
+    #: token -> (its principal, until when it counts as checked)
+    _verified: dict[str, tuple[Principal, float]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         modes = [bool(self.secret), self.public_key is not None, self.jwks_client is not None]
@@ -113,8 +129,24 @@ class TokenVerifier:
             object.__setattr__(self, "_key", self.secret)
 
     def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None and self.clock() < remembered[1]:
+            return remembered[0]
+        claims = self._checked_claims(token)
+        principal = _principal(claims)
+        if self.jwks_client is None:
+            self._remember(token, principal, claims)
+        return principal
+
+    def _remember(self, token: str, principal: Principal, claims: dict[str, Any]) -> None:
+        if len(self._verified) >= VERIFIED_TOKEN_LIMIT:
+            self._verified.clear()
+        until = min(float(claims["exp"]), self.clock() + VERIFIED_TOKEN_SECONDS)
+        self._verified[token] = (principal, until)
+
+    def _checked_claims(self, token: str) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._verification_key(token),
                 algorithms=list(self.algorithms),
@@ -127,7 +159,7 @@ class TokenVerifier:
             raise Unauthorized("token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
-        return _principal(claims)
+        return claims
 
     def _verification_key(self, token: str) -> Any:
         """The configured key; for JWKS, the set's key for the token's ``kid``.

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.store.ids import new_lease_token
+from onewatch.store.many import ManyRows
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events
 from onewatch.store.writer import write_transaction, writing
 
@@ -201,7 +202,7 @@ async def earliest_ready(engine: AsyncEngine) -> datetime | None:
 
 # --- recording ------------------------------------------------------------------------
 
-_RECORD = (
+_RECORD_STATEMENT = (
     update(deliveries)
     .where(
         deliveries.c.id == bindparam("b_id"),
@@ -220,6 +221,18 @@ _RECORD = (
         updated_at=bindparam("b_now"),
     )
 )
+_RECORD = ManyRows(_RECORD_STATEMENT)
+_ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "attempt",
+    "started_at",
+    "latency_ms",
+    "status_code",
+    "outcome",
+    "response_excerpt",
+    "error",
+)
+_INSERT_ATTEMPTS = ManyRows(insert(delivery_attempts), _ATTEMPT_COLUMNS)
 
 
 def _record_params(outcome: Outcome, now: datetime) -> dict[str, Any]:
@@ -254,11 +267,53 @@ async def _record_one_by_one(
 ) -> list[Outcome]:
     kept = []
     for outcome in outcomes:
-        result = await connection.execute(_RECORD, [_record_params(outcome, now)])
+        result = await _RECORD.execute(connection, [_record_params(outcome, now)])
         if result.rowcount == 1:
             kept.append(outcome)
     if kept:
-        await connection.execute(insert(delivery_attempts), [_attempt_row(o) for o in kept])
+        await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
+    return kept
+
+
+#: PostgreSQL: the whole batch in one statement that names the rows it changed (asyncpg
+#: reports no row count for an executemany, so the count check cannot work there).
+_RECORD_RETURNING_PG = text(
+    """
+    UPDATE deliveries AS d
+    SET status = v.status, attempts = v.attempt, next_attempt_at = v.next_attempt_at,
+        last_status_code = v.status_code, last_error = v.error, finished_at = v.finished_at,
+        locked_until = NULL, lease_token = NULL, updated_at = :now
+    FROM unnest(
+        CAST(:ids AS VARCHAR[]), CAST(:tokens AS VARCHAR[]), CAST(:statuses AS VARCHAR[]),
+        CAST(:attempts AS INTEGER[]), CAST(:next_attempts AS TIMESTAMPTZ[]),
+        CAST(:status_codes AS INTEGER[]), CAST(:errors AS TEXT[]),
+        CAST(:finished AS TIMESTAMPTZ[])
+    ) AS v(id, token, status, attempt, next_attempt_at, status_code, error, finished_at)
+    WHERE d.id = v.id AND d.lease_token = v.token AND d.status = 'running'
+    RETURNING d.id
+    """
+)
+
+
+async def _record_returning(
+    connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
+) -> list[Outcome]:
+    """PostgreSQL: record the outcomes whose lease still holds, then their attempts."""
+    columns = {
+        "ids": [o.delivery_id for o in outcomes],
+        "tokens": [o.lease_token for o in outcomes],
+        "statuses": [o.status for o in outcomes],
+        "attempts": [o.attempt for o in outcomes],
+        "next_attempts": [o.next_attempt_at for o in outcomes],
+        "status_codes": [o.status_code for o in outcomes],
+        "errors": [o.error for o in outcomes],
+        "finished": [o.finished_at for o in outcomes],
+    }
+    result = await connection.execute(_RECORD_RETURNING_PG, {**columns, "now": now})
+    changed = set(result.scalars().all())
+    kept = [outcome for outcome in outcomes if outcome.delivery_id in changed]
+    if kept:
+        await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
     return kept
 
 
@@ -268,11 +323,14 @@ async def record_outcomes(
     """Write a batch of results in one transaction; returns those whose lease still held."""
     if not outcomes:
         return []
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            return await _record_returning(connection, outcomes, now)
     async with writing(engine), engine.connect() as connection:
         await connection.begin()
-        result = await connection.execute(_RECORD, [_record_params(o, now) for o in outcomes])
+        result = await _RECORD.execute(connection, [_record_params(o, now) for o in outcomes])
         if result.rowcount == len(outcomes):
-            await connection.execute(insert(delivery_attempts), [_attempt_row(o) for o in outcomes])
+            await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in outcomes])
             await connection.commit()
             return list(outcomes)
         await connection.rollback()

@@ -12,7 +12,19 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Insert,
+    RowMapping,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,6 +57,44 @@ async def insert_event(connection: AsyncConnection, values: Mapping[str, Any]) -
     primary_key = result.inserted_primary_key
     assert primary_key is not None
     return int(primary_key[0])
+
+
+#: The nullable JSON columns take ``None`` as SQL NULL in a many-row insert (where
+#: ``sql_nulls``' per-statement ``null()`` cannot go).
+_JSON_OR_NULL = JSON(none_as_null=True).with_variant(
+    postgresql.JSONB(none_as_null=True), "postgresql"
+)
+_NULLABLE_JSON = ("target", "retry_policy")
+
+
+def _insert_new_events(dialect: str) -> Insert:
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement: Insert = (
+        insert_into(events)
+        .values({name: bindparam(name, type_=_JSON_OR_NULL) for name in _NULLABLE_JSON})
+        .on_conflict_do_nothing()
+        .returning(*events.c)
+    )
+    return statement
+
+
+_INSERT_NEW_EVENTS = {name: _insert_new_events(name) for name in ("sqlite", "postgresql")}
+
+
+async def insert_new_events(
+    connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+) -> dict[tuple[str, str], RowMapping]:
+    """Insert events in one statement; the stored rows by (service, key).
+
+    A (service, key) that exists already is skipped (``ON CONFLICT DO NOTHING``) and is
+    absent from the answer: the caller reports it as a conflict. Every row has the same
+    columns, so the statement is compiled once and its parameters sent as one batch.
+    """
+    if not rows:
+        return {}
+    statement = _INSERT_NEW_EVENTS[connection.dialect.name]
+    result = await connection.execute(statement, list(rows))
+    return {(row["service"], row["key"]): row for row in result.mappings().all()}
 
 
 async def get_event(connection: AsyncConnection, service: str, key: str) -> RowMapping | None:

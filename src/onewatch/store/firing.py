@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy import Insert, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.store.ids import new_delivery_id
+from onewatch.store.many import ManyRows
 from onewatch.store.schema import deliveries, events
 from onewatch.store.writer import writing
 
@@ -101,7 +102,7 @@ async def _due_events(connection: AsyncConnection, horizon: datetime, limit: int
     return [DueEvent(**row._mapping) for row in rows]
 
 
-_ADVANCE = (
+_ADVANCE_STATEMENT = (
     update(events)
     .where(
         events.c.id == bindparam("b_id"),
@@ -116,6 +117,7 @@ _ADVANCE = (
         updated_at=bindparam("b_now"),
     )
 )
+_ADVANCE = ManyRows(_ADVANCE_STATEMENT)
 
 
 def _advance_params(advance: Advance, now: datetime) -> dict[str, Any]:
@@ -127,6 +129,25 @@ def _advance_params(advance: Advance, now: datetime) -> dict[str, Any]:
         "b_status": advance.status,
         "b_now": now,
     }
+
+
+_DELIVERY_COLUMNS = (
+    "id",
+    "event_id",
+    "service",
+    "event_key",
+    "kind",
+    "scheduled_for",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+)
+_INSERT_DELIVERIES = {
+    name: ManyRows(module.insert(deliveries).on_conflict_do_nothing(), _DELIVERY_COLUMNS)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def _delivery_rows(advances: Sequence[Advance], now: datetime) -> list[dict[str, Any]]:
@@ -154,7 +175,7 @@ async def _insert_deliveries(
 ) -> int:
     rows = _delivery_rows(advances, now)
     if rows:
-        await connection.execute(insert_ignoring_duplicates(connection), rows)
+        await _INSERT_DELIVERIES[connection.dialect.name].execute(connection, rows)
     return len(rows)
 
 
@@ -164,17 +185,54 @@ async def _advance_one_by_one(
     """The slow path after a batch lost a race: keep only the events still unchanged."""
     kept = []
     for advance in advances:
-        result = await connection.execute(_ADVANCE, [_advance_params(advance, now)])
+        result = await _ADVANCE.execute(connection, [_advance_params(advance, now)])
         if result.rowcount == 1:
             kept.append(advance)
+    return len(kept), await _insert_deliveries(connection, kept, now)
+
+
+#: PostgreSQL: the whole batch in one statement that names the rows it changed (asyncpg
+#: reports no row count for an executemany, so the count check below cannot work there).
+_ADVANCE_RETURNING_PG = text(
+    """
+    UPDATE events AS e
+    SET next_occurrence = v.next_occurrence, occurrences = v.occurrences, status = v.status,
+        version = e.version + 1, updated_at = :now
+    FROM unnest(
+        CAST(:ids AS BIGINT[]), CAST(:versions AS INTEGER[]),
+        CAST(:next_occurrences AS TIMESTAMPTZ[]), CAST(:occurrences AS INTEGER[]),
+        CAST(:statuses AS VARCHAR[])
+    ) AS v(id, version, next_occurrence, occurrences, status)
+    WHERE e.id = v.id AND e.version = v.version AND e.status = 'active'
+    RETURNING e.id
+    """
+)
+
+
+async def _apply_returning(
+    connection: AsyncConnection, advances: list[Advance], now: datetime
+) -> tuple[int, int]:
+    """PostgreSQL: advance what is unchanged, then insert the deliveries of those only."""
+    columns = {
+        "ids": [a.event.id for a in advances],
+        "versions": [a.event.version for a in advances],
+        "next_occurrences": [a.next_occurrence for a in advances],
+        "occurrences": [a.occurrences for a in advances],
+        "statuses": [a.status for a in advances],
+    }
+    result = await connection.execute(_ADVANCE_RETURNING_PG, {**columns, "now": now})
+    changed = set(result.scalars().all())
+    kept = [advance for advance in advances if advance.event.id in changed]
     return len(kept), await _insert_deliveries(connection, kept, now)
 
 
 async def _apply(
     engine: AsyncEngine, connection: AsyncConnection, advances: list[Advance], now: datetime
 ) -> tuple[int, int]:
+    if connection.dialect.name == "postgresql":
+        return await _apply_returning(connection, advances, now)
     params = [_advance_params(advance, now) for advance in advances]
-    result = await connection.execute(_ADVANCE, params)
+    result = await _ADVANCE.execute(connection, params)
     if result.rowcount == len(advances):
         return len(advances), await _insert_deliveries(connection, advances, now)
     await connection.rollback()
