@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.store.ids import new_lease_token
@@ -580,6 +580,9 @@ def _renew_statement(ids: list[str], tokens: set[str], now: datetime, until: dat
     # The row must still be running under one of our tokens; the caller pairs each
     # returned id with the token it holds. The lease only ever grows (a claim's
     # look-ahead is kept), so renewing can never hand a row to maintenance earlier.
+    # ``until`` is typed as the column: inside CASE it would otherwise bind as a plain
+    # DATETIME (text on SQLite, where instants are stored as integers).
+    bound = literal(until, deliveries.c.locked_until.type)
     return (
         update(deliveries)
         .where(
@@ -589,7 +592,7 @@ def _renew_statement(ids: list[str], tokens: set[str], now: datetime, until: dat
         )
         .values(
             locked_until=case(
-                (deliveries.c.locked_until > until, deliveries.c.locked_until), else_=until
+                (deliveries.c.locked_until > bound, deliveries.c.locked_until), else_=bound
             ),
             updated_at=now,
         )
