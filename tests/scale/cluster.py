@@ -114,7 +114,8 @@ async def leases(engine: AsyncEngine) -> dict[str, float]:
     """Deliveries leased right now -> the length of their lease in seconds.
 
     A claim sets ``locked_until`` to its time (``updated_at``) plus the node's lease and
-    look-ahead, so nodes given different lease lengths can be told apart by their rows.
+    look-ahead, and a renewal that lengthens it sets it to its time plus the lease alone,
+    so nodes given different lease lengths can be told apart by their rows.
     """
     query = select(deliveries.c.id, deliveries.c.locked_until, deliveries.c.updated_at).where(
         deliveries.c.status == "running"

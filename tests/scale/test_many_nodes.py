@@ -174,8 +174,10 @@ async def busiest_node(engine: AsyncEngine) -> int:
 
 
 def leases_by_node(leased: dict[str, float]) -> dict[str, int]:
-    """Leased delivery -> the index of the node holding it."""
+    """Leased delivery -> the index of the node holding it (a claim leases for the lease
+    plus the look-ahead; a renewal that lengthens it, for the lease alone)."""
     by_length = {lease_of(index) + LOOKAHEAD_SECONDS: index for index in range(NODES)}
+    by_length |= {lease_of(index): index for index in range(NODES)}
     return {ident: by_length[length] for ident, length in leased.items()}
 
 

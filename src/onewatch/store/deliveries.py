@@ -582,7 +582,9 @@ def _renew_statement(ids: list[str], tokens: set[str], now: datetime, until: dat
     # look-ahead is kept), so renewing can never hand a row to maintenance earlier.
     # ``until`` is typed as the column: inside CASE it would otherwise bind as a plain
     # DATETIME (text on SQLite, where instants are stored as integers).
-    bound = literal(until, deliveries.c.locked_until.type)
+    stamp = deliveries.c.locked_until.type
+    bound = literal(until, stamp)
+    longer = deliveries.c.locked_until > bound
     return (
         update(deliveries)
         .where(
@@ -591,10 +593,9 @@ def _renew_statement(ids: list[str], tokens: set[str], now: datetime, until: dat
             deliveries.c.status == "running",
         )
         .values(
-            locked_until=case(
-                (deliveries.c.locked_until > bound, deliveries.c.locked_until), else_=bound
-            ),
-            updated_at=now,
+            locked_until=case((longer, deliveries.c.locked_until), else_=bound),
+            # A row whose lease already reaches further is left as it was.
+            updated_at=case((longer, deliveries.c.updated_at), else_=literal(now, stamp)),
         )
         .returning(deliveries.c.id, deliveries.c.lease_token)
     )
