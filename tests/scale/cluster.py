@@ -9,6 +9,7 @@ request's ``webhook-id`` (the delivery id).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections import Counter
@@ -75,6 +76,19 @@ async def insert_one_shots(
             await connection.execute(insert(events), rows[start : start + INSERT_CHUNK])
 
 
+#: Every ``Nodes`` made by the running test; ``kill_leftovers`` ends what a failed test left.
+STARTED: list[Nodes] = []
+
+
+def kill_leftovers() -> None:
+    """SIGKILL every node a test started and did not stop (it failed before ``stop``)."""
+    while STARTED:
+        for process in STARTED.pop().processes:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGKILL)
+
+
 class Nodes:
     """``count`` worker processes on one database; killed, stopped and reaped here."""
 
@@ -82,6 +96,7 @@ class Nodes:
         self.env = worker_env(settings, **{"ONEWATCH_LOG_LEVEL": "WARNING", **env})
         self.log_dir = log_dir
         self.processes: list[asyncio.subprocess.Process] = []
+        STARTED.append(self)
 
     async def start(
         self, count: int, env_for: Callable[[int], dict[str, str]] | None = None
