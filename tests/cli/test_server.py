@@ -22,7 +22,7 @@ from onewatch.store.database import create_engine
 from onewatch.store.migrate import is_current
 from tests.support.databases import migrated_engine
 from tests.support.store import snapshot
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_for
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SEED = Path(__file__).resolve().parents[1] / "api" / "seed"
@@ -186,7 +186,7 @@ async def test_serve_without_the_api_role_runs_until_sigterm(tmp_path: Path) -> 
     await _read_until(process.stdout, r"onewatch token create", seen)
     database = tmp_path / "d" / "onewatch.db"
     # Migrated on start, then waiting for a signal.
-    await wait_until(database.exists, within=DEADLINE, what="the database file")
+    await wait_for(database.exists, seconds=DEADLINE, what="the database file")
     assert process.returncode is None
     process.send_signal(signal.SIGTERM)
     async with asyncio.timeout(DEADLINE):

@@ -8,8 +8,8 @@ import pytest
 
 from onewatch.client import AsyncClient, Conflict, Delivery, InvalidRequest, NotFound
 from tests.client.documents import event, inline_event, webhook_action
-from tests.scale.waiting import eventually
 from tests.support.server_process import ServerProcess, Target
+from tests.support.waiting import wait_for
 
 DEADLINE = 30.0
 
@@ -18,7 +18,7 @@ async def _settled(onewatch: AsyncClient, delivery_id: str, status: str) -> Deli
     async def reached() -> bool:
         return (await onewatch.deliveries.get(delivery_id)).status == status
 
-    await eventually(reached, DEADLINE)
+    await wait_for(reached, seconds=DEADLINE)
     return await onewatch.deliveries.get(delivery_id)
 
 

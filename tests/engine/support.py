@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from onewatch.settings import Settings
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events
+from tests.support.waiting import wait_for as wait_for  # the tests import it from here
 
 
 class ManualClock:
@@ -159,25 +160,6 @@ async def attempts_of(engine: AsyncEngine, delivery_id: str) -> list[dict[str, A
 async def event_row(engine: AsyncEngine, event_id: int) -> dict[str, Any]:
     (row,) = await rows(engine, events, events.c.id == event_id)
     return row
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
-    *,
-    seconds: float = 10.0,
-    what: str = "condition",
-) -> None:
-    """Poll ``condition`` until true; fail with ``what`` after ``seconds``."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = condition()
-        if not isinstance(value, bool):
-            value = await value
-        if value:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from tests.scale.cluster import (
     start_sink,
     statuses,
 )
-from tests.scale.waiting import eventually
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -96,7 +96,7 @@ async def all_reported(engine: AsyncEngine) -> None:
     async def all_alive() -> bool:
         return sum(node.stopped_at is None for node in await list_nodes(engine)) == NODES
 
-    await eventually(all_alive, seconds=90, every=POLL_SECONDS)
+    await wait_for(all_alive, seconds=90, every=POLL_SECONDS)
 
 
 async def fire(engine: AsyncEngine, sink: SinkProcess) -> datetime:
@@ -113,7 +113,7 @@ async def until_a_third_delivered(sink: SinkProcess) -> None:
     async def a_third() -> bool:
         return await sink_count(sink, "/scale") >= OCCURRENCES // 3
 
-    await eventually(a_third, seconds=90, every=POLL_SECONDS)
+    await wait_for(a_third, seconds=90, every=POLL_SECONDS)
 
 
 async def all_succeeded(engine: AsyncEngine) -> bool:
@@ -128,7 +128,7 @@ async def delivery_ids(engine: AsyncEngine) -> set[str]:
 async def finish(nodes: Nodes, engine: AsyncEngine, started_at: float) -> list[int]:
     """Wait for every delivery to succeed, stop the nodes, report the duration."""
     try:
-        await eventually(lambda: all_succeeded(engine), seconds=150, every=POLL_SECONDS)
+        await wait_for(lambda: all_succeeded(engine), seconds=150, every=POLL_SECONDS)
     finally:
         codes = await nodes.stop()
     print(f"{OCCURRENCES} occurrences on {NODES} nodes: {time.monotonic() - started_at:.1f} s")
@@ -263,8 +263,8 @@ async def test_queue_mode_a_node_killed_mid_run_loses_nothing(
         return int((await client.xpending(names.stream, names.group))["pending"]) == 0
 
     try:
-        await eventually(lambda: all_succeeded(store), seconds=150, every=POLL_SECONDS)
-        await eventually(every_entry_acknowledged, seconds=30, every=POLL_SECONDS)
+        await wait_for(lambda: all_succeeded(store), seconds=150, every=POLL_SECONDS)
+        await wait_for(every_entry_acknowledged, seconds=30, every=POLL_SECONDS)
     finally:
         await client.aclose()
         codes = await finish(nodes, store, began)
@@ -301,7 +301,7 @@ async def test_queue_mode_survives_a_redis_restart_mid_run(
     await until_a_third_delivered(sink)
     own_redis.kill()
     # With the queue gone, due deliveries wait in the table (and are not lost).
-    await eventually(lambda: overdue_waiting(store), seconds=30, every=POLL_SECONDS)
+    await wait_for(lambda: overdue_waiting(store), seconds=30, every=POLL_SECONDS)
     own_redis.start()  # empty: the stream, the group and every entry are gone
     assert await finish(nodes, store, began) == [0] * NODES
 

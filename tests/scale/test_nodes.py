@@ -30,7 +30,7 @@ from onewatch.store.nodes import (
     this_node,
 )
 from onewatch.store.schema import nodes
-from tests.scale.waiting import eventually
+from tests.support.waiting import wait_for
 
 SECRET = secrets.token_urlsafe(48)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -59,7 +59,7 @@ async def test_heartbeat_registers_beats_and_marks_stopped(
         node = await one_node(store_engine, runtime.node_id)
         return node is not None and node.heartbeat_at > node.started_at
 
-    await eventually(has_beaten)
+    await wait_for(has_beaten)
     node = await one_node(store_engine, runtime.node_id)
     assert node is not None
     assert node.roles == ("scheduler", "dispatcher")
@@ -79,10 +79,10 @@ async def test_a_pruned_node_registers_again_on_its_next_beat(
     stop = asyncio.Event()
     task = asyncio.create_task(heartbeat_runner(timedelta(milliseconds=20))(runtime, stop))
     try:
-        await eventually(lambda: _exists(store_engine, runtime.node_id))
+        await wait_for(lambda: _exists(store_engine, runtime.node_id))
         async with store_engine.begin() as connection:
             await connection.execute(delete(nodes).where(nodes.c.id == runtime.node_id))
-        await eventually(lambda: _exists(store_engine, runtime.node_id))
+        await wait_for(lambda: _exists(store_engine, runtime.node_id))
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
@@ -152,7 +152,7 @@ async def test_a_node_registers_once_its_store_becomes_usable(
     task = asyncio.create_task(heartbeat_runner(timedelta(milliseconds=20))(runtime, stop))
     try:
         await upgrade_to_head(engine)
-        await eventually(lambda: _exists(engine, runtime.node_id))
+        await wait_for(lambda: _exists(engine, runtime.node_id))
         assert not task.done()
     finally:
         stop.set()

@@ -18,7 +18,7 @@ from onewatch.store.pg_wakeup import (
     notify_in_transaction,
     wakeup_hub_for,
 )
-from tests.scale.waiting import eventually
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -39,7 +39,7 @@ async def two_nodes(postgres_database_url: str) -> AsyncIterator[tuple[PgWakeUpH
     a = await started_hub(postgres_database_url)
     b = await started_hub(postgres_database_url)
     try:
-        await eventually(lambda: _both_connected(a, b))
+        await wait_for(lambda: _both_connected(a, b))
         # Connecting wakes every channel once (missed notifications): start clean.
         for hub in (a, b):
             for name in (EVENTS_CHANNEL, DELIVERIES_CHANNEL):
@@ -75,11 +75,11 @@ async def test_a_burst_of_notifies_is_one_notify(
     for _ in range(1000):
         a.channel(EVENTS_CHANNEL).notify()
     assert await b.channel(EVENTS_CHANNEL).wait(10)
-    await eventually(lambda: _has_sent(a, 1))
+    await wait_for(lambda: _has_sent(a, 1))
     # One more from A: it reaches B after everything A sent before it (session order).
     a.channel(DELIVERIES_CHANNEL).notify()
     assert await b.channel(DELIVERIES_CHANNEL).wait(10)
-    await eventually(lambda: _has_sent(a, 2))  # B may hear it before A counts it
+    await wait_for(lambda: _has_sent(a, 2))  # B may hear it before A counts it
     assert a.sent == 2
     assert b.received == 2
 
@@ -102,7 +102,7 @@ async def test_the_listener_reconnects_after_its_session_is_killed(
     async def reconnected() -> bool:
         return a.connected and a.backend_pid not in (None, old_pid)
 
-    await eventually(reconnected)
+    await wait_for(reconnected)
     # It may have missed notifications while away, so it woke its roles up.
     assert await a.channel(EVENTS_CHANNEL).wait(0)
     b.channel(EVENTS_CHANNEL).notify()

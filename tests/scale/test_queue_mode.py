@@ -34,7 +34,7 @@ from tests.scale.deliveries import (
     insert_event,
     record_success,
 )
-from tests.scale.waiting import eventually
+from tests.support.waiting import wait_for
 
 LEASE = timedelta(milliseconds=300)
 TOTAL = 300
@@ -109,7 +109,7 @@ async def test_no_delivery_is_lost_to_a_dead_consumer_or_a_redis_restart(
         for n, die in enumerate([2, None, None])
     ]
     try:
-        await eventually(lambda: _succeeded(store_engine, TOTAL // 2), seconds=30)
+        await wait_for(lambda: _succeeded(store_engine, TOTAL // 2), seconds=30)
         sink.open.clear()  # hold the consumers, so the restart is mid-run for sure
         own_redis.kill()
         assert not await _succeeded(store_engine, TOTAL)
@@ -118,7 +118,7 @@ async def test_no_delivery_is_lost_to_a_dead_consumer_or_a_redis_restart(
         )
         own_redis.start()  # empty: stream, group and pending entries are gone
         sink.open.set()
-        await eventually(lambda: _succeeded(store_engine, TOTAL + 50), seconds=30)
+        await wait_for(lambda: _succeeded(store_engine, TOTAL + 50), seconds=30)
     finally:
         stop.set()
         for task in tasks[1:]:

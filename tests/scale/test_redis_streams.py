@@ -38,7 +38,7 @@ from tests.scale.deliveries import (
     insert_event,
     schedule_retry,
 )
-from tests.scale.waiting import eventually
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.redis
 
@@ -230,7 +230,7 @@ async def test_the_relay_role_publishes_on_wake_up_and_rides_out_an_outage(
         runtime.dispatch_wakeup.notify()
         own_redis.start()
         assert await collect(node, set(second)) == set(second)
-        await eventually(lambda: _all_published(store_engine))
+        await wait_for(lambda: _all_published(store_engine))
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

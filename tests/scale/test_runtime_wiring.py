@@ -11,7 +11,7 @@ from onewatch.runtime import LocalWakeUp, Runtime
 from onewatch.settings import Settings
 from onewatch.store.nodes import list_nodes
 from onewatch.store.pg_wakeup import PgWakeUpHub
-from tests.scale.waiting import eventually
+from tests.support.waiting import wait_for
 
 
 def node_settings(url: str, tmp_path: Path, roles: list[str]) -> Settings:
@@ -40,7 +40,7 @@ async def test_on_postgresql_a_wakeup_on_one_node_wakes_the_other(
     await api.start({})
     await worker.start({})
     try:
-        await eventually(lambda: _connected(api, worker))
+        await wait_for(lambda: _connected(api, worker))
         for runtime in (api, worker):
             await _settle(runtime)
         api.wakeup.notify()  # an event changed through the API-only node
@@ -52,7 +52,7 @@ async def test_on_postgresql_a_wakeup_on_one_node_wakes_the_other(
         async def both_reported() -> bool:
             return len(await list_nodes(api.engine)) == 2
 
-        await eventually(both_reported)
+        await wait_for(both_reported)
         roles = {node.id: node.roles for node in await list_nodes(api.engine)}
         assert roles == {api.node_id: ("api",), worker.node_id: ("scheduler", "dispatcher")}
     finally:
@@ -74,7 +74,7 @@ async def test_on_sqlite_the_node_keeps_in_process_wakeups_and_reports_itself(
         async def registered() -> bool:
             return [node.id for node in await list_nodes(runtime.engine)] == [runtime.node_id]
 
-        await eventually(registered)
+        await wait_for(registered)
     finally:
         await runtime.stop()
     check = Runtime.from_settings(node_settings(url, tmp_path, ["api"]))

@@ -21,7 +21,6 @@ from onewatch.store.signing_secrets import active_secrets
 from tests.engine.support import Received, Sink, wait_for
 from tests.support.databases import BACKENDS, fresh_database_url
 from tests.support.live import TEST_SECRET, LiveApp, live_app
-from tests.support.waiting import wait_until
 
 SERVICE = "billing"
 SECRETS = f"/v1/services/{SERVICE}/signing-secrets"
@@ -67,7 +66,7 @@ async def _fire(http: httpx.AsyncClient, sink: Sink, key: str) -> Received:
     before = len(sink.received)
     answer = await http.post(f"/v1/events/{SERVICE}/{key}/trigger")
     assert answer.status_code == 202, answer.text
-    await wait_until(lambda: len(sink.received) > before, what=f"the target to get {key}")
+    await wait_for(lambda: len(sink.received) > before, seconds=30, what=f"the target to get {key}")
     return sink.received[before]
 
 
@@ -144,7 +143,7 @@ async def test_first_delivery_creates_one_secret_and_no_record_holds_it(
         assert (await http.post("/v1/events", json=_webhook_event("burst", sink))).status_code
         for _ in range(5):
             assert (await http.post(f"/v1/events/{SERVICE}/burst/trigger")).status_code == 202
-        await wait_until(lambda: len(sink.received) == 5, what="five signed requests")
+        await wait_for(lambda: len(sink.received) == 5, seconds=30, what="five signed requests")
 
         async def recorded() -> bool:
             items = (await http.get("/v1/deliveries")).json()["items"]

@@ -29,7 +29,7 @@ from onewatch.runtime import Runtime
 from onewatch.security.tokens import mint_token
 from onewatch.settings import Role, Settings
 from onewatch.store.database import create_engine
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_for
 
 TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes-long"
 START_DEADLINE_SECONDS = 20.0
@@ -86,7 +86,7 @@ async def _wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> Non
             raise RuntimeError("uvicorn stopped before it started")
         return bool(server.started)
 
-    await wait_until(started, within=START_DEADLINE_SECONDS, what="uvicorn start")
+    await wait_for(started, seconds=START_DEADLINE_SECONDS, what="uvicorn start")
 
 
 @asynccontextmanager

@@ -63,8 +63,8 @@ class Dispatcher:
     async def _deliver(self, item: ClaimedDelivery) -> None:
         await sleep_until(item.next_attempt_at, self.runtime.clock)
         try:
-            # At due time at least ``dispatcher_lease_seconds`` of the lease remain: wait
-            # half of it for a slot, so the send still ends inside the lease.
+            # The renewer keeps the lease while this waits; the bound (half a lease) makes a
+            # service at its quota give deliveries back for others rather than hoard them.
             wait = self.settings.dispatcher_lease_seconds / 2
             async with self.limiter.slot(item.service, wait=wait):
                 outcome = await self._send(item)

@@ -202,13 +202,17 @@ async def earliest_ready(engine: AsyncEngine) -> datetime | None:
 
 # --- recording ------------------------------------------------------------------------
 
+#: A row the caller still holds: running under the lease token it was claimed with. A
+#: result or release for a lease that expired and was claimed again matches nothing.
+_STILL_LEASED = (
+    deliveries.c.id == bindparam("b_id"),
+    deliveries.c.lease_token == bindparam("b_token"),
+    deliveries.c.status == "running",
+)
+
 _RECORD_STATEMENT = (
     update(deliveries)
-    .where(
-        deliveries.c.id == bindparam("b_id"),
-        deliveries.c.lease_token == bindparam("b_token"),
-        deliveries.c.status == "running",
-    )
+    .where(*_STILL_LEASED)
     .values(
         status=bindparam("b_status"),
         attempts=bindparam("b_attempt"),
@@ -342,11 +346,7 @@ async def record_outcomes(
 
 _RELEASE = (
     update(deliveries)
-    .where(
-        deliveries.c.id == bindparam("b_id"),
-        deliveries.c.lease_token == bindparam("b_token"),
-        deliveries.c.status == "running",
-    )
+    .where(*_STILL_LEASED)
     .values(
         status=case((deliveries.c.attempts == 0, "pending"), else_="retrying"),
         locked_until=None,
