@@ -13,6 +13,7 @@ leases of everything held are renewed (``engine.lease_renewal``), however long i
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from functools import partial
 
 import structlog
@@ -47,6 +48,9 @@ class Dispatcher:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.sending: set[str] = set()
         self._room = asyncio.Event()
+        #: Nothing is known to be ready before the current wait ends (a plain poll, or
+        #: the start): the next round looks before it takes the writer's lock.
+        self._polling = True
         #: Per-service cap on requests in flight, so one service cannot take them all.
         self.limiter = DeliveryConcurrencyLimiter.from_settings(self.settings)
         #: Keeps the leases of ``held`` alive while they wait, queue for a slot or send.
@@ -128,12 +132,9 @@ class Dispatcher:
             self._take(item)
         return len(claimed) == room
 
-    async def _idle_seconds(self) -> float:
+    def _idle_seconds(self, ready_at: datetime | None) -> float:
         poll = self.settings.dispatcher_poll_seconds
-        if len(self.held) >= self.settings.dispatcher_max_held:
-            return poll
-        ready_at = await self.source.next_ready_at()
-        if ready_at is None:
+        if len(self.held) >= self.settings.dispatcher_max_held or ready_at is None:
             return poll
         until = (ready_at - self.runtime.clock.now()).total_seconds()
         # A slice of the look-ahead between claims batches a steady stream while every
@@ -142,16 +143,30 @@ class Dispatcher:
         return min(max(until, floor), poll)
 
     async def step(self, stop: asyncio.Event) -> None:
+        if self._polling and not self.source.waits_for_work:
+            # Nothing was ready when this wait began: look (a read) before claiming (a
+            # write transaction), so an idle node never takes the writer's lock. Under
+            # load the wait ends at a known instant, or for room, and claims at once.
+            ready_at = await self.source.next_ready_at()
+            if ready_at is None or ready_at > self.runtime.clock.now():
+                await self._wait(stop, ready_at)
+                return
         if await self.claim_once():
             await asyncio.sleep(0)
             return
         if self.source.waits_for_work and len(self.held) < self.settings.dispatcher_max_held:
             return  # the claim waited on the queue already
-        idle = await self._idle_seconds()
+        full = len(self.held) >= self.settings.dispatcher_max_held
+        await self._wait(stop, None if full else await self.source.next_ready_at())
+
+    async def _wait(self, stop: asyncio.Event, ready_at: datetime | None) -> None:
+        idle = self._idle_seconds(ready_at)
+        full = len(self.held) >= self.settings.dispatcher_max_held
+        self._polling = not full and idle >= self.settings.dispatcher_poll_seconds
         if idle > 0:
             self._room.clear()
             waits = [stop.wait(), self.runtime.dispatch_wakeup.wait(idle)]
-            if len(self.held) >= self.settings.dispatcher_max_held:
+            if full:
                 waits.append(self._room.wait())
             await first_of(*waits, seconds=idle)
 

@@ -76,6 +76,9 @@ class Scheduler:
         #: Under steady load something is always inside the look-ahead; passing at most
         #: this often batches it, and still creates each delivery well before it is due.
         self.min_pass_seconds = self.settings.scheduler_lookahead_seconds / PASSES_PER_LOOKAHEAD
+        #: Nothing is known to be due before the current wait ends (a plain poll, or the
+        #: start): the next pass looks before it takes the writer's lock.
+        self._polling = True
 
     async def fire_once(self) -> bool:
         """Claim and fire one batch; True when the batch was full (more may be due)."""
@@ -96,19 +99,30 @@ class Scheduler:
             log.debug("fired", events=batch.events_advanced, deliveries=batch.deliveries_created)
         return batch.full
 
-    async def _idle_seconds(self) -> float:
+    def _idle_seconds(self, due: datetime | None) -> float:
         """Until the earliest due event enters the look-ahead, at most the maximum idle."""
         longest = self.settings.scheduler_max_idle_seconds
-        due = await earliest_due(self.runtime.engine)
         if due is None:
             return longest
         until = (due - self.lookahead - self.runtime.clock.now()).total_seconds()
         return min(max(until, self.min_pass_seconds), longest)
 
     async def step(self, stop: asyncio.Event) -> None:
+        if self._polling:
+            # Nothing was due when this wait began: look (a read) before firing (a write
+            # transaction), so an idle node never takes the writer's lock. Under load
+            # the wait ends at a known due instant and the pass fires at once.
+            due = await earliest_due(self.runtime.engine)
+            if due is None or due > self.runtime.clock.now() + self.lookahead:
+                await self._wait(stop, due)
+                return
         if await self.fire_once():
             return
-        idle = await self._idle_seconds()
+        await self._wait(stop, await earliest_due(self.runtime.engine))
+
+    async def _wait(self, stop: asyncio.Event, due: datetime | None) -> None:
+        idle = self._idle_seconds(due)
+        self._polling = idle >= self.settings.scheduler_max_idle_seconds
         if idle > 0:
             await first_of(stop.wait(), self.runtime.wakeup.wait(idle), seconds=idle)
 

@@ -1,0 +1,177 @@
+"""An idle node only looks: no claim of events or deliveries, no empty checkpoints.
+
+Its polls still find what no wake-up announced (a change made by another process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.engine.maintenance import Checkpointer
+from onewatch.engine.roles import background_roles
+from onewatch.runtime import Runtime
+from onewatch.store.schema import deliveries
+from tests.engine.support import (
+    ManualClock,
+    Sink,
+    add_event,
+    make_runtime,
+    settings_for,
+    wait_for,
+)
+
+START = datetime(2030, 1, 1, 0, 0, 30, tzinfo=UTC)
+#: Polls this short make a few hundred milliseconds enough for many idle passes.
+FAST_POLLS = {"scheduler_max_idle_seconds": 0.02, "dispatcher_poll_seconds": 0.02}
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()))
+
+    sqlalchemy_event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sqlalchemy_event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def _counting(seen: list[str], *fragments: str) -> int:
+    return sum(1 for statement in seen if all(part in statement for part in fragments))
+
+
+async def test_an_idle_node_reads_its_alarms_and_claims_nothing(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    runtime = await make_runtime(settings_for(tmp_path, **FAST_POLLS), clock)
+    await add_event(
+        runtime.engine,
+        key="yearly",
+        pattern="0 0 1 1 *",
+        target_type="webhook",
+        target={"endpoint": "http://127.0.0.1:9/"},
+        after=clock.now(),
+        now=clock.now(),
+    )
+    with statements(runtime.engine) as seen:
+        await runtime.start(background_roles())
+        try:
+            await wait_for(
+                lambda: (
+                    _counting(seen, "ORDER BY events.next_occurrence") >= 20
+                    and _counting(seen, "ORDER BY deliveries.next_attempt_at") >= 20
+                ),
+                what="twenty polls of each alarm",
+            )
+        finally:
+            await runtime.stop()
+    claims_of_events = _counting(seen, "FROM events", "events.next_occurrence <=")
+    leases = _counting(seen, "UPDATE deliveries", "lease_token")
+    assert (claims_of_events, leases) == (0, 0), [s for s in seen if "UPDATE" in s][:3]
+
+
+async def test_a_poll_finds_an_event_no_wake_up_announced(tmp_path: Path, sink: Sink) -> None:
+    clock = ManualClock(START)
+    runtime = await make_runtime(settings_for(tmp_path, **FAST_POLLS), clock)
+    await add_event(
+        runtime.engine,
+        key="minutely",
+        pattern="* * * * *",
+        target_type="webhook",
+        target={"endpoint": f"{sink.base}/minutely"},
+        after=clock.now(),
+        now=clock.now(),
+    )
+    await runtime.start(background_roles())
+    try:
+        with statements(runtime.engine) as seen:
+            await wait_for(
+                lambda: _counting(seen, "ORDER BY events.next_occurrence") >= 3,
+                what="the scheduler polling while nothing is due",
+            )
+        clock.moment = START + timedelta(seconds=30)  # the minute is due; nobody says so
+        await wait_for(lambda: len(sink.on("/minutely")) == 1, what="the polled fire")
+    finally:
+        await runtime.stop()
+
+
+async def test_a_poll_finds_a_delivery_no_wake_up_announced(tmp_path: Path, sink: Sink) -> None:
+    runtime = await make_runtime(settings_for(tmp_path, **FAST_POLLS))
+    event_id = await add_event(
+        runtime.engine,
+        key="yearly",
+        pattern="0 0 1 1 *",
+        target_type="webhook",
+        target={"endpoint": f"{sink.base}/written-elsewhere"},
+        after=datetime.now(UTC),
+    )
+    await runtime.start(background_roles())
+    try:
+        with statements(runtime.engine) as seen:
+            await wait_for(
+                lambda: _counting(seen, "ORDER BY deliveries.next_attempt_at") >= 3,
+                what="the dispatcher polling while nothing is ready",
+            )
+        now = datetime.now(UTC)
+        async with runtime.engine.begin() as connection:  # as another process would
+            await connection.execute(
+                insert(deliveries).values(
+                    id="written-elsewhere",
+                    event_id=event_id,
+                    service="billing",
+                    event_key="yearly",
+                    scheduled_for=now,
+                    status="pending",
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        await wait_for(lambda: len(sink.on("/written-elsewhere")) == 1, what="the polled send")
+    finally:
+        await runtime.stop()
+
+
+async def _wal_frames_not_checkpointed(runtime: Runtime) -> int:
+    async with runtime.engine.connect() as connection:
+        _busy, frames, copied = (
+            await connection.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+        ).one()
+    return int(frames) - int(copied)
+
+
+async def test_the_checkpoint_runs_only_after_writes(tmp_path: Path) -> None:
+    runtime = await make_runtime(settings_for(tmp_path))
+    checkpoint = Checkpointer()
+    try:
+        await add_event(
+            runtime.engine,
+            key="first",
+            pattern="0 0 1 1 *",
+            target_type="webhook",
+            target={"endpoint": "http://127.0.0.1:9/"},
+        )
+        assert await checkpoint(runtime) == 1
+        assert await _wal_frames_not_checkpointed(runtime) == 0
+        assert await checkpoint(runtime) == 0, "nothing was written since the last one"
+        await add_event(
+            runtime.engine,
+            key="second",
+            pattern="0 0 1 1 *",
+            target_type="webhook",
+            target={"endpoint": "http://127.0.0.1:9/"},
+        )
+        assert await checkpoint(runtime) == 1
+    finally:
+        await runtime.stop()
