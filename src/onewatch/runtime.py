@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,16 +41,27 @@ class LocalWakeUp:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        #: What each current waiter knows to be due earliest (None: nothing).
+        self._waiting: list[datetime | None] = []
 
-    def notify(self) -> None:
+    def notify(self, due: datetime | None = None) -> None:
+        if (
+            due is not None
+            and self._waiting
+            and all(known is not None and due >= known for known in self._waiting)
+        ):
+            return  # every waiter wakes for something no later already
         self._event.set()
 
-    async def wait(self, seconds: float) -> bool:
+    async def wait(self, seconds: float, earliest: datetime | None = None) -> bool:
+        self._waiting.append(earliest)
         try:
             async with asyncio.timeout(seconds):
                 await self._event.wait()
         except TimeoutError:
             return False
+        finally:
+            self._waiting.remove(earliest)
         self._event.clear()
         return True
 

@@ -96,21 +96,24 @@ class Scheduler:
             log.debug("fired", events=batch.events_advanced, deliveries=batch.deliveries_created)
         return batch.full
 
-    async def _idle_seconds(self) -> float:
-        """Until the earliest due event enters the look-ahead, at most the maximum idle."""
+    async def _idle_seconds(self) -> tuple[float, datetime | None]:
+        """Until the earliest due event enters the look-ahead (at most the maximum idle),
+        and that event's due time."""
         longest = self.settings.scheduler_max_idle_seconds
         due = await earliest_due(self.runtime.engine)
         if due is None:
-            return longest
+            return longest, None
         until = (due - self.lookahead - self.runtime.clock.now()).total_seconds()
-        return min(max(until, self.min_pass_seconds), longest)
+        return min(max(until, self.min_pass_seconds), longest), due
 
     async def step(self, stop: asyncio.Event) -> None:
         if await self.fire_once():
             return
-        idle = await self._idle_seconds()
+        idle, earliest = await self._idle_seconds()
         if idle > 0:
-            await first_of(stop.wait(), self.runtime.wakeup.wait(idle), seconds=idle)
+            # With ``earliest``, a change due no sooner (most creates) does not wake us.
+            woken = self.runtime.wakeup.wait(idle, earliest)
+            await first_of(stop.wait(), woken, seconds=idle)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("scheduler started")
