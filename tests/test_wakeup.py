@@ -29,9 +29,14 @@ async def test_a_sooner_change_an_unknown_one_or_an_idle_waiter_wakes_it() -> No
     assert await _woken(LocalWakeUp(), None, KNOWN)
 
 
-async def test_a_change_while_no_one_waits_is_kept_for_the_next_wait() -> None:
-    """The scheduler may have read the store before the change: it must look again."""
+async def test_a_change_made_before_the_wait_counts_only_if_it_is_sooner() -> None:
+    """The scheduler may have read the store before the change: a sooner one must wake it."""
     wakeup = LocalWakeUp()
     wakeup.notify(KNOWN + timedelta(days=10))
+    assert not await wakeup.wait(0.05, KNOWN)
+    wakeup.notify(KNOWN + timedelta(days=10))
+    wakeup.notify(KNOWN - timedelta(seconds=1))
     assert await wakeup.wait(0.5, KNOWN)
     assert not await wakeup.wait(0, KNOWN)
+    wakeup.notify()
+    assert await wakeup.wait(0.5, KNOWN)

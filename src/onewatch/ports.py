@@ -21,9 +21,9 @@ class WakeUp(Protocol):
     ``notify(due)`` says the change made something due at ``due`` (None: anything may
     have changed). ``wait(seconds, earliest)`` says the waiter already knows of something
     due at ``earliest`` and sleeps for it; an implementation may then skip waking it for
-    a ``due`` no earlier, which cannot change when it wakes (an in-process one does, so a
-    stream of creates due later does not rerun the scheduler per create). A notify while
-    no one waits is never skipped: the waiter may have read the store before the change.
+    a ``due`` no earlier, made during the wait or before it: that cannot bring its alarm
+    forward, and it reads the store again when it wakes (an in-process one does, so a
+    stream of creates due later does not rerun the scheduler per create).
     """
 
     def notify(self, due: datetime | None = None) -> None: ...
