@@ -6,6 +6,7 @@ so the scheduler, dispatcher and API never know which one they talk to.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 
@@ -16,11 +17,18 @@ class WakeUp(Protocol):
     committed event change); ``wait`` returns when notified or when ``seconds`` pass,
     and returns whether it was notified. Across nodes (PostgreSQL) this is carried by
     LISTEN/NOTIFY; in one process by an ``asyncio.Event``.
+
+    ``notify(due)`` says the change made something due at ``due`` (None: anything may
+    have changed). ``wait(seconds, earliest)`` says the waiter already knows of something
+    due at ``earliest`` and sleeps for it; an implementation may then skip waking it for
+    a ``due`` no earlier, made during the wait or before it: that cannot bring its alarm
+    forward, and it reads the store again when it wakes (an in-process one does, so a
+    stream of creates due later does not rerun the scheduler per create).
     """
 
-    def notify(self) -> None: ...
+    def notify(self, due: datetime | None = None) -> None: ...
 
-    async def wait(self, seconds: float) -> bool: ...
+    async def wait(self, seconds: float, earliest: datetime | None = None) -> bool: ...
 
 
 class DeliverySource(Protocol):

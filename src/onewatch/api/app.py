@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from onewatch.api.errors import BodySizeLimit, install_error_handlers
+from onewatch.api.fast_create import FastEventCreate
 from onewatch.api.routes import (
     actions,
     deliveries,
@@ -44,6 +45,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.verifier = verifier_from_settings(runtime.settings)
     install_error_handlers(app)
+    # Inside the size limit (the last added runs first): a create's body is bounded too.
+    app.add_middleware(FastEventCreate)
     app.add_middleware(BodySizeLimit)
     routers = (health, actions, events, schedules, deliveries, metrics, signing_secrets, nodes)
     for module in routers:

@@ -36,8 +36,11 @@ async def current_principal(request: Request) -> Principal:
     Checking a signature with a configured key is CPU work of microseconds, done here;
     a JWKS set may have to be fetched over the network, so that check runs in a thread.
     """
-    verifier = get_verifier(request)
-    header = request.headers.get("authorization", "")
+    return await principal_of(get_verifier(request), request.headers.get("authorization", ""))
+
+
+async def principal_of(verifier: TokenVerifier, header: str) -> Principal:
+    """The service an ``Authorization`` header's bearer token names; ``Unauthorized`` if none."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token (Authorization: Bearer <JWT>)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -74,6 +75,7 @@ def placeholders(endpoint: str) -> set[str]:
     return {angle or brace for angle, brace in PLACEHOLDER.findall(endpoint)}
 
 
+@lru_cache(maxsize=4096)  # a few endpoints serve most events; a refusal is not cached
 def _check_endpoint(endpoint: str) -> str:
     # Fill placeholders with a dummy so the template itself parses as a URL.
     parts = urlsplit(PLACEHOLDER.sub("x", endpoint))
@@ -266,4 +268,6 @@ def utc_text(moment: datetime | None) -> str | None:
     """An instant as ISO-8601 UTC with ``Z``, the shape every response uses."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:  # stored instants are UTC already: skip the conversion
+        moment = moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")

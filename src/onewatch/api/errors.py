@@ -72,6 +72,11 @@ def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
 
 async def _onewatch_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OnewatchError)
+    return onewatch_error_response(exc)
+
+
+def onewatch_error_response(exc: OnewatchError) -> JSONResponse:
+    """The answer to a refusal of ours: its status, code, message and field."""
     status, code = next(
         (pair for kind, pair in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request")
     )
@@ -101,6 +106,11 @@ async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _model_invalid(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ValidationError)
+    return model_invalid_response(exc)
+
+
+def model_invalid_response(exc: ValidationError) -> JSONResponse:
+    """422 for a model a handler validated itself (a PUT body, a merged PATCH)."""
     return validation_response(pydantic_errors(exc.errors()))
 
 
@@ -138,7 +148,7 @@ class BodySizeLimit:
         if size > self.limit:
             await self._refuse(scope, receive, send)
             return
-        await self.app(scope, _replay(messages, receive), send)
+        await self.app(scope, replay(messages, receive), send)
 
     async def _buffer(self, receive: Receive) -> tuple[list[Message], int]:
         messages: list[Message] = []
@@ -160,7 +170,8 @@ class BodySizeLimit:
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands out ``messages`` again, then reads on."""
     pending = list(messages)
 
     async def replayed() -> Message:

@@ -50,14 +50,19 @@ class EventRules:
         return cls(policy_from_settings(settings), settings.quota_max_events)
 
 
+def _nobody_listens(_due: datetime | None) -> None:
+    """The default ``on_change``: no scheduler in this process to wake (``onewatch import``)."""
+
+
 @dataclass(frozen=True)
 class EventContext:
     """What every event operation needs from the node."""
 
     engine: AsyncEngine
     clock: Clock
-    #: Called after each committed change (``runtime.wakeup.notify``).
-    on_change: Callable[[], None] = lambda: None
+    #: Called after each committed change (``runtime.wakeup.notify``), with the changed
+    #: event's next due time when there is one.
+    on_change: Callable[[datetime | None], None] = _nobody_listens
     rules: EventRules = field(default_factory=EventRules)
 
 
@@ -249,7 +254,7 @@ async def create_event(context: EventContext, service: str, document: EventDocum
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
     create = _Create(service, document, context.clock.now(), context.rules)
     written = await _creates_on(context.engine).submit(context.engine, create)
-    context.on_change()
+    context.on_change(written.row["next_occurrence"])
     return written
 
 
@@ -266,7 +271,7 @@ async def replace_event(context: EventContext, service: str, document: EventDocu
 
     written = await retry_lost_race(attempt)
     if written.changed:
-        context.on_change()
+        context.on_change(None)
     return written
 
 
@@ -285,7 +290,7 @@ async def update_event(
             raise ValidationFailed("the key of an event cannot change", field="key")
         written = await _overwrite(connection, current, service, document, now, context.rules)
     if written.changed:
-        context.on_change()
+        context.on_change(None)
     return written
 
 
@@ -348,7 +353,7 @@ async def remove_event(context: EventContext, service: str, key: str) -> None:
     async with write_transaction(context.engine) as connection:
         current = await _existing(connection, service, key)
         await store.delete_event(connection, current["id"])
-    context.on_change()
+    context.on_change(None)
 
 
 async def pause_event(context: EventContext, service: str, key: str) -> RowMapping:
@@ -363,7 +368,7 @@ async def pause_event(context: EventContext, service: str, key: str) -> RowMappi
         if not await store.update_event(connection, current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(connection, service, key)
-    context.on_change()
+    context.on_change(None)
     return row
 
 
@@ -381,7 +386,7 @@ async def resume_event(context: EventContext, service: str, key: str) -> RowMapp
         if not await store.update_event(connection, current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(connection, service, key)
-    context.on_change()
+    context.on_change(None)
     return row
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import State
 
 from onewatch.api.deps import PrincipalDep
 from onewatch.errors import TooManyRequests
 from onewatch.runtime import Runtime
 from onewatch.security.quotas import RequestRateLimiter
+from onewatch.security.tokens import Principal
 
 
 async def get_rate_limiter(request: Request) -> RequestRateLimiter:
@@ -18,11 +20,16 @@ async def get_rate_limiter(request: Request) -> RequestRateLimiter:
     Both dependencies here are coroutines: FastAPI runs a plain ``def`` one in a worker
     thread (two thread hops per request, and buckets updated from several threads).
     """
-    limiter: RequestRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    return limiter_of(request.app.state)
+
+
+def limiter_of(state: State) -> RequestRateLimiter:
+    """The limiter kept in an app's ``state``, made on first use from its runtime."""
+    limiter: RequestRateLimiter | None = getattr(state, "rate_limiter", None)
     if limiter is None:
-        runtime: Runtime = request.app.state.runtime
+        runtime: Runtime = state.runtime
         limiter = RequestRateLimiter.from_settings(runtime.settings)
-        request.app.state.rate_limiter = limiter
+        state.rate_limiter = limiter
     return limiter
 
 
@@ -31,6 +38,11 @@ async def enforce_rate_limit(
     limiter: Annotated[RequestRateLimiter, Depends(get_rate_limiter)],
 ) -> None:
     """Count this request against its service; refuse it with 429 when over the quota."""
+    count_request(limiter, principal)
+
+
+def count_request(limiter: RequestRateLimiter, principal: Principal) -> None:
+    """Take one request from the service's bucket; ``TooManyRequests`` when it is empty."""
     wait = limiter.acquire(principal.service)
     if wait > 0:
         raise TooManyRequests(

@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import signal
 import sys
@@ -104,6 +105,10 @@ async def _run_background_roles(settings: Settings) -> None:
         await runtime.stop()
 
 
+def _level(name: str) -> int:
+    return logging.getLevelNamesMapping().get(name.upper(), logging.INFO)
+
+
 def _serve_api(settings: Settings) -> None:
     import uvicorn
 
@@ -118,6 +123,8 @@ def _serve_api(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # Above INFO no access line is written, yet uvicorn would still build each one.
+        access_log=_level(settings.log_level) <= logging.INFO,
         ws="none",
     )
 

@@ -98,6 +98,10 @@ def _host_matches(host: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+#: Accepted URLs a policy remembers before it starts over.
+MAX_REMEMBERED_URLS = 4096
+
+
 @dataclass(frozen=True)
 class TargetPolicy:
     """The rules. Order: deny lists, then allow lists, then the per-kind defaults.
@@ -116,6 +120,9 @@ class TargetPolicy:
     allowed_hosts: tuple[str, ...] = ()
     denied_hosts: tuple[str, ...] = ()
     _by_kind: dict[AddressKind, bool] = field(init=False, repr=False, compare=False)
+    #: URLs this (immutable) policy accepted: most events of a service share a few
+    #: endpoints, and parsing and classifying one is most of a create's policy cost.
+    _accepted: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_kind = {
@@ -192,10 +199,15 @@ class TargetPolicy:
         filled (an event's ``params.url``), and the dispatcher's connector checks the
         address it really connects to.
         """
+        if url in self._accepted:
+            return
         try:
             self._check_url(url)
         except DestinationDenied as exc:
             raise ValidationFailed(str(exc), field=field) from exc
+        if len(self._accepted) >= MAX_REMEMBERED_URLS:
+            self._accepted.clear()
+        self._accepted.add(url)
 
     def _check_url(self, url: str) -> None:
         scheme, _, rest = url.partition("://")

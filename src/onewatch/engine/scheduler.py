@@ -124,7 +124,9 @@ class Scheduler:
         idle = self._idle_seconds(due)
         self._polling = idle >= self.settings.scheduler_max_idle_seconds
         if idle > 0:
-            await first_of(stop.wait(), self.runtime.wakeup.wait(idle), seconds=idle)
+            # With ``due``, a change due no sooner (most creates) does not wake us.
+            woken = self.runtime.wakeup.wait(idle, due)
+            await first_of(stop.wait(), woken, seconds=idle)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("scheduler started")

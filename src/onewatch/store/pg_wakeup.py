@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import datetime
 
 import asyncpg  # type: ignore[import-untyped]
 import structlog
@@ -66,11 +67,12 @@ class PgWakeUp:
         self.channel = channel
         self._event = asyncio.Event()
 
-    def notify(self) -> None:
+    def notify(self, due: datetime | None = None) -> None:
+        """Wake every node's waiter; ``due`` is not used (other nodes' alarms are unknown)."""
         self._event.set()
         self._hub.publish(self.channel)
 
-    async def wait(self, seconds: float) -> bool:
+    async def wait(self, seconds: float, earliest: datetime | None = None) -> bool:
         if not self._hub.connected:
             seconds = min(seconds, self._hub.poll_seconds)
         try:

@@ -24,6 +24,7 @@ from onewatch.api.rate_limit import RateLimitDep
 from onewatch.api.render import event_as_input, event_json, merge_patch
 from onewatch.api.visible import visible_row
 from onewatch.runtime import Runtime
+from onewatch.security.tokens import Principal
 from onewatch.store import events as store
 from onewatch.store.transactions import read_connection
 
@@ -32,9 +33,19 @@ router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[RateLimit
 EventStatus = Literal["active", "paused", "completed", "cancelled"]
 
 
+#: The last runtime's event context: its rules parse the outbound policy from the
+#: settings, work worth skipping on every request (one slot, so no runtime is kept alive).
+_last_context: tuple[Runtime, event_ops.EventContext] | None = None
+
+
 def _context(runtime: Runtime) -> event_ops.EventContext:
+    global _last_context
+    if _last_context is not None and _last_context[0] is runtime:
+        return _last_context[1]
     rules = event_ops.EventRules.from_settings(runtime.settings)
-    return event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify, rules)
+    context = event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify, rules)
+    _last_context = (runtime, context)
+    return context
 
 
 def _answer(written: Written) -> JSONResponse:
@@ -46,6 +57,13 @@ async def create_event(
     document: EventDocument, runtime: RuntimeDep, principal: PrincipalDep
 ) -> JSONResponse:
     """Register an event; its ``nextOccurrence`` is computed now. 409 when the key exists."""
+    return await create_answer(runtime, principal, document)
+
+
+async def create_answer(
+    runtime: Runtime, principal: Principal, document: EventDocument
+) -> JSONResponse:
+    """POST's work once the caller and the body are known (``api.fast_create`` shares it)."""
     service = service_of_new_item(principal, document.service)
     return _answer(await event_ops.create_event(_context(runtime), service, document))
 
