@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,15 +25,12 @@ from onewatch.clock import Clock, SystemClock
 from onewatch.observability.metrics import Metrics
 from onewatch.ports import WakeUp
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
+from onewatch.store.database import create_engine, is_sqlite
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.nodes import new_node_id, run_heartbeat
-from onewatch.store.pg_wakeup import (
-    DELIVERIES_CHANNEL,
-    EVENTS_CHANNEL,
-    PgWakeUpHub,
-    wakeup_hub_for,
-)
+
+if TYPE_CHECKING:
+    from onewatch.store.pg_wakeup import PgWakeUpHub
 
 
 class LocalWakeUp:
@@ -122,6 +119,12 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> Runtime:
         url = settings.resolved_database_url
         runtime = cls(settings=settings, engine=create_engine(url))
+        if is_sqlite(runtime.engine):
+            # The single SQLite node keeps its wake-ups in process, and never loads the
+            # PostgreSQL driver (asyncpg) that the hub needs: megabytes of a node's RSS.
+            return runtime
+        from onewatch.store.pg_wakeup import wakeup_hub_for
+
         hub = wakeup_hub_for(url)
         if hub is not None:
             runtime.use_wakeup_hub(hub)
@@ -129,6 +132,8 @@ class Runtime:
 
     def use_wakeup_hub(self, hub: PgWakeUpHub) -> None:
         """Carry both wake-ups over ``hub`` (before ``start``, which starts it)."""
+        from onewatch.store.pg_wakeup import DELIVERIES_CHANNEL, EVENTS_CHANNEL
+
         self.wakeup_hub = hub
         self.wakeup = hub.channel(EVENTS_CHANNEL)
         self.dispatch_wakeup = hub.channel(DELIVERIES_CHANNEL)

@@ -13,7 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, select, text
 
 from onewatch.store.database import create_engine
-from onewatch.store.migrate import alembic_config, is_current, upgrade_to_head
+from onewatch.store.migrate import (
+    HEAD_REVISION,
+    alembic_config,
+    head_revisions,
+    is_current,
+    upgrade_to_head,
+)
 from onewatch.store.schema import events, metadata
 
 
@@ -28,6 +34,12 @@ def _downgrade_to_base(connection: Connection) -> None:
 
 def _table_names(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
+
+
+def test_head_revision_is_alembics_head() -> None:
+    """A node whose schema is current starts without Alembic by trusting this constant:
+    a new migration must move it."""
+    assert head_revisions() == {HEAD_REVISION}
 
 
 async def test_migrated_schema_matches_metadata(blank_store_url: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
+from typing import Any
 
 from onewatch.delivery.client import create_session
 from onewatch.delivery.headers import RequestSigner
@@ -13,7 +15,6 @@ from onewatch.engine.dispatcher import Dispatcher
 from onewatch.engine.maintenance import run_maintenance
 from onewatch.engine.scheduler import Scheduler
 from onewatch.engine.sources import DeliverySource, TableSource
-from onewatch.engine.stream_source import run_queue_relay, stream_source
 from onewatch.runtime import RoleRunner, Runtime
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.store.signing_secrets import SigningSecretSource
@@ -35,6 +36,9 @@ def table_source(runtime: Runtime) -> DeliverySource:
 def delivery_source(runtime: Runtime) -> contextlib.AbstractAsyncContextManager[DeliverySource]:
     """The deliveries table, or with a queue URL this node's Redis stream consumer."""
     if runtime.settings.queue_url:
+        # Imported only in queue mode: the Redis client is megabytes of RSS otherwise.
+        from onewatch.engine.stream_source import stream_source
+
         return stream_source(runtime)
     return contextlib.nullcontext(table_source(runtime))
 
@@ -63,8 +67,14 @@ async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
         )
         dispatcher = Dispatcher(runtime, source, tools)
         # Queue mode: the relay that feeds the stream runs beside every dispatcher.
-        relay = [run_queue_relay(runtime, stop)] if settings.queue_url else []
+        relay = [_queue_relay(runtime, stop)] if settings.queue_url else []
         await asyncio.gather(dispatcher.run(stop), run_maintenance(runtime, stop), *relay)
+
+
+def _queue_relay(runtime: Runtime, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+    from onewatch.engine.stream_source import run_queue_relay
+
+    return run_queue_relay(runtime, stop)
 
 
 def background_roles() -> dict[str, RoleRunner]:

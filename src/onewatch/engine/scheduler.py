@@ -16,6 +16,7 @@ import structlog
 
 from onewatch.domain.misfire import MisfirePolicy, plan_fires
 from onewatch.domain.schedule import InvalidPattern, Schedule, ScheduleSpec, compile_schedule
+from onewatch.domain.schedule.oneshot import looks_like_instant
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
 from onewatch.store.firing import Advance, DueEvent, earliest_due, fire_due_events
@@ -32,8 +33,20 @@ PASSES_PER_LOOKAHEAD = 20
 
 
 @lru_cache(maxsize=8192)
-def _schedule(spec: ScheduleSpec) -> Schedule:
+def _cached_schedule(spec: ScheduleSpec) -> Schedule:
     return compile_schedule(spec)
+
+
+def _schedule(spec: ScheduleSpec) -> Schedule:
+    """A compiled schedule; recurring ones from a cache, one-shots compiled afresh.
+
+    A one-shot's pattern is its own instant, so its spec never comes back: cached, the
+    one-shots of a steady stream would fill all 8,192 entries (about 3 MB of RSS at
+    1,000 fires/s) and push out the recurring schedules the cache is there for.
+    """
+    if looks_like_instant(spec.pattern):
+        return compile_schedule(spec)
+    return _cached_schedule(spec)
 
 
 def _spec(event: DueEvent) -> ScheduleSpec:

@@ -43,6 +43,14 @@ def libpq_url(plain_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+#: Prepared statements each SQLite connection keeps (Python's default is 128). An IN list
+#: renders one SQL text per length, so claims, recorded batches and lease renewals of
+#: varying sizes filled all 128 per pooled connection, a few MB of native heap each
+#: (at 1,000 fires/s, 100,000 stored: rss_mb_max 130.0 with 16, 133-140 with 128, at
+#: the same CPU per fire). The few statements in steady use stay prepared.
+SQLITE_CACHED_STATEMENTS = 16
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; NORMAL is durable across process
     # crashes in WAL mode (only an OS crash can lose the last commits).
@@ -60,6 +68,8 @@ def create_engine(plain_url: str, **options: Any) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"cached_statements": SQLITE_CACHED_STATEMENTS}
+        options["connect_args"] = connect_args | options.get("connect_args", {})
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
