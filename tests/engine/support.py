@@ -141,6 +141,34 @@ async def add_event(
     return int(result.inserted_primary_key[0])
 
 
+async def add_delivery(
+    engine: AsyncEngine,
+    *,
+    ident: str,
+    event_id: int,
+    event_key: str,
+    due: datetime,
+    service: str = "billing",
+    **columns: Any,
+) -> None:
+    """A delivery row written straight to the store (pending and due at ``due`` unless
+    ``columns`` say otherwise), as another process or an earlier run would leave it."""
+    values = {
+        "id": ident,
+        "event_id": event_id,
+        "service": service,
+        "event_key": event_key,
+        "scheduled_for": due,
+        "status": "pending",
+        "next_attempt_at": due,
+        "created_at": due,
+        "updated_at": due,
+        **columns,
+    }
+    async with engine.begin() as connection:
+        await connection.execute(insert(deliveries).values(**values))
+
+
 async def rows(engine: AsyncEngine, table: Any, *where: Any) -> list[dict[str, Any]]:
     async with engine.connect() as connection:
         result = await connection.execute(select(table).where(*where))

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.engine.maintenance import Checkpointer
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
-from onewatch.store.schema import deliveries
 from tests.engine.support import (
     ManualClock,
     Sink,
+    add_delivery,
     add_event,
     make_runtime,
     settings_for,
@@ -52,18 +52,24 @@ def _counting(seen: list[str], *fragments: str) -> int:
     return sum(1 for statement in seen if all(part in statement for part in fragments))
 
 
+async def _add_yearly(runtime: Runtime, key: str, endpoint: str = "http://127.0.0.1:9/") -> int:
+    """An event next due months away (at the next New Year after the runtime's now)."""
+    now = runtime.clock.now()
+    return await add_event(
+        runtime.engine,
+        key=key,
+        pattern="0 0 1 1 *",
+        target_type="webhook",
+        target={"endpoint": endpoint},
+        after=now,
+        now=now,
+    )
+
+
 async def test_an_idle_node_reads_its_alarms_and_claims_nothing(tmp_path: Path) -> None:
     clock = ManualClock(START)
     runtime = await make_runtime(settings_for(tmp_path, **FAST_POLLS), clock)
-    await add_event(
-        runtime.engine,
-        key="yearly",
-        pattern="0 0 1 1 *",
-        target_type="webhook",
-        target={"endpoint": "http://127.0.0.1:9/"},
-        after=clock.now(),
-        now=clock.now(),
-    )
+    await _add_yearly(runtime, "yearly")
     with statements(runtime.engine) as seen:
         await runtime.start(background_roles())
         try:
@@ -108,14 +114,7 @@ async def test_a_poll_finds_an_event_no_wake_up_announced(tmp_path: Path, sink: 
 
 async def test_a_poll_finds_a_delivery_no_wake_up_announced(tmp_path: Path, sink: Sink) -> None:
     runtime = await make_runtime(settings_for(tmp_path, **FAST_POLLS))
-    event_id = await add_event(
-        runtime.engine,
-        key="yearly",
-        pattern="0 0 1 1 *",
-        target_type="webhook",
-        target={"endpoint": f"{sink.base}/written-elsewhere"},
-        after=datetime.now(UTC),
-    )
+    event_id = await _add_yearly(runtime, "yearly", f"{sink.base}/written-elsewhere")
     await runtime.start(background_roles())
     try:
         with statements(runtime.engine) as seen:
@@ -123,21 +122,13 @@ async def test_a_poll_finds_a_delivery_no_wake_up_announced(tmp_path: Path, sink
                 lambda: _counting(seen, "ORDER BY deliveries.next_attempt_at") >= 3,
                 what="the dispatcher polling while nothing is ready",
             )
-        now = datetime.now(UTC)
-        async with runtime.engine.begin() as connection:  # as another process would
-            await connection.execute(
-                insert(deliveries).values(
-                    id="written-elsewhere",
-                    event_id=event_id,
-                    service="billing",
-                    event_key="yearly",
-                    scheduled_for=now,
-                    status="pending",
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        await add_delivery(  # as another process would, without a wake-up
+            runtime.engine,
+            ident="written-elsewhere",
+            event_id=event_id,
+            event_key="yearly",
+            due=datetime.now(UTC),
+        )
         await wait_for(lambda: len(sink.on("/written-elsewhere")) == 1, what="the polled send")
     finally:
         await runtime.stop()
@@ -155,23 +146,11 @@ async def test_the_checkpoint_runs_only_after_writes(tmp_path: Path) -> None:
     runtime = await make_runtime(settings_for(tmp_path))
     checkpoint = Checkpointer()
     try:
-        await add_event(
-            runtime.engine,
-            key="first",
-            pattern="0 0 1 1 *",
-            target_type="webhook",
-            target={"endpoint": "http://127.0.0.1:9/"},
-        )
+        await _add_yearly(runtime, "first")
         assert await checkpoint(runtime) == 1
         assert await _wal_frames_not_checkpointed(runtime) == 0
         assert await checkpoint(runtime) == 0, "nothing was written since the last one"
-        await add_event(
-            runtime.engine,
-            key="second",
-            pattern="0 0 1 1 *",
-            target_type="webhook",
-            target={"endpoint": "http://127.0.0.1:9/"},
-        )
+        await _add_yearly(runtime, "second")
         assert await checkpoint(runtime) == 1
     finally:
         await runtime.stop()

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
-
 from onewatch.engine.maintenance import prune_once
 from onewatch.store.schema import deliveries
-from tests.engine.support import ManualClock, add_event, make_runtime, rows, settings_for
+from tests.engine.support import (
+    ManualClock,
+    add_delivery,
+    add_event,
+    make_runtime,
+    rows,
+    settings_for,
+)
 
 NOW = datetime(2030, 6, 1, tzinfo=UTC)
 
@@ -26,23 +31,17 @@ async def test_prune_keeps_the_retention_window_and_unfinished_work(tmp_path: Pa
             now=NOW,
         )
         ages = {"old-done": (30, True), "new-done": (1, True), "old-pending": (31, False)}
-        async with runtime.engine.begin() as connection:
-            for ident, (days, finished) in ages.items():
-                moment = NOW - timedelta(days=days)
-                await connection.execute(
-                    insert(deliveries).values(
-                        id=ident,
-                        event_id=event_id,
-                        service="billing",
-                        event_key="daily",
-                        scheduled_for=moment,
-                        status="succeeded" if finished else "pending",
-                        next_attempt_at=moment,
-                        created_at=moment,
-                        updated_at=moment,
-                        finished_at=moment if finished else None,
-                    )
-                )
+        for ident, (days, finished) in ages.items():
+            moment = NOW - timedelta(days=days)
+            await add_delivery(
+                runtime.engine,
+                ident=ident,
+                event_id=event_id,
+                event_key="daily",
+                due=moment,
+                status="succeeded" if finished else "pending",
+                finished_at=moment if finished else None,
+            )
         assert await prune_once(runtime) == 1
         assert {row["id"] for row in await rows(runtime.engine, deliveries)} == {
             "new-done",

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert
-
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
-from onewatch.store.schema import deliveries
 from tests.engine.support import (
     ManualClock,
     Sink,
+    add_delivery,
     add_event,
     deliveries_of,
     event_row,
@@ -82,21 +80,14 @@ async def test_run_now_adds_a_delivery_without_moving_the_schedule(
         after=now,
     )
     before = await event_row(running.engine, event_id)
-    async with running.engine.begin() as connection:
-        await connection.execute(
-            insert(deliveries).values(
-                id="msg_manual_1",
-                event_id=event_id,
-                service="billing",
-                event_key="monthly",
-                kind="manual",
-                scheduled_for=now,
-                status="pending",
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await add_delivery(
+        running.engine,
+        ident="msg_manual_1",
+        event_id=event_id,
+        event_key="monthly",
+        due=now,
+        kind="manual",
+    )
     running.dispatch_wakeup.notify()
     await wait_for(lambda: len(sink.received) == 1, what="the manual delivery")
     assert sink.received[0].headers["webhook-id"] == "msg_manual_1"
