@@ -52,6 +52,12 @@ def _counting(seen: list[str], *fragments: str) -> int:
     return sum(1 for statement in seen if all(part in statement for part in fragments))
 
 
+async def _polled(runtime: Runtime, alarm: str, role: str) -> None:
+    """Return once ``role`` has read its ``alarm`` three times while nothing was due."""
+    with statements(runtime.engine) as seen:
+        await wait_for(lambda: _counting(seen, alarm) >= 3, what=f"{role} polling, idle")
+
+
 async def _add_yearly(runtime: Runtime, key: str, endpoint: str = "http://127.0.0.1:9/") -> int:
     """An event next due months away (at the next New Year after the runtime's now)."""
     now = runtime.clock.now()
@@ -101,11 +107,7 @@ async def test_a_poll_finds_an_event_no_wake_up_announced(tmp_path: Path, sink: 
     )
     await runtime.start(background_roles())
     try:
-        with statements(runtime.engine) as seen:
-            await wait_for(
-                lambda: _counting(seen, "ORDER BY events.next_occurrence") >= 3,
-                what="the scheduler polling while nothing is due",
-            )
+        await _polled(runtime, "ORDER BY events.next_occurrence", "the scheduler")
         clock.moment = START + timedelta(seconds=30)  # the minute is due; nobody says so
         await wait_for(lambda: len(sink.on("/minutely")) == 1, what="the polled fire")
     finally:
@@ -117,11 +119,7 @@ async def test_a_poll_finds_a_delivery_no_wake_up_announced(tmp_path: Path, sink
     event_id = await _add_yearly(runtime, "yearly", f"{sink.base}/written-elsewhere")
     await runtime.start(background_roles())
     try:
-        with statements(runtime.engine) as seen:
-            await wait_for(
-                lambda: _counting(seen, "ORDER BY deliveries.next_attempt_at") >= 3,
-                what="the dispatcher polling while nothing is ready",
-            )
+        await _polled(runtime, "ORDER BY deliveries.next_attempt_at", "the dispatcher")
         await add_delivery(  # as another process would, without a wake-up
             runtime.engine,
             ident="written-elsewhere",
