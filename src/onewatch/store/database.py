@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from onewatch.errors import ConfigurationError
 
@@ -62,6 +63,22 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _roll_back_if_open(
+    dbapi_connection: Any, record: ConnectionPoolEntry, state: PoolResetState
+) -> None:
+    """The pool's reset on return, only when a transaction is still open.
+
+    SQLAlchemy's default rolls back every connection it takes back, even one whose
+    transaction just committed: one more trip to aiosqlite's thread and back through the
+    event loop per transaction, about a tenth of a grouped create's time under load.
+    SQLite says itself whether a transaction is open (``in_transaction``, no trip).
+    """
+    if state.terminate_only or not state.asyncio_safe or state.transaction_was_reset:
+        return  # nothing to do, or nowhere to do it (SQLAlchemy would skip it too)
+    if record.driver_connection is not None and record.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
 def create_engine(plain_url: str, **options: Any) -> AsyncEngine:
     """Create the async engine for a plain URL, with each backend's settings applied."""
     url = async_url(plain_url)
@@ -70,8 +87,11 @@ def create_engine(plain_url: str, **options: Any) -> AsyncEngine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"cached_statements": SQLITE_CACHED_STATEMENTS}
         options["connect_args"] = connect_args | options.get("connect_args", {})
+        options.setdefault("pool_reset_on_return", None)  # _roll_back_if_open does it
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        if options["pool_reset_on_return"] is None:
+            event.listen(engine.sync_engine, "reset", _roll_back_if_open)
         return engine
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 10)

@@ -1,0 +1,83 @@
+"""A SQLite connection goes back to the pool clean, with no rollback after a commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.store.schema import events
+from onewatch.store.transactions import write_transaction
+from tests.store.test_events import event_values
+from tests.support.databases import migrated_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    # Used one request at a time, the pool holds one connection: each checkout is it.
+    async with migrated_engine("sqlite", tmp_path) as engine:
+        yield engine
+
+
+async def _count(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        query = select(func.count()).select_from(events)
+        return int((await connection.execute(query)).scalar_one())
+
+
+async def _count_rollbacks(engine: AsyncEngine) -> list[str]:
+    """Rollbacks asked of the pooled connection's driver from now on (each one is a trip
+    to aiosqlite's thread and back)."""
+    seen: list[str] = []
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    rollback = driver.rollback
+
+    async def counted() -> None:
+        seen.append("rollback")
+        await rollback()
+
+    driver.rollback = counted  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_transaction_left_open_is_rolled_back_on_return(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        # Behind SQLAlchemy's back, as a caller that went away might leave it.
+        await driver.execute("BEGIN IMMEDIATE")
+        assert driver.in_transaction
+    async with engine.connect() as connection:
+        assert (await connection.get_raw_connection()).driver_connection is driver
+        assert not driver.in_transaction
+
+
+async def test_a_failed_transaction_is_rolled_back(engine: AsyncEngine) -> None:
+    with pytest.raises(RuntimeError):
+        async with write_transaction(engine) as connection:
+            await connection.execute(events.insert(), [event_values("lost")])
+            raise RuntimeError("the caller failed mid-transaction")
+    assert await _count(engine) == 0
+
+
+async def test_a_committed_transaction_needs_no_rollback(engine: AsyncEngine) -> None:
+    rollbacks = await _count_rollbacks(engine)  # the pool's only connection so far
+    async with write_transaction(engine) as connection:
+        await connection.execute(events.insert(), [event_values("kept")])
+    assert rollbacks == []
+    assert await _count(engine) == 1
+
+
+async def test_a_failed_transaction_still_rolls_back(engine: AsyncEngine) -> None:
+    rollbacks = await _count_rollbacks(engine)
+    with pytest.raises(RuntimeError):
+        async with write_transaction(engine) as connection:
+            await connection.execute(events.insert(), [event_values("lost")])
+            raise RuntimeError("the caller failed mid-transaction")
+    assert rollbacks == ["rollback"]
