@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from onewatch.api.errors import BodySizeLimit, install_error_handlers
-from onewatch.api.fast_create import FastEventCreate
+from onewatch.api.fast_create import OnewatchAPI
 from onewatch.api.routes import (
     actions,
     deliveries,
@@ -36,7 +36,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    app = OnewatchAPI(
         title="Onewatch",
         version="0.1.0",
         description="Register actions and events; Onewatch fires each event when it is due.",
@@ -45,8 +45,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.verifier = verifier_from_settings(runtime.settings)
     install_error_handlers(app)
-    # Inside the size limit (the last added runs first): a create's body is bounded too.
-    app.add_middleware(FastEventCreate)
     app.add_middleware(BodySizeLimit)
     routers = (health, actions, events, schedules, deliveries, metrics, signing_secrets, nodes)
     for module in routers:

@@ -24,7 +24,7 @@ from onewatch.api.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
 from onewatch.delivery.request import fill_endpoint
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
-from onewatch.domain.schedule import normalize_timezone
+from onewatch.domain.schedule import Schedule, normalize_timezone
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
 from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_event_quota
 from onewatch.settings import Settings
@@ -91,13 +91,21 @@ def event_definition(service: str, document: EventDocument, timezone: str) -> di
     }
 
 
+def _inline_endpoint(document: EventDocument) -> tuple[str, str] | None:
+    """(endpoint template, field path naming it) of an inline target; None for an action."""
+    if document.inline_target is None:
+        return None
+    kind = "webhook" if document.webhook else "graphql"
+    return document.inline_target.endpoint, f"{kind}.endpoint"
+
+
 async def _endpoint_of(
     connection: AsyncConnection, service: str, document: EventDocument
 ) -> tuple[str, str]:
     """(endpoint template, field path naming it); the named action must exist."""
-    if document.inline_target is not None:
-        kind = "webhook" if document.webhook else "graphql"
-        return document.inline_target.endpoint, f"{kind}.endpoint"
+    inline = _inline_endpoint(document)
+    if inline is not None:
+        return inline
     assert document.action is not None
     action = await action_store.get_action(connection, service, document.action)
     if action is None:
@@ -111,6 +119,11 @@ async def _check_target(
     connection: AsyncConnection, service: str, doc: EventDocument, policy: TargetPolicy
 ) -> None:
     endpoint, where = await _endpoint_of(connection, service, doc)
+    _check_endpoint(doc, endpoint, where, policy)
+
+
+def _check_endpoint(doc: EventDocument, endpoint: str, where: str, policy: TargetPolicy) -> None:
+    """``params.url`` fills every placeholder, and the outbound policy lets the call out."""
     missing = placeholders(endpoint) - set(doc.params.url)
     if missing:
         raise ValidationFailed(
@@ -134,10 +147,15 @@ def check_destination(
 
 
 def _schedule_state(
-    document: EventDocument, now: datetime, occurrences: int, status: str
+    document: EventDocument,
+    now: datetime,
+    occurrences: int,
+    status: str,
+    schedule: Schedule | None = None,
 ) -> dict[str, Any]:
-    """nextOccurrence and status of a newly (re)scheduled event."""
-    schedule = compile_pattern(document.scheduling_pattern, anchor=now)
+    """nextOccurrence and status of a newly (re)scheduled event (``schedule``: compiled)."""
+    if schedule is None:
+        schedule = compile_pattern(document.scheduling_pattern, anchor=now)
     upcoming = first_fire(schedule, now, occurrences, document.misfire_grace_seconds)
     return {
         "next_occurrence": upcoming,
@@ -165,6 +183,42 @@ async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMap
     return row
 
 
+def _unchecked_row(
+    service: str, document: EventDocument, now: datetime, rules: EventRules
+) -> dict[str, Any]:
+    """A new event's row, after every check that needs no store (the pattern, an inline
+    target); ``_store_checks`` does the rest.
+
+    A create does this in its own task before it joins a batch, so that the shared
+    transaction holds the writer only for the checks that read the store and the insert.
+    """
+    schedule = compile_pattern(document.scheduling_pattern, anchor=now)
+    inline = _inline_endpoint(document)
+    if inline is not None:
+        _check_endpoint(document, *inline, rules.policy)
+    timezone = normalize_timezone(document.scheduling_pattern.timezone)
+    definition = event_definition(service, document, timezone)
+    state = _schedule_state(document, now, 0, document.status or "active", schedule)
+    return {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
+
+
+async def _store_checks(
+    connection: AsyncConnection,
+    row: Mapping[str, Any],
+    document: EventDocument,
+    rules: EventRules,
+    live_before: int = 0,
+) -> None:
+    """A new event's checks that read the store: its named action, its service's quota
+    (``live_before``: live events of the service inserted earlier in the same batch)."""
+    service = row["service"]
+    if document.inline_target is None:
+        endpoint, where = await _endpoint_of(connection, service, document)
+        _check_endpoint(document, endpoint, where, rules.policy)
+    if row["status"] in LIVE_EVENT_STATUSES:
+        await check_event_quota(connection, service, rules.max_events, adding=1 + live_before)
+
+
 async def _insert(
     connection: AsyncConnection,
     service: str,
@@ -172,45 +226,26 @@ async def _insert(
     now: datetime,
     rules: EventRules,
 ) -> Written:
-    definition = await _definition(connection, service, document, now, rules)
-    state = _schedule_state(document, now, 0, document.status or "active")
-    if state["status"] in LIVE_EVENT_STATUSES:
-        await check_event_quota(connection, service, rules.max_events)
-    await store.insert_event(
-        connection, {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
-    )
+    row = _unchecked_row(service, document, now, rules)
+    await _store_checks(connection, row, document, rules)
+    await store.insert_event(connection, row)
     return Written(await _reload(connection, service, document.key), created=True)
 
 
 @dataclass(frozen=True)
 class _Create:
-    service: str
     document: EventDocument
-    now: datetime
     rules: EventRules
+    #: The row to insert, built before the create joins a batch (``_unchecked_row``).
+    row: dict[str, Any]
 
     @property
     def identity(self) -> tuple[str, str]:
-        return self.service, self.document.key
+        return self.row["service"], self.document.key
 
 
 def _exists(identity: tuple[str, str]) -> Conflict:
     return Conflict(f"event {identity[0]}/{identity[1]} exists already", field="key")
-
-
-async def _new_row(
-    connection: AsyncConnection, create: _Create, live_before: int
-) -> dict[str, Any]:
-    """The row to insert; ``live_before``: live events of its service earlier in the batch."""
-    definition = await _definition(
-        connection, create.service, create.document, create.now, create.rules
-    )
-    state = _schedule_state(create.document, create.now, 0, create.document.status or "active")
-    if state["status"] in LIVE_EVENT_STATUSES:
-        max_events = create.rules.max_events
-        await check_event_quota(connection, create.service, max_events, adding=1 + live_before)
-    now = create.now
-    return {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
 
 
 async def _insert_many(
@@ -223,14 +258,17 @@ async def _insert_many(
     for index, create in enumerate(creates):
         if create.identity in rows:
             continue  # the same key twice in one batch: the first one wins
+        service = create.row["service"]
         try:
-            new_row = await _new_row(connection, create, live.get(create.service, 0))
+            await _store_checks(
+                connection, create.row, create.document, create.rules, live.get(service, 0)
+            )
         except OnewatchError as exc:
             outcomes[index] = exc
             continue
-        rows[create.identity] = new_row
-        if new_row["status"] in LIVE_EVENT_STATUSES:
-            live[create.service] = live.get(create.service, 0) + 1
+        rows[create.identity] = create.row
+        if create.row["status"] in LIVE_EVENT_STATUSES:
+            live[service] = live.get(service, 0) + 1
     stored = await store.insert_new_events(connection, list(rows.values()))
     for index, create in enumerate(creates):
         row = stored.pop(create.identity, None)
@@ -252,7 +290,8 @@ def _creates_on(engine: AsyncEngine) -> GroupCommit[_Create, Written]:
 
 async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
-    create = _Create(service, document, context.clock.now(), context.rules)
+    row = _unchecked_row(service, document, context.clock.now(), context.rules)
+    create = _Create(document, context.rules, row)
     written = await _creates_on(context.engine).submit(context.engine, create)
     context.on_change(written.row["next_occurrence"])
     return written

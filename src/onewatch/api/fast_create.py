@@ -1,33 +1,38 @@
-"""``POST /v1/events`` without FastAPI's routing and dependency resolution, when it can.
+"""``POST /v1/events`` without FastAPI's middleware, routing and dependency resolution.
 
 An event create is the API's hottest request, and under load FastAPI's machinery cost
 more CPU than the create itself: six nested dependency solves (each parsing query
-parameters, cookies and headers again), route matching over every route, and four more
-middleware layers, about half of the server's CPU per create. This pure ASGI layer
-answers a well-formed create directly, with the same functions the route uses (token
-check, rate quota, ``routes.events.create_answer``), so the answer, its status and its
-headers are the same bytes.
+parameters, cookies and headers again), route matching over every route, and seven
+middleware layers (FastAPI's telemetry check reads the environment on every request).
+``OnewatchAPI`` answers a well-formed create before any of them, with the same functions
+the route uses (token check, rate quota, ``routes.events.create_answer``), so the
+answer, its status and its headers are the same bytes.
 
-Anything else takes the ordinary route, before anything was counted or changed: another
-path or method, a body that is not JSON (no ``Content-Type: application/json``),
-malformed JSON, a missing or bad token, a body the model refuses. The route then answers
-exactly as it always did (400, 401, 422, in its order). Past that point a refusal (429,
-403, 409, 422 from the schedule or the target policy) is rendered by the same function as
-the app's exception handler.
+Anything else takes the ordinary way, before anything was counted or changed: another
+path or method, a body that is not JSON (no ``Content-Type: application/json``) or is
+over the size limit, malformed JSON, a missing or bad token, a body the model refuses.
+The app then answers exactly as it always did (400, 401, 413, 422, in its order). Past
+that point a refusal (429, 403, 409, 422 from the schedule or the target policy) is
+rendered by the same function as the app's exception handler.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from onewatch.api.deps import principal_of
 from onewatch.api.documents import EventDocument
-from onewatch.api.errors import model_invalid_response, onewatch_error_response, replay
+from onewatch.api.errors import (
+    MAX_BODY_BYTES,
+    model_invalid_response,
+    onewatch_error_response,
+    replay,
+)
 from onewatch.api.rate_limit import count_request, limiter_of
 from onewatch.api.routes.events import create_answer
 from onewatch.errors import OnewatchError
@@ -37,20 +42,18 @@ PATH = "/v1/events"
 _JSON = b"application/json"
 
 
-class FastEventCreate:
-    """Answers a well-formed ``POST /v1/events`` itself; passes every other request on."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class OnewatchAPI(FastAPI):
+    """The FastAPI app, with its hottest request answered ahead of its middleware stack."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
             return
         messages, body = await _read_body(receive)
-        accepted = await _accepted(scope, body)
+        scope["app"] = self  # as Starlette sets it: the route's functions read app.state
+        accepted = None if len(body) > MAX_BODY_BYTES else await _accepted(scope, body)
         if accepted is None:
-            await self.app(scope, replay(messages, receive), send)
+            await super().__call__(scope, replay(messages, receive), send)
             return
         principal, document = accepted
         response = await _create(scope, principal, document)
@@ -58,11 +61,14 @@ class FastEventCreate:
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
-    """The request's messages (to replay them to the route) and its whole body."""
+    """The request's messages (to replay them) and its body, read no further than just
+    past the size limit (``BodySizeLimit`` then refuses it)."""
     messages: list[Message] = []
-    while True:
+    size = 0
+    while size <= MAX_BODY_BYTES:
         message = await receive()
         messages.append(message)
+        size += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             break
     return messages, b"".join(m.get("body", b"") for m in messages)
@@ -76,7 +82,8 @@ async def _accepted(scope: Scope, body: bytes) -> tuple[Principal, EventDocument
     verifier: TokenVerifier = scope["app"].state.verifier
     try:
         principal = await principal_of(verifier, headers[1].decode("latin-1"))
-        document = EventDocument.model_validate(json.loads(body))
+        # pydantic parses the bytes itself: no dict built first, and the same document.
+        document = EventDocument.model_validate_json(body)
     except (OnewatchError, ValueError):  # a bad token, bad JSON, a refused document
         return None
     return principal, document
