@@ -7,6 +7,7 @@ table as the dispatch queue or, in queue mode, a private Redis per run.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -61,6 +62,8 @@ SCALE_FLAVOURS = (
     POSTGRES_3_REDIS,
 )
 SYSTEM = SQLITE.system
+#: Written into a SQLite template once it is complete, with its build figures.
+TEMPLATE_BUILT = "template.json"
 #: Rows per second the loader manages here, to leave room for inserting a run's events.
 INSERT_RATE_ESTIMATE = 5_000
 
@@ -77,13 +80,20 @@ def template(ctx: Context, stored: int) -> Path:
     key = (SQLITE.system, stored)
     if key not in ctx.templates:
         data_dir = ctx.work_dir / "templates" / f"onewatch-{stored}"
-        started = time.monotonic()
-        _fill(ctx, sqlite_url(data_dir), stored)
-        ctx.template_info[key] = {
-            "stored": stored,
-            "build_seconds": time.monotonic() - started,
-            "store_bytes": sqlite_size_bytes(database_path(data_dir)),
-        }
+        built = data_dir / TEMPLATE_BUILT
+        if built.exists():  # an earlier run in this work dir built it
+            ctx.template_info[key] = json.loads(built.read_text())
+        else:
+            if data_dir.exists():  # a build that was cut off: start over
+                shutil.rmtree(data_dir)
+            started = time.monotonic()
+            _fill(ctx, sqlite_url(data_dir), stored)
+            ctx.template_info[key] = {
+                "stored": stored,
+                "build_seconds": time.monotonic() - started,
+                "store_bytes": sqlite_size_bytes(database_path(data_dir)),
+            }
+            built.write_text(json.dumps(ctx.template_info[key]))
         ctx.templates[key] = data_dir
     return ctx.templates[key]
 
