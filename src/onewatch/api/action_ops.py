@@ -20,13 +20,14 @@ from onewatch.delivery.target_policy import TargetPolicy
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.store import actions as store
 from onewatch.store.transactions import write_transaction
+from onewatch.store.types import StoredRow
 
 
 @dataclass(frozen=True)
 class Written:
     """The row after a write; ``created``/``changed`` say what the write did."""
 
-    row: RowMapping
+    row: StoredRow
     created: bool = False
     changed: bool = True
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import RowMapping
-
 from onewatch.api.documents import utc_text
+from onewatch.store.types import StoredRow
 
 
-def action_json(row: RowMapping) -> dict[str, Any]:
+def action_json(row: StoredRow) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "service": row["service"],
@@ -23,7 +22,7 @@ def action_json(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def scheduling_pattern_json(row: RowMapping) -> dict[str, Any]:
+def scheduling_pattern_json(row: StoredRow) -> dict[str, Any]:
     return {
         "pattern": row["pattern"],
         "timezone": row["timezone"],
@@ -34,13 +33,13 @@ def scheduling_pattern_json(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def _event_target_json(row: RowMapping) -> dict[str, Any]:
+def _event_target_json(row: StoredRow) -> dict[str, Any]:
     if row["action_key"] is not None:
         return {"action": row["action_key"]}
     return {"type": row["target_type"], row["target_type"]: row["target"]}
 
 
-def event_json(row: RowMapping) -> dict[str, Any]:
+def event_json(row: StoredRow) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "service": row["service"],
@@ -60,7 +59,7 @@ def event_json(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def event_as_input(row: RowMapping) -> dict[str, Any]:
+def event_as_input(row: StoredRow) -> dict[str, Any]:
     """The event as a client would send it: the base a PATCH is merged into."""
     document = event_json(row)
     if document["status"] not in ("active", "paused"):

@@ -30,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.errors import Conflict
 from onewatch.store.constraints import is_unique_violation, sql_nulls
+from onewatch.store.one_trip import OneTripInsert
 from onewatch.store.schema import deliveries, events
+from onewatch.store.types import StoredRow
 
 
 @dataclass(frozen=True)
@@ -79,22 +81,28 @@ def _insert_new_events(dialect: str) -> Insert:
 
 
 _INSERT_NEW_EVENTS = {name: _insert_new_events(name) for name in ("sqlite", "postgresql")}
+_INSERT_NEW_EVENTS_ON_SQLITE = OneTripInsert(_INSERT_NEW_EVENTS["sqlite"])
 
 
 async def insert_new_events(
     connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
-) -> dict[tuple[str, str], RowMapping]:
+) -> dict[tuple[str, str], StoredRow]:
     """Insert events in one statement; the stored rows by (service, key).
 
     A (service, key) that exists already is skipped (``ON CONFLICT DO NOTHING``) and is
     absent from the answer: the caller reports it as a conflict. Every row has the same
-    columns, so the statement is compiled once and its parameters sent as one batch.
+    columns, so the statement is compiled once and its parameters sent as one batch (on
+    SQLite in one trip to the driver's thread: ``store.one_trip``).
     """
     if not rows:
         return {}
-    statement = _INSERT_NEW_EVENTS[connection.dialect.name]
-    result = await connection.execute(statement, list(rows))
-    return {(row["service"], row["key"]): row for row in result.mappings().all()}
+    stored: Sequence[StoredRow]
+    if connection.dialect.name == "sqlite":
+        stored = await _INSERT_NEW_EVENTS_ON_SQLITE.execute(connection, rows)
+    else:
+        statement = _INSERT_NEW_EVENTS[connection.dialect.name]
+        stored = (await connection.execute(statement, list(rows))).mappings().all()
+    return {(row["service"], row["key"]): row for row in stored}
 
 
 async def get_event(connection: AsyncConnection, service: str, key: str) -> RowMapping | None:

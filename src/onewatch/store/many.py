@@ -37,7 +37,8 @@ class _Compiled:
     parameters: tuple[_Parameter, ...]
 
 
-def _processor(type_: Any, dialect: Dialect) -> Processor | None:
+def bind_processor(type_: Any, dialect: Dialect) -> Processor | None:
+    """The conversion SQLAlchemy applies to a value of ``type_`` before the driver."""
     processor: Processor | None = type_.dialect_impl(dialect).bind_processor(dialect)
     return processor
 
@@ -56,7 +57,7 @@ class ManyRows:
         parameters = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
-            processor = _processor(bind.type, dialect)
+            processor = bind_processor(bind.type, dialect)
             if bind.required:  # given by each row, under the bind's key
                 parameters.append(_Parameter(bind.key, processor))
                 continue
