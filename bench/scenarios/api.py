@@ -139,7 +139,8 @@ def _ceiling(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _onewatch(ctx: Context) -> dict[str, Any]:
+def run_onewatch(ctx: Context) -> dict[str, Any]:
+    """One create-and-list run against a node over the steady store (`bench.compare_api` too)."""
     stored = ctx.sizes.steady_stored
     node, token = onewatch_runner.start_node(ctx, stored, "api-ow")
     sampler = ProcessSampler(node.pid)
@@ -161,6 +162,6 @@ def _onewatch(ctx: Context) -> dict[str, Any]:
 def run(ctx: Context) -> Path:
     runs = []
     if ctx.wants(onewatch_runner.SYSTEM):
-        runs.append(guarded(onewatch_runner.SYSTEM, "api", lambda: _onewatch(ctx)))
+        runs.append(guarded(onewatch_runner.SYSTEM, "api", lambda: run_onewatch(ctx)))
         runs.append(guarded("load generator", "ceiling", lambda: _ceiling(ctx)))
     return write_result(ctx, "api", {"runs": runs})
