@@ -271,8 +271,8 @@ async def _record_one_by_one(
 ) -> list[Outcome]:
     kept = []
     for outcome in outcomes:
-        result = await _RECORD.execute(connection, [_record_params(outcome, now)])
-        if result.rowcount == 1:
+        changed = await _RECORD.execute(connection, [_record_params(outcome, now)])
+        if changed == 1:
             kept.append(outcome)
     if kept:
         await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
@@ -332,8 +332,8 @@ async def record_outcomes(
             return await _record_returning(connection, outcomes, now)
     async with writing(engine), engine.connect() as connection:
         await connection.begin()
-        result = await _RECORD.execute(connection, [_record_params(o, now) for o in outcomes])
-        if result.rowcount == len(outcomes):
+        changed = await _RECORD.execute(connection, [_record_params(o, now) for o in outcomes])
+        if changed == len(outcomes):
             await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in outcomes])
             await connection.commit()
             return list(outcomes)

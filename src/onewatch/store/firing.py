@@ -185,8 +185,8 @@ async def _advance_one_by_one(
     """The slow path after a batch lost a race: keep only the events still unchanged."""
     kept = []
     for advance in advances:
-        result = await _ADVANCE.execute(connection, [_advance_params(advance, now)])
-        if result.rowcount == 1:
+        changed = await _ADVANCE.execute(connection, [_advance_params(advance, now)])
+        if changed == 1:
             kept.append(advance)
     return len(kept), await _insert_deliveries(connection, kept, now)
 
@@ -232,8 +232,8 @@ async def _apply(
     if connection.dialect.name == "postgresql":
         return await _apply_returning(connection, advances, now)
     params = [_advance_params(advance, now) for advance in advances]
-    result = await _ADVANCE.execute(connection, params)
-    if result.rowcount == len(advances):
+    changed = await _ADVANCE.execute(connection, params)
+    if changed == len(advances):
         return len(advances), await _insert_deliveries(connection, advances, now)
     await connection.rollback()
     async with engine.begin() as retry:

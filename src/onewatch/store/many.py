@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, Dialect
+from sqlalchemy import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -73,10 +73,9 @@ class ManyRows:
             found = self._by_dialect[key] = self._compile(dialect)
         return found
 
-    async def execute(
-        self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
-    ) -> CursorResult[Any]:
-        """Run the statement once per row (one driver executemany); rowcount is the sum."""
+    async def execute(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run the statement once per row (one driver executemany); the rows it changed in
+        all (-1 where the driver does not count a batch: asyncpg)."""
         compiled = self.compiled(connection.dialect)
         plan = [(p.key, p.processor, p.constant) for p in compiled.parameters]
         values = [
@@ -88,4 +87,10 @@ class ManyRows:
             )
             for row in rows
         ]
-        return await connection.exec_driver_sql(compiled.sql, values)
+        if connection.dialect.name == "sqlite":
+            # One trip to aiosqlite's thread; SQLAlchemy's cursor wrapper takes three (open,
+            # executemany, close), each back through a busy event loop (``store.one_trip``).
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            return int((await driver.executemany(compiled.sql, values)).rowcount)
+        return int((await connection.exec_driver_sql(compiled.sql, values)).rowcount)
