@@ -144,22 +144,11 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(scope, receive, send)
             return
-        messages, size = await self._buffer(receive)
+        messages, size = await buffer_body(receive, self.limit)
         if size > self.limit:
             await self._refuse(scope, receive, send)
             return
         await self.app(scope, replay(messages, receive), send)
-
-    async def _buffer(self, receive: Receive) -> tuple[list[Message], int]:
-        messages: list[Message] = []
-        size = 0
-        while size <= self.limit:
-            message = await receive()
-            messages.append(message)
-            size += len(message.get("body", b""))
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                break
-        return messages, size
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = error_body(
@@ -168,6 +157,20 @@ class BodySizeLimit:
             [{"field": "body", "reason": f"larger than {self.limit} bytes"}],
         )
         await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+async def buffer_body(receive: Receive, limit: int) -> tuple[list[Message], int]:
+    """A request's messages (to ``replay`` them) and its body's size, read no further
+    than just past ``limit``."""
+    messages: list[Message] = []
+    size = 0
+    while size <= limit:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    return messages, size
 
 
 def replay(messages: list[Message], receive: Receive) -> Receive:

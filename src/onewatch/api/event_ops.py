@@ -119,10 +119,12 @@ async def _check_target(
     connection: AsyncConnection, service: str, doc: EventDocument, policy: TargetPolicy
 ) -> None:
     endpoint, where = await _endpoint_of(connection, service, doc)
-    _check_endpoint(doc, endpoint, where, policy)
+    _check_filled_destination(doc, endpoint, where, policy)
 
 
-def _check_endpoint(doc: EventDocument, endpoint: str, where: str, policy: TargetPolicy) -> None:
+def _check_filled_destination(
+    doc: EventDocument, endpoint: str, where: str, policy: TargetPolicy
+) -> None:
     """``params.url`` fills every placeholder, and the outbound policy lets the call out."""
     missing = placeholders(endpoint) - set(doc.params.url)
     if missing:
@@ -195,7 +197,7 @@ def _unchecked_row(
     schedule = compile_pattern(document.scheduling_pattern, anchor=now)
     inline = _inline_endpoint(document)
     if inline is not None:
-        _check_endpoint(document, *inline, rules.policy)
+        _check_filled_destination(document, *inline, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
     definition = event_definition(service, document, timezone)
     state = _schedule_state(document, now, 0, document.status or "active", schedule)
@@ -214,7 +216,7 @@ async def _store_checks(
     service = row["service"]
     if document.inline_target is None:
         endpoint, where = await _endpoint_of(connection, service, document)
-        _check_endpoint(document, endpoint, where, rules.policy)
+        _check_filled_destination(document, endpoint, where, rules.policy)
     if row["status"] in LIVE_EVENT_STATUSES:
         await check_event_quota(connection, service, rules.max_events, adding=1 + live_before)
 

@@ -23,12 +23,13 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from onewatch.api.deps import principal_of
 from onewatch.api.documents import EventDocument
 from onewatch.api.errors import (
     MAX_BODY_BYTES,
+    buffer_body,
     model_invalid_response,
     onewatch_error_response,
     replay,
@@ -49,29 +50,17 @@ class OnewatchAPI(FastAPI):
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             await super().__call__(scope, receive, send)
             return
-        messages, body = await _read_body(receive)
+        # Over the limit, the ordinary way's ``BodySizeLimit`` refuses it.
+        messages, size = await buffer_body(receive, MAX_BODY_BYTES)
         scope["app"] = self  # as Starlette sets it: the route's functions read app.state
-        accepted = None if len(body) > MAX_BODY_BYTES else await _accepted(scope, body)
+        body = b"".join(message.get("body", b"") for message in messages)
+        accepted = None if size > MAX_BODY_BYTES else await _accepted(scope, body)
         if accepted is None:
             await super().__call__(scope, replay(messages, receive), send)
             return
         principal, document = accepted
         response = await _create(scope, principal, document)
         await response(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
-    """The request's messages (to replay them) and its body, read no further than just
-    past the size limit (``BodySizeLimit`` then refuses it)."""
-    messages: list[Message] = []
-    size = 0
-    while size <= MAX_BODY_BYTES:
-        message = await receive()
-        messages.append(message)
-        size += len(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            break
-    return messages, b"".join(m.get("body", b"") for m in messages)
 
 
 async def _accepted(scope: Scope, body: bytes) -> tuple[Principal, EventDocument] | None:

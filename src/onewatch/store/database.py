@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from onewatch.errors import ConfigurationError
@@ -77,6 +77,14 @@ def _roll_back_if_open(
         return  # nothing to do, or nowhere to do it (SQLAlchemy would skip it too)
     if record.driver_connection is not None and record.driver_connection.in_transaction:
         dbapi_connection.rollback()
+
+
+async def sqlite_driver(connection: AsyncConnection) -> Any:
+    """The aiosqlite connection under ``connection``: one of its calls is one trip to its
+    thread, where SQLAlchemy's cursor wrapper makes three or four (``store.one_trip``)."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    return driver
 
 
 def create_engine(plain_url: str, **options: Any) -> AsyncEngine:

@@ -19,6 +19,8 @@ from sqlalchemy import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
+from onewatch.store.database import sqlite_driver
+
 Processor = Callable[[Any], Any]
 
 
@@ -90,7 +92,6 @@ class ManyRows:
         if connection.dialect.name == "sqlite":
             # One trip to aiosqlite's thread; SQLAlchemy's cursor wrapper takes three (open,
             # executemany, close), each back through a busy event loop (``store.one_trip``).
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
+            driver = await sqlite_driver(connection)
             return int((await driver.executemany(compiled.sql, values)).rowcount)
         return int((await connection.exec_driver_sql(compiled.sql, values)).rowcount)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Dialect, Insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onewatch.store.database import sqlite_driver
 from onewatch.store.many import Processor, bind_processor
 
 #: Parameters one SQLite statement may carry (SQLAlchemy assumes the same since 3.32).
@@ -59,8 +60,7 @@ class OneTripInsert:
         plan = self._plans.get(columns)
         if plan is None:
             plan = self._plans[columns] = self._plan(connection.dialect, columns)
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
+        driver = await sqlite_driver(connection)
         found: list[dict[str, Any]] = []
         per_statement = max(1, self.max_parameters // len(plan.binds))
         for start in range(0, len(rows), per_statement):

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onewatch.store.database import sqlite_driver
 from onewatch.store.writer import writing
 
 
@@ -37,8 +38,7 @@ async def _begin_immediate(connection: AsyncConnection) -> None:
     of a short transaction's time. SQLAlchemy's own ``begin()`` sends nothing to SQLite,
     so its commit and rollback end the transaction begun here.
     """
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
+    driver = await sqlite_driver(connection)
     # execute_fetchall: its cursor lives and dies in aiosqlite's thread (no close trip).
     await driver.execute_fetchall("BEGIN IMMEDIATE")
 
