@@ -7,20 +7,25 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from onewatch.api.event_ops import EventContext
 from onewatch.clock import SystemClock
 from onewatch.importer import import_documents, read_dump
 from onewatch.security.tokens import SECRET_FILE_NAME
 from onewatch.store.database import create_engine
-from onewatch.store.migrate import is_current
+from onewatch.store.migrate import is_current, upgrade_to_head
+from tests.engine.support import add_delivery, add_event, utcnow
 from tests.support.databases import migrated_engine
+from tests.support.server_process import running_target
 from tests.support.store import snapshot
 from tests.support.waiting import wait_for
 
@@ -170,9 +175,72 @@ async def test_serve_first_start_prints_how_to_mint_and_answers(tmp_path: Path) 
         async with asyncio.timeout(DEADLINE):
             rest = (await process.stdout.read()).decode()
             code = await process.wait()
-    # uvicorn shuts down cleanly, then re-raises the signal so the exit status tells it.
     assert "Application shutdown complete" in rest, "".join(seen) + rest
-    assert code in (0, -signal.SIGTERM)
+    assert code == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_serve_exits_0_after_a_clean_stop(tmp_path: Path, signum: signal.Signals) -> None:
+    """uvicorn re-raises the stop signal after its shutdown; a supervisor saw a crash."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "onewatch", "serve", "--port", "0", "--data-dir", "d",
+        cwd=tmp_path, env=_env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen: list[str] = []
+    await _read_until(process.stdout, r"running on http://127\.0\.0\.1:\d+", seen)
+    process.send_signal(signum)
+    async with asyncio.timeout(DEADLINE):
+        rest = (await process.stdout.read()).decode()
+        code = await process.wait()
+    assert "Application shutdown complete" in rest, "".join(seen) + rest
+    assert "Traceback" not in rest, rest
+    assert code == 0, "".join(seen) + rest
+
+
+async def _store_with_due_work(folder: Path, endpoint: str) -> dict[str, list[dict[str, object]]]:
+    """A migrated SQLite store with an event due now and a pending delivery due now."""
+    engine = create_engine(f"sqlite:///{folder / 'onewatch.db'}")
+    try:
+        await upgrade_to_head(engine)
+        target = {"endpoint": endpoint}
+        due = utcnow() - timedelta(seconds=5)
+        await add_event(engine, key="due", pattern=due.isoformat(), target_type="webhook",
+                        target=target)  # fmt: skip
+        other = await add_event(engine, key="queued", pattern="@yearly", target_type="webhook",
+                                target=target)  # fmt: skip
+        await add_delivery(engine, ident="msg_queued", event_id=other, event_key="queued", due=due)
+        return await snapshot(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_serve_on_a_taken_port_fails_before_any_role_starts(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    with running_target() as target, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        before = await _store_with_due_work(data, target.url())
+        result = await asyncio.to_thread(
+            onewatch, "serve", "--port", str(port), "--data-dir", "d", cwd=tmp_path
+        )
+        engine = create_engine(f"sqlite:///{data / 'onewatch.db'}")
+        try:
+            after = await snapshot(engine)
+        finally:
+            await engine.dispose()
+        assert target.received == []
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; nothing was "
+        "started (free the port or choose another with --port)"
+    )
+    # Not fired (no new delivery, the event not advanced), the pending one not claimed.
+    assert after == before
 
 
 async def test_serve_without_the_api_role_runs_until_sigterm(tmp_path: Path) -> None:

@@ -110,15 +110,18 @@ def _level(name: str) -> int:
 
 
 def _serve_api(settings: Settings) -> None:
+    """The API and the roles, on a port bound before the roles start (see ``http_server``)."""
     import uvicorn
 
     from onewatch.api.app import create_app
+    from onewatch.cli.http_server import OnewatchServer, bind_listening_socket
     from onewatch.gc_tuning import tune_for_serving
     from onewatch.runtime import Runtime
 
+    listener = bind_listening_socket(settings.host, settings.port)
     app = create_app(Runtime.from_settings(settings))
     tune_for_serving()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -127,6 +130,11 @@ def _serve_api(settings: Settings) -> None:
         access_log=_level(settings.log_level) <= logging.INFO,
         ws="none",
     )
+    server = OnewatchServer(config)
+    with listener:
+        server.run(sockets=[listener])
+    if not server.started:
+        raise fail("the node did not start (see the log above)")
 
 
 def serve(
