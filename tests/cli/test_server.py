@@ -17,6 +17,7 @@ import httpx
 import jwt
 import pytest
 
+from onewatch import __version__
 from onewatch.api.event_ops import EventContext
 from onewatch.clock import SystemClock
 from onewatch.importer import import_documents, read_dump
@@ -81,6 +82,11 @@ def test_token_create_signs_with_the_data_folder_secret(tmp_path: Path) -> None:
     admin_claims = jwt.decode(admin.stdout.strip(), secret, algorithms=["HS256"])
     assert admin_claims["scope"] == "admin"
     assert admin_claims["exp"] - admin_claims["iat"] == 7200
+
+
+def test_version_is_printed_and_exits_0(tmp_path: Path) -> None:
+    shown = onewatch("--version", cwd=tmp_path)
+    assert (shown.returncode, shown.stdout, shown.stderr) == (0, f"onewatch {__version__}\n", "")
 
 
 def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
