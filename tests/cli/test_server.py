@@ -21,7 +21,7 @@ from onewatch import __version__
 from onewatch.api.event_ops import EventContext
 from onewatch.clock import SystemClock
 from onewatch.importer import import_documents, read_dump
-from onewatch.security.tokens import SECRET_FILE_NAME
+from onewatch.security.tokens import SECRET_FILE_NAME, load_or_create_secret
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import is_current, upgrade_to_head
 from tests.engine.support import add_delivery, add_event, utcnow
@@ -42,11 +42,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def onewatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def onewatch(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "onewatch", *args],
         cwd=cwd,
-        env=_env(),
+        env={**_env(), **env},
         capture_output=True,
         text=True,
         timeout=DEADLINE,
@@ -61,6 +61,7 @@ def _seed_dump(path: Path) -> Path:
 
 
 def test_token_create_signs_with_the_data_folder_secret(tmp_path: Path) -> None:
+    secret, _created = load_or_create_secret(tmp_path / "d")  # as the server's first start
     made = onewatch("token", "create", "--service", "alpha", "--data-dir", "d", cwd=tmp_path)
     admin = onewatch(
         "token",
@@ -75,13 +76,40 @@ def test_token_create_signs_with_the_data_folder_secret(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert made.returncode == 0, made.stderr
-    secret = (tmp_path / "d" / SECRET_FILE_NAME).read_text().strip()
+    secret_file = (tmp_path / "d" / SECRET_FILE_NAME).resolve()
+    assert made.stderr == f"signed with the secret from {secret_file}\n"
     claims = jwt.decode(made.stdout.strip(), secret, algorithms=["HS256"])
     assert claims["sub"] == "alpha"
     assert claims["exp"] - claims["iat"] == 30 * 86400
     admin_claims = jwt.decode(admin.stdout.strip(), secret, algorithms=["HS256"])
     assert admin_claims["scope"] == "admin"
     assert admin_claims["exp"] - admin_claims["iat"] == 7200
+
+
+def test_token_create_in_a_folder_without_a_secret_makes_none(tmp_path: Path) -> None:
+    """Run away from the server's folder, it used to make a secret no server reads."""
+    load_or_create_secret(tmp_path / "server" / "d")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    made = onewatch("token", "create", "--service", "alpha", cwd=elsewhere)
+    assert made.returncode == 1
+    assert made.stdout == ""
+    looked_at = (elsewhere / "onewatch-data" / SECRET_FILE_NAME).resolve()
+    (line,) = made.stderr.strip().splitlines()
+    assert line.startswith(f"error: no token signing secret at {looked_at} ")
+    assert "--data-dir" in line and "ONEWATCH_JWT_SECRET" in line
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_token_create_says_a_configured_secret_signed(tmp_path: Path) -> None:
+    secret = "token-create-test-secret-long-enough-0123456789"
+    made = onewatch(
+        "token", "create", "--service", "alpha", cwd=tmp_path, ONEWATCH_JWT_SECRET=secret
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stderr == "signed with the secret from ONEWATCH_JWT_SECRET\n"
+    assert jwt.decode(made.stdout.strip(), secret, algorithms=["HS256"])["sub"] == "alpha"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_version_is_printed_and_exits_0(tmp_path: Path) -> None:

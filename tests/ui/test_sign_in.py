@@ -170,6 +170,14 @@ def test_the_ui_link_command_explains_a_bad_ttl(tmp_path: Path) -> None:
     ]
 
 
+def test_the_ui_link_command_makes_no_secret_where_no_server_keeps_one(tmp_path: Path) -> None:
+    made = onewatch("ui-link", "--service", "beta", cwd=tmp_path)
+    assert made.returncode == 1
+    (line,) = made.stderr.strip().splitlines()
+    assert line.startswith("error: no token signing secret at ")
+    assert list(tmp_path.iterdir()) == []
+
+
 async def test_after_sign_in_the_browser_returns_only_to_a_dashboard_page(live: LiveApp) -> None:
     token = live.token("alpha")
     async with browser(live) as http:

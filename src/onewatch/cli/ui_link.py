@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import typer
 
-from onewatch.cli.server import DataDir, fail, parse_ttl, user_errors
+from onewatch.cli.server import DataDir, fail, parse_ttl, signing_secret, user_errors
 from onewatch.settings import Settings, load_settings
 
 
@@ -23,17 +23,6 @@ def _base_url(settings: Settings, given: str | None) -> str:
     host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}"
-
-
-def _secret(settings: Settings) -> str:
-    """The HMAC secret the node verifies with: configured, or the data folder's."""
-    from onewatch.security.tokens import load_or_create_secret
-
-    if settings.jwt_public_key is not None or settings.jwt_jwks_url is not None:
-        raise fail("this node verifies tokens with a public key; paste a token in the dashboard")
-    if settings.jwt_secret is not None:
-        return settings.jwt_secret.get_secret_value()
-    return load_or_create_secret(settings.data_dir)[0]
 
 
 def ui_link(
@@ -56,7 +45,7 @@ def ui_link(
     with user_errors():
         settings = load_settings(data_dir=data_dir)
         token = mint_link_token(
-            _secret(settings),
+            signing_secret(settings)[0],
             Principal(service.strip(), admin=admin),
             now=SystemClock().now(),
             ttl=lifetime,
