@@ -154,6 +154,7 @@ async def test_the_ui_link_command_prints_a_working_link(live: LiveApp, tmp_path
     args = ("ui-link", "--service", "beta", "--admin", "--base-url", live.base_url)
     made = await asyncio.to_thread(onewatch, *args, cwd=tmp_path, ONEWATCH_JWT_SECRET=live.secret)
     assert made.returncode == 0, made.stderr
+    assert made.stderr == "signed with the secret from ONEWATCH_JWT_SECRET\n"
     link = made.stdout.strip()
     assert re.fullmatch(re.escape(live.base_url) + r"/ui/link\?token=[\w.-]+", link)
     async with browser(live) as http:

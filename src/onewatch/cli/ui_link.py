@@ -25,6 +25,13 @@ def _base_url(settings: Settings, given: str | None) -> str:
     return f"http://{host}:{settings.port}"
 
 
+def _secret(settings: Settings) -> tuple[str, str]:
+    """The HMAC secret the node verifies with and where it is kept (see ``signing_secret``)."""
+    if settings.jwt_public_key is not None or settings.jwt_jwks_url is not None:
+        raise fail("this node verifies tokens with a public key; paste a token in the dashboard")
+    return signing_secret(settings)
+
+
 def ui_link(
     service: Annotated[str, typer.Option(help="The service the browser will act for.")],
     admin: Annotated[bool, typer.Option(help="Sign in as an admin (every service).")] = False,
@@ -44,11 +51,13 @@ def ui_link(
         raise fail("--service must not be empty")
     with user_errors():
         settings = load_settings(data_dir=data_dir)
+        secret, source = _secret(settings)
         token = mint_link_token(
-            signing_secret(settings)[0],
+            secret,
             Principal(service.strip(), admin=admin),
             now=SystemClock().now(),
             ttl=lifetime,
             issuer=settings.jwt_issuer,
         )
+    typer.echo(f"signed with the secret from {source}", err=True)
     typer.echo(f"{_base_url(settings, base_url)}/ui/link?{urlencode({'token': token})}")
