@@ -35,6 +35,19 @@ async def test_preview_honours_after_and_max_occurrences(live: LiveApp) -> None:
     assert response.json()["nextFires"] == ["2031-05-02T12:00:00Z", "2031-05-03T12:00:00Z"]
 
 
+async def test_preview_accepts_a_step_wider_than_its_field(live: LiveApp) -> None:
+    body = {
+        "schedulingPattern": {"pattern": "0 0 */40 * *"},
+        "after": {"$date": "2031-05-01T13:00:00Z"},
+        "count": 2,
+    }
+    async with live.client("alpha") as http:
+        response = await http.post("/v1/schedules/preview", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["nextFires"] == ["2031-06-01T00:00:00Z", "2031-07-01T00:00:00Z"]
+    assert response.json()["description"] == "At 00:00, on day 1 of the month"
+
+
 async def test_preview_names_what_is_wrong(live: LiveApp) -> None:
     cases = [
         ({"schedulingPattern": {"pattern": "61 * * * *"}}, "schedulingPattern.pattern"),

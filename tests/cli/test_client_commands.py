@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from onewatch.cli.remote import ExitCode
@@ -98,6 +99,28 @@ def test_trigger_and_the_deliveries_it_makes(
     not_dead = run(tmp_path, "deliveries", "redrive", fired["id"], **env)
     assert not_dead.code == ExitCode.CONFLICT
     assert "only a dead delivery can be redriven" in not_dead.error_line
+
+
+def test_a_run_now_after_a_scheduled_fire_lists_first(
+    tmp_path: Path, server: ServerProcess, target: Target
+) -> None:
+    env = as_service(server, "cli-order")
+    due = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    with Client(server.base_url, server.token("cli-order")) as onewatch:
+        onewatch.events.create(
+            {"key": "soon", "webhook": {"endpoint": target.url()},
+             "schedulingPattern": {"pattern": due}}
+        )  # fmt: skip
+        (scheduled,) = wait_for(
+            lambda: list(onewatch.deliveries.list(event="soon")),
+            within=30,
+            what="the scheduled delivery",
+        )
+        ran_now = run(tmp_path, "events", "trigger", "soon", "--json", **env).json()
+        by_api = [delivery.id for delivery in onewatch.deliveries.list(event="soon")]
+    by_cli = run(tmp_path, "deliveries", "list", "--event", "soon", "--json", **env).json()
+    assert by_api == [ran_now["id"], scheduled.id]
+    assert [delivery["id"] for delivery in by_cli] == by_api
 
 
 def test_a_dead_delivery_is_redriven(tmp_path: Path, server: ServerProcess, target: Target) -> None:

@@ -71,6 +71,15 @@ def test_zone_prefix_sets_the_zone_and_naive_after_is_local() -> None:
     assert report["fires"][0]["utc"] == "2024-03-01T00:00:00+00:00"
 
 
+def test_a_step_wider_than_its_field_lists_the_start_value_only() -> None:
+    code, out, err = run("0 */30 * * *", "--after", "2024-01-01T00:00:00Z", "--count", "2")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "0 */30 * * *: At 00:00"
+    assert lines[2].split()[0] == "2024-01-02T00:00:00+00:00"
+    assert lines[3].split()[0] == "2024-01-03T00:00:00+00:00"
+
+
 def test_one_shot_in_the_past_lists_nothing() -> None:
     code, out, _ = run("2020-01-01T00:00:00Z", "--after", "2024-01-01T00:00:00Z")
     assert code == 0

@@ -7,20 +7,26 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
+from onewatch import __version__
 from onewatch.api.event_ops import EventContext
 from onewatch.clock import SystemClock
 from onewatch.importer import import_documents, read_dump
-from onewatch.security.tokens import SECRET_FILE_NAME
+from onewatch.security.tokens import SECRET_FILE_NAME, load_or_create_secret
 from onewatch.store.database import create_engine
-from onewatch.store.migrate import is_current
+from onewatch.store.migrate import is_current, upgrade_to_head
+from tests.engine.support import add_delivery, add_event, utcnow
 from tests.support.databases import migrated_engine
+from tests.support.server_process import running_target
 from tests.support.store import snapshot
 from tests.support.waiting import wait_for
 
@@ -36,11 +42,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def onewatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def onewatch(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "onewatch", *args],
         cwd=cwd,
-        env=_env(),
+        env={**_env(), **env},
         capture_output=True,
         text=True,
         timeout=DEADLINE,
@@ -55,6 +61,7 @@ def _seed_dump(path: Path) -> Path:
 
 
 def test_token_create_signs_with_the_data_folder_secret(tmp_path: Path) -> None:
+    secret, _created = load_or_create_secret(tmp_path / "d")  # as the server's first start
     made = onewatch("token", "create", "--service", "alpha", "--data-dir", "d", cwd=tmp_path)
     admin = onewatch(
         "token",
@@ -69,13 +76,45 @@ def test_token_create_signs_with_the_data_folder_secret(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert made.returncode == 0, made.stderr
-    secret = (tmp_path / "d" / SECRET_FILE_NAME).read_text().strip()
+    secret_file = (tmp_path / "d" / SECRET_FILE_NAME).resolve()
+    assert made.stderr == f"signed with the secret from {secret_file}\n"
     claims = jwt.decode(made.stdout.strip(), secret, algorithms=["HS256"])
     assert claims["sub"] == "alpha"
     assert claims["exp"] - claims["iat"] == 30 * 86400
     admin_claims = jwt.decode(admin.stdout.strip(), secret, algorithms=["HS256"])
     assert admin_claims["scope"] == "admin"
     assert admin_claims["exp"] - admin_claims["iat"] == 7200
+
+
+def test_token_create_in_a_folder_without_a_secret_makes_none(tmp_path: Path) -> None:
+    """Run away from the server's folder, it used to make a secret no server reads."""
+    load_or_create_secret(tmp_path / "server" / "d")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    made = onewatch("token", "create", "--service", "alpha", cwd=elsewhere)
+    assert made.returncode == 1
+    assert made.stdout == ""
+    looked_at = (elsewhere / "onewatch-data" / SECRET_FILE_NAME).resolve()
+    (line,) = made.stderr.strip().splitlines()
+    assert line.startswith(f"error: no token signing secret at {looked_at} ")
+    assert "--data-dir" in line and "ONEWATCH_JWT_SECRET" in line
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_token_create_says_a_configured_secret_signed(tmp_path: Path) -> None:
+    secret = "token-create-test-secret-long-enough-0123456789"
+    made = onewatch(
+        "token", "create", "--service", "alpha", cwd=tmp_path, ONEWATCH_JWT_SECRET=secret
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stderr == "signed with the secret from ONEWATCH_JWT_SECRET\n"
+    assert jwt.decode(made.stdout.strip(), secret, algorithms=["HS256"])["sub"] == "alpha"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_is_printed_and_exits_0(tmp_path: Path) -> None:
+    shown = onewatch("--version", cwd=tmp_path)
+    assert (shown.returncode, shown.stdout, shown.stderr) == (0, f"onewatch {__version__}\n", "")
 
 
 def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
@@ -170,9 +209,72 @@ async def test_serve_first_start_prints_how_to_mint_and_answers(tmp_path: Path) 
         async with asyncio.timeout(DEADLINE):
             rest = (await process.stdout.read()).decode()
             code = await process.wait()
-    # uvicorn shuts down cleanly, then re-raises the signal so the exit status tells it.
     assert "Application shutdown complete" in rest, "".join(seen) + rest
-    assert code in (0, -signal.SIGTERM)
+    assert code == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_serve_exits_0_after_a_clean_stop(tmp_path: Path, signum: signal.Signals) -> None:
+    """uvicorn re-raises the stop signal after its shutdown; a supervisor saw a crash."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "onewatch", "serve", "--port", "0", "--data-dir", "d",
+        cwd=tmp_path, env=_env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen: list[str] = []
+    await _read_until(process.stdout, r"running on http://127\.0\.0\.1:\d+", seen)
+    process.send_signal(signum)
+    async with asyncio.timeout(DEADLINE):
+        rest = (await process.stdout.read()).decode()
+        code = await process.wait()
+    assert "Application shutdown complete" in rest, "".join(seen) + rest
+    assert "Traceback" not in rest, rest
+    assert code == 0, "".join(seen) + rest
+
+
+async def _store_with_due_work(folder: Path, endpoint: str) -> dict[str, list[dict[str, object]]]:
+    """A migrated SQLite store with an event due now and a pending delivery due now."""
+    engine = create_engine(f"sqlite:///{folder / 'onewatch.db'}")
+    try:
+        await upgrade_to_head(engine)
+        target = {"endpoint": endpoint}
+        due = utcnow() - timedelta(seconds=5)
+        await add_event(engine, key="due", pattern=due.isoformat(), target_type="webhook",
+                        target=target)  # fmt: skip
+        other = await add_event(engine, key="queued", pattern="@yearly", target_type="webhook",
+                                target=target)  # fmt: skip
+        await add_delivery(engine, ident="msg_queued", event_id=other, event_key="queued", due=due)
+        return await snapshot(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_serve_on_a_taken_port_fails_before_any_role_starts(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    with running_target() as target, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        before = await _store_with_due_work(data, target.url())
+        result = await asyncio.to_thread(
+            onewatch, "serve", "--port", str(port), "--data-dir", "d", cwd=tmp_path
+        )
+        engine = create_engine(f"sqlite:///{data / 'onewatch.db'}")
+        try:
+            after = await snapshot(engine)
+        finally:
+            await engine.dispose()
+        assert target.received == []
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; nothing was "
+        "started (free the port or choose another with --port)"
+    )
+    # Not fired (no new delivery, the event not advanced), the pending one not claimed.
+    assert after == before
 
 
 async def test_serve_without_the_api_role_runs_until_sigterm(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select, update
 
+from onewatch.store.ids import new_delivery_id
 from onewatch.store.schema import deliveries, delivery_attempts, events
 from tests.support.live import LiveApp, ManualClock
 from tests.ui.support import browser, csrf_of, post_form
@@ -288,6 +289,29 @@ async def test_unknown_pages_and_refusals_answer_in_html(live: LiveApp) -> None:
     assert 'data-testid="event-status">completed<' in refused.text
     async with live.client() as api:  # the API itself still answers in JSON
         assert (await api.get("/v1/events")).json()["error"] == "unauthorized"
+
+
+async def test_run_now_lists_above_an_earlier_scheduled_fire(live: LiveApp) -> None:
+    await _create(live, "alpha", _event("both"))
+    now = live.runtime.clock.now()
+    async with live.runtime.engine.begin() as connection:
+        event_id = (
+            await connection.execute(select(events.c.id).where(events.c.key == "both"))
+        ).scalar_one()
+        # As the scheduler's fire inserts it (store.firing), before the run now below.
+        await connection.execute(
+            insert(deliveries).values(
+                id=new_delivery_id(), event_id=event_id, service="alpha", event_key="both",
+                kind="scheduled", scheduled_for=now - timedelta(hours=1), status="succeeded",
+                next_attempt_at=now, attempts=1, created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+    async with browser(live, "alpha") as http:
+        ran = await post_form(http, "/ui/events/alpha/both", "/ui/events/alpha/both/run")
+        assert ran.status_code in (200, 303), ran.text
+        page = (await http.get("/ui/events/alpha/both")).text
+    kinds = re.findall(r'data-testid="delivery">\s*<p><span[^>]*>\w+</span>\s*(\w+) fire', page)
+    assert kinds == ["manual", "scheduled"]
 
 
 async def test_the_history_pages_back_and_has_a_refreshing_part(

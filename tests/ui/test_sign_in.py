@@ -154,6 +154,7 @@ async def test_the_ui_link_command_prints_a_working_link(live: LiveApp, tmp_path
     args = ("ui-link", "--service", "beta", "--admin", "--base-url", live.base_url)
     made = await asyncio.to_thread(onewatch, *args, cwd=tmp_path, ONEWATCH_JWT_SECRET=live.secret)
     assert made.returncode == 0, made.stderr
+    assert made.stderr == "signed with the secret from ONEWATCH_JWT_SECRET\n"
     link = made.stdout.strip()
     assert re.fullmatch(re.escape(live.base_url) + r"/ui/link\?token=[\w.-]+", link)
     async with browser(live) as http:
@@ -168,6 +169,14 @@ def test_the_ui_link_command_explains_a_bad_ttl(tmp_path: Path) -> None:
     assert made.stderr.strip().splitlines() == [
         "error: --ttl 'soon': use a positive number and a unit s, m, h, d or w (e.g. 30d)"
     ]
+
+
+def test_the_ui_link_command_makes_no_secret_where_no_server_keeps_one(tmp_path: Path) -> None:
+    made = onewatch("ui-link", "--service", "beta", cwd=tmp_path)
+    assert made.returncode == 1
+    (line,) = made.stderr.strip().splitlines()
+    assert line.startswith("error: no token signing secret at ")
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_after_sign_in_the_browser_returns_only_to_a_dashboard_page(live: LiveApp) -> None:

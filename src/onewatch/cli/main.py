@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from onewatch import __version__
 from onewatch.cli import actions, cron, deliveries, events, server, ui_link
 
 app = typer.Typer(
@@ -15,8 +18,24 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"onewatch {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     """Onewatch: one scheduler service that calls every other service at the right time."""
     # A callback keeps ``onewatch`` a command group even while it has a single command.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import signal
 import sys
@@ -110,15 +111,18 @@ def _level(name: str) -> int:
 
 
 def _serve_api(settings: Settings) -> None:
+    """The API and the roles, on a port bound before the roles start (see ``http_server``)."""
     import uvicorn
 
     from onewatch.api.app import create_app
+    from onewatch.cli.http_server import OnewatchServer, bind_listening_socket
     from onewatch.gc_tuning import tune_for_serving
     from onewatch.runtime import Runtime
 
+    listener = bind_listening_socket(settings.host, settings.port)
     app = create_app(Runtime.from_settings(settings))
     tune_for_serving()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -127,6 +131,11 @@ def _serve_api(settings: Settings) -> None:
         access_log=_level(settings.log_level) <= logging.INFO,
         ws="none",
     )
+    server = OnewatchServer(config)
+    with listener:
+        server.run(sockets=[listener])
+    if not server.started:
+        raise fail("the node did not start (see the log above)")
 
 
 def serve(
@@ -196,6 +205,39 @@ def parse_ttl(text: str) -> timedelta:
     return timedelta(**{_TTL_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def _configured_secret_source() -> str:
+    """Where a configured ``jwt_secret`` came from, in the words a user would look for."""
+    if any(name.upper() == "ONEWATCH_JWT_SECRET" for name in os.environ):
+        return "ONEWATCH_JWT_SECRET"
+    config_file = os.environ.get("ONEWATCH_CONFIG_FILE") or "onewatch.toml"
+    return f"jwt_secret in {config_file}"
+
+
+def signing_secret(settings: Settings) -> tuple[str, str]:
+    """The HMAC secret a server with these settings verifies with, and where it is kept.
+
+    Never a new one: a secret made here, in a folder no server reads, would sign tokens
+    that every server refuses. A missing file is an error that says where it looked.
+    """
+    from onewatch.security.tokens import SECRET_FILE_NAME
+
+    if settings.jwt_public_key is not None or settings.jwt_jwks_url is not None:
+        raise fail(
+            "this node verifies tokens with a public key or JWKS; "
+            "tokens come from the holder of the private key"
+        )
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value(), _configured_secret_source()
+    path = (settings.data_dir / SECRET_FILE_NAME).resolve()
+    if not path.is_file():
+        raise fail(
+            f"no token signing secret at {path} (a server creates it on its first start); "
+            "run this in the server's folder, or give the server's data folder with "
+            "--data-dir or ONEWATCH_DATA_DIR, or its secret with ONEWATCH_JWT_SECRET"
+        )
+    return path.read_text().strip(), str(path)
+
+
 @token_app.command("create")
 def token_create(
     service: Annotated[str, typer.Option(help="The service the token speaks for (sub).")],
@@ -203,20 +245,22 @@ def token_create(
     ttl: Annotated[str, typer.Option(help="Lifetime: 30d, 12h, 90m...")] = "30d",
     data_dir: DataDir = None,
 ) -> None:
-    """Print a signed JWT for SERVICE (HS256 with the configured or data-folder secret)."""
+    """Print a signed JWT for SERVICE (HS256 with the configured or data-folder secret).
+
+    Standard error says which secret signed it, so a token minted in the wrong folder
+    is noticed here rather than as a 401 from the server.
+    """
     from onewatch.clock import SystemClock
-    from onewatch.security.tokens import load_or_create_secret, mint_token
+    from onewatch.security.tokens import mint_token
 
     lifetime = parse_ttl(ttl)
     settings = _settings(data_dir=data_dir)
     if not service.strip():
         raise fail("--service must not be empty")
     with user_errors():
-        if settings.jwt_secret is not None:
-            secret = settings.jwt_secret.get_secret_value()
-        else:
-            secret, _created = load_or_create_secret(settings.data_dir)
+        secret, source = signing_secret(settings)
         token = mint_token(secret, service, admin=admin, ttl=lifetime, now=SystemClock().now())
+    typer.echo(f"signed with the secret from {source}", err=True)
     typer.echo(token)
 
 

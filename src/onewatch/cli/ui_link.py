@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import typer
 
-from onewatch.cli.server import DataDir, fail, parse_ttl, user_errors
+from onewatch.cli.server import DataDir, fail, parse_ttl, signing_secret, user_errors
 from onewatch.settings import Settings, load_settings
 
 
@@ -25,15 +25,11 @@ def _base_url(settings: Settings, given: str | None) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def _secret(settings: Settings) -> str:
-    """The HMAC secret the node verifies with: configured, or the data folder's."""
-    from onewatch.security.tokens import load_or_create_secret
-
+def _secret(settings: Settings) -> tuple[str, str]:
+    """The HMAC secret the node verifies with and where it is kept (see ``signing_secret``)."""
     if settings.jwt_public_key is not None or settings.jwt_jwks_url is not None:
         raise fail("this node verifies tokens with a public key; paste a token in the dashboard")
-    if settings.jwt_secret is not None:
-        return settings.jwt_secret.get_secret_value()
-    return load_or_create_secret(settings.data_dir)[0]
+    return signing_secret(settings)
 
 
 def ui_link(
@@ -55,11 +51,13 @@ def ui_link(
         raise fail("--service must not be empty")
     with user_errors():
         settings = load_settings(data_dir=data_dir)
+        secret, source = _secret(settings)
         token = mint_link_token(
-            _secret(settings),
+            secret,
             Principal(service.strip(), admin=admin),
             now=SystemClock().now(),
             ttl=lifetime,
             issuer=settings.jwt_issuer,
         )
+    typer.echo(f"signed with the secret from {source}", err=True)
     typer.echo(f"{_base_url(settings, base_url)}/ui/link?{urlencode({'token': token})}")

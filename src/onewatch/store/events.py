@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.errors import Conflict
 from onewatch.store.constraints import is_unique_violation, sql_nulls
+from onewatch.store.ids import new_delivery_id
 from onewatch.store.one_trip import OneTripInsert
 from onewatch.store.schema import deliveries, events
 from onewatch.store.types import StoredRow
@@ -157,8 +157,12 @@ async def delete_event(connection: AsyncConnection, event_id: int) -> bool:
 async def insert_manual_delivery(
     connection: AsyncConnection, event: RowMapping, now: datetime
 ) -> str:
-    """A "run now" delivery: due at once, outside the schedule and its occurrence count."""
-    delivery_id = str(uuid4())
+    """A "run now" delivery: due at once, outside the schedule and its occurrence count.
+
+    Its id comes from the scheduler's generator, so histories (ordered by id) stay
+    newest first with scheduled and manual deliveries mixed.
+    """
+    delivery_id = new_delivery_id()
     values = {
         "id": delivery_id,
         "event_id": event["id"],

@@ -59,6 +59,7 @@ DAY_OF_MONTH: dict[str, DayTest | None] = {
     "1W": lambda d: _nearest_weekday(d, 1),
     "*/5": lambda d: d.day % 5 == 1,
     "10-20/3": lambda d: d.day in (10, 13, 16, 19),
+    "*/40": lambda d: d.day == 1,
 }
 
 #: Day-of-week texts and what they mean (None: unrestricted).
@@ -71,6 +72,7 @@ DAY_OF_WEEK: dict[str, DayTest | None] = {
     "SAT,SUN": lambda d: d.weekday() >= 5,
     "*/2": lambda d: _cron_weekday(d) in (0, 2, 4, 6),
     "2/3": lambda d: _cron_weekday(d) in (2, 5),
+    "*/9": lambda d: _cron_weekday(d) == 0,
     "5L": lambda d: d.weekday() == 4 and d.day + 7 > _length(d),
     "1#2": lambda d: d.weekday() == 0 and (d.day - 1) // 7 == 1,
     "0#5": lambda d: _cron_weekday(d) == 0 and (d.day - 1) // 7 == 4,

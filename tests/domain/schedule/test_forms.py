@@ -125,6 +125,11 @@ def test_unknown_zone_suggests_close_names() -> None:
         ("@every 1h30m", "Every 1 hour 30 minutes, counted from the event's start"),
         ("2030-01-31T09:00:00Z", "Once, at 2030-01-31T09:00:00+00:00"),
         ("2030-01-31T09:00", "Once, at 2030-01-31T09:00:00 in the event's time zone"),
+        # A step wider than its range is its start value, not "every 100 minutes".
+        ("*/100 * * * *", "Every hour"),
+        ("0 */30 * * *", "At 00:00"),
+        ("0 0 */40 * *", "At 00:00, on day 1 of the month"),
+        ("5/100 * * * *", "At 5 minutes past the hour"),
     ],
 )
 def test_describe_pattern(pattern: str, expected: str) -> None:

@@ -39,7 +39,6 @@ def at(text: str) -> datetime:
         ("0 0 31 4,6,9,11 *", "never fires: no day 31 in Apr, Jun, Sep, Nov"),
         ("0 0 31W 2 *", "never fires: no day 31 in Feb"),
         ("*/5/2 * * * *", "minute field: step '5/2' is not a number"),
-        ("*/60 * * * *", "minute field: step 60 is out of range 1-59"),
         ("0 0 * * 1#6", "day-of-week field: #6 is out of range 1-5"),
         ("0 0 * * L", "day-of-week field: 'L' needs a weekday before it (5L = last Friday)"),
         ("0 0 L-2 * *", "day-of-month field: 'L' is not a valid value"),
@@ -97,6 +96,15 @@ def test_rejection_names_field_and_reason(pattern: str, reason: str) -> None:
         ("0 0 29 2 *", "2096-03-01T00:00Z", "2104-02-29T00:00Z"),  # no 5-year horizon
         ("0 0 29 2 1", "2024-03-01T00:00Z", "2025-02-03T00:00Z"),  # OR: Feb Mondays
         ("59 23 31 12 *", "9997-01-01T00:00Z", "9997-12-31T23:59Z"),
+        # A step wider than its range matches the start value alone (Vixie, cronsim, robfig).
+        ("*/100 * * * *", "2024-01-01T00:00Z", "2024-01-01T01:00Z"),
+        ("*/60 * * * *", "2024-01-01T00:30Z", "2024-01-01T01:00Z"),
+        ("0 */30 * * *", "2024-01-01T00:00Z", "2024-01-02T00:00Z"),
+        ("0 0 */40 * *", "2024-01-01T00:00Z", "2024-02-01T00:00Z"),
+        ("0 0 1 */13 *", "2024-01-01T00:00Z", "2025-01-01T00:00Z"),
+        ("0 0 * * */7", "2024-01-01T00:00Z", "2024-01-07T00:00Z"),  # Sunday only
+        ("10-20/50 * * * *", "2024-01-01T00:10Z", "2024-01-01T01:10Z"),
+        ("5/100 3 * * *", "2024-01-01T00:00Z", "2024-01-01T03:05Z"),
     ],
 )
 def test_next_occurrence_forms(pattern: str, after: str, expected: str) -> None:

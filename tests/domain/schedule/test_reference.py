@@ -80,7 +80,9 @@ def _set_field(
 
 def _time_field(high: int, likely: int) -> st.SearchStrategy[tuple[str, frozenset[int]]]:
     every = st.just(("*", frozenset(range(high + 1))))
-    stepped = st.integers(2, high // 2).map(lambda k: (f"*/{k}", frozenset(range(0, high + 1, k))))
+    # Steps wider than the field (Vixie cron accepts them) select its first value alone.
+    steps = st.one_of(st.integers(2, high // 2), st.integers(high, 2 * high))
+    stepped = steps.map(lambda k: (f"*/{k}", frozenset(range(0, high + 1, k))))
     ranged = st.tuples(st.integers(0, high), st.integers(0, high), st.integers(1, 7)).map(
         lambda t: (
             f"{min(t[0], t[1])}-{max(t[0], t[1])}/{t[2]}",

@@ -7,7 +7,9 @@ from datetime import timedelta
 from cron_descriptor import ExpressionDescriptor, Options
 
 from onewatch.domain.schedule.cron import CronPattern
+from onewatch.domain.schedule.errors import InvalidPattern
 from onewatch.domain.schedule.every import EveryPattern
+from onewatch.domain.schedule.fields import FIELDS, CronField, parse_item
 from onewatch.domain.schedule.patterns import DESCRIPTORS, parse_pattern, split_zone_prefix
 
 _DESCRIPTOR_TEXT = {
@@ -39,10 +41,31 @@ def describe_interval(interval: timedelta) -> str:
     return " ".join(parts)
 
 
+def _single_value_item(item: str, spec: CronField) -> str:
+    """A stepped item that selects one value, as that value (other items unchanged)."""
+    if "/" not in item:
+        return item
+    try:
+        values = parse_item(item, spec)
+    except InvalidPattern:  # L, W, # forms: not plain items, never stepped
+        return item
+    return str(min(values)) if len(values) == 1 else item
+
+
+def _without_wide_steps(five_fields: str) -> str:
+    """``*/100 * * * *`` -> ``0 * * * *``: the describer would say "every 100 minutes"."""
+    fields = five_fields.split()
+    return " ".join(
+        ",".join(_single_value_item(item, spec) for item in text.split(","))
+        for text, spec in zip(fields, FIELDS, strict=True)
+    )
+
+
 def _describe_cron(five_fields: str) -> str:
     options = Options()
     options.use_24hour_time_format = True
-    return str(ExpressionDescriptor(five_fields, options).get_description())
+    text = _without_wide_steps(five_fields)
+    return str(ExpressionDescriptor(text, options).get_description())
 
 
 def describe_pattern(pattern: str) -> str:

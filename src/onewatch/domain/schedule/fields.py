@@ -2,7 +2,9 @@
 
 Grammar of a field: a comma-separated list of items; an item is ``*``, a value, a range
 ``a-b``, optionally followed by ``/step``; ``a/step`` means ``a-max/step``. Values are
-ASCII digits or, in the month and day-of-week fields, 3-letter names.
+ASCII digits or, in the month and day-of-week fields, 3-letter names. A step wider than
+its range is accepted and selects the start value alone (``*/100`` in the minute field is
+minute 0), as Vixie cron, cronsim and robfig/cron do.
 """
 
 from __future__ import annotations
@@ -65,8 +67,6 @@ def _parse_step(text: str, spec: CronField) -> int:
     step = int(text)
     if step == 0:
         raise spec.fail("step 0 is not allowed")
-    if step > spec.span_high:
-        raise spec.fail(f"step {step} is out of range 1-{spec.span_high}")
     return step
 
 
