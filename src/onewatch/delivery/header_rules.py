@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 #: Lower-case names a tenant may not set: framing, hop-by-hop (RFC 9110 7.6.1),
 #: destination and proxy headers, and ``Expect`` (it changes how the body is sent).
@@ -42,6 +43,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+@lru_cache(maxsize=1024)  # a few names (X-Team, Content-Type...) make most headers
 def header_name_problem(name: str) -> str | None:
     """Why a tenant may not configure a header called ``name``, or None."""
     if not _TOKEN.fullmatch(name):

@@ -29,7 +29,10 @@ def url_value_text(value: Any) -> str:
 
 def url_value_problem(value: Any) -> str | None:
     """Why ``value`` may not be filled into an endpoint, or None."""
-    decoded = unquote(url_value_text(value))
+    text = url_value_text(value)
+    if "." not in text and "%" not in text:  # most ids: no dot, encoded or not
+        return None
+    decoded = unquote(text)
     if any(segment in DOT_SEGMENTS for segment in _SEPARATORS.split(decoded)):
         return "must not be or contain a '.' or '..' path segment (it would walk up the path)"
     return None
