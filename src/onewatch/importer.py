@@ -63,7 +63,7 @@ def _name(document: Any) -> str:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'document'}: "
+            f"{'.'.join(str(part) for part in error['loc'] if part != '[key]') or 'document'}: "
             f"{str(error['msg']).removeprefix('Value error, ')}"
             for error in exc.errors()
         )

@@ -82,6 +82,29 @@ EVENT_CASES: list[tuple[str, Callable[[Document], None], str]] = [
     ("placeholder not supplied", _set("params.url", {"other": "1"}), "params.url"),
     ("url param not scalar", _set("params.url.id", {"deep": 1}), "params.url"),
     ("header not text", _set("params.header.X-A", 5), "params.header.X-A"),
+    ("Host header", _set("params.header.Host", "internal.example"), "params.header.Host"),
+    ("host header, lower case", _set("params.header.host", "x.example"), "params.header.host"),
+    (
+        "Transfer-Encoding header",
+        _set("params.header.Transfer-Encoding", "chunked"),
+        "params.header.Transfer-Encoding",
+    ),
+    ("CR LF in a header name", _set("params.header.X-A\r\nHost", "x"), "params.header.X-A\r\nHost"),
+    ("space in a header name", _set("params.header.X A", "x"), "params.header.X A"),
+    ("empty header name", _set("params.header.", "x"), "params.header."),
+    ("CR LF in a header value", _set("params.header.X-A", "b\r\nHost: x"), "params.header.X-A"),
+    ("NUL in a header value", _set("params.header.X-A", "b\x00"), "params.header.X-A"),
+    ("url param ..", _set("params.url.id", ".."), "params.url.id"),
+    ("url param .", _set("params.url.id", "."), "params.url.id"),
+    ("url param ../admin", _set("params.url.id", "../admin"), "params.url.id"),
+    ("url param %2e%2E encoded", _set("params.url.id", "%2e%2E"), "params.url.id"),
+    ("key ..", _set("key", ".."), "key"),
+    ("service not a name", _set("service", "al pha"), "service"),
+    (
+        "inline Host header",
+        _set("webhook", {"endpoint": "https://h.example.org/{id}", "headers": {"Host": "x"}}),
+        "webhook.headers.Host",
+    ),
     ("ftp endpoint", _inline("ftp://files.example.org/x"), "webhook.endpoint"),
     ("endpoint without host", _inline("http:///x"), "webhook.endpoint"),
     ("inline placeholder missing", _inline("https://h.example.org/<nope>"), "params.url"),
@@ -108,6 +131,25 @@ ACTION_CASES: list[tuple[str, Callable[[Document], None], str]] = [
     ("unknown method", _set("webhook.method", "FETCH"), "webhook.method"),
     ("zero timeout", _set("webhook.timeout", 0), "webhook.timeout"),
     ("header not text", _set("webhook.headers.X-Team", ["a"]), "webhook.headers.X-Team"),
+    ("Host header", _set("webhook.headers.Host", "x.example"), "webhook.headers.Host"),
+    (
+        "Content-Length",
+        _set("webhook.headers.Content-Length", "0"),
+        "webhook.headers.Content-Length",
+    ),
+    (
+        "Connection header",
+        _set("webhook.headers.CONNECTION", "close"),
+        "webhook.headers.CONNECTION",
+    ),
+    (
+        "colon in a header name",
+        _set("webhook.headers.:authority", "x"),
+        "webhook.headers.:authority",
+    ),
+    ("LF in a header value", _set("webhook.headers.X-Team", "a\nb"), "webhook.headers.X-Team"),
+    ("DEL in a header value", _set("webhook.headers.X-Team", "a\x7f"), "webhook.headers.X-Team"),
+    ("key .", _set("key", "."), "key"),
     ("key of 201 characters", _set("key", "k" * 201), "key"),
     ("no key", _set("key", ...), "key"),
     ("payload not an object", _set("payload", [1, 2]), "payload"),
@@ -169,6 +211,10 @@ async def test_a_bad_patch_changes_nothing(live: LiveApp) -> None:
             ("/v1/events/alpha/monthly", {"key": "renamed"}),
             ("/v1/events/alpha/monthly", {"params": {"url": None}}),
             ("/v1/actions/alpha/mutate", {"graphql": {"endpoint": "file:///etc/passwd"}}),
+            ("/v1/events/alpha/monthly", {"params": {"header": {"Host": "x.example"}}}),
+            ("/v1/events/alpha/monthly", {"params": {"header": {"X-A": "b\r\nc"}}}),
+            ("/v1/events/alpha/monthly", {"params": {"url": {"id": ".."}}}),
+            ("/v1/actions/alpha/notify", {"webhook": {"headers": {"Transfer-Encoding": "x"}}}),
         ]
         for path, patch in bad:
             response = await http.patch(path, json=patch)
@@ -208,3 +254,56 @@ async def test_malformed_json_is_400_and_a_huge_body_413(live: LiveApp) -> None:
     assert huge.status_code == 413
     assert huge.json()["errors"][0]["field"] == "body"
     assert after == before
+
+
+#: The documented list (SECURITY.md, docs/reference/api.md): framing, hop-by-hop, proxy.
+FORBIDDEN_HEADERS = [
+    "Host",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "Keep-Alive",
+    "TE",
+    "Trailer",
+    "Upgrade",
+    "Proxy-Connection",
+    "Proxy-Authorization",
+    "Proxy-Authenticate",
+    "Expect",
+    "HTTP2-Settings",
+]
+
+
+async def test_every_framing_header_is_refused_in_any_case_and_place(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        before = await snapshot(live.runtime.engine)
+        for name in FORBIDDEN_HEADERS:
+            for spelled in (name, name.lower(), name.upper()):
+                action = webhook_action("framing")
+                action["webhook"]["headers"] = {spelled: "1"}
+                answers = [
+                    (await http.post("/v1/actions", json=action), f"webhook.headers.{spelled}"),
+                    (
+                        await http.post(
+                            "/v1/events", json=event(params={"header": {spelled: "1"}})
+                        ),
+                        f"params.header.{spelled}",
+                    ),
+                ]
+                for answer, field in answers:
+                    assert answer.status_code == 422, (spelled, answer.text)
+                    assert [e["field"] for e in answer.json()["errors"]] == [field]
+                    assert spelled in answer.json()["errors"][0]["reason"]
+        assert await snapshot(live.runtime.engine) == before
+
+
+async def test_ordinary_headers_and_encoded_url_values_are_kept(live: LiveApp) -> None:
+    headers = {"X-Tab": "a\tb", "Content-Type": "application/json", "x!#$%&'*+.^_`|~": "ok"}
+    document = event(params={"url": {"id": "a%2Fb...c"}, "header": headers})
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        created = await http.post("/v1/events", json=document)
+    assert created.status_code == 201, created.text
+    assert created.json()["params"]["header"] == headers
+    assert created.json()["params"]["url"] == {"id": "a%2Fb...c"}

@@ -120,6 +120,7 @@ def test_version_is_printed_and_exits_0(tmp_path: Path) -> None:
 def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
     cases = [
         ("token", "create", "--service", "a", "--ttl", "soon", "--data-dir", "d"),
+        ("token", "create", "--service", "a/b", "--data-dir", "d"),
         ("migrate", "--database-url", "mysql://db/x"),
         ("import", "missing.json", "--data-dir", "d"),
     ]
@@ -172,6 +173,24 @@ async def test_import_again_from_an_array_changes_nothing(tmp_path: Path) -> Non
     assert [r.outcome for r in first] == ["created", "created", "failed"]
     assert [r.outcome for r in again] == ["unchanged", "unchanged", "failed"]
     assert [r.number for r in again] == [1, 2, 3]
+
+
+async def test_import_refuses_framing_headers_and_dot_url_values(tmp_path: Path) -> None:
+    action = json.loads((SEED / "action-webhook.json").read_text())
+    action["webhook"]["headers"] = {"Host": "internal.example"}
+    event = json.loads((SEED / "event-webhook-params.json").read_text())
+    event["service"] = action["service"]
+    event["action"] = action["key"]
+    event["params"]["header"]["X-Split"] = "a\r\nInjected: 1"
+    event["params"]["url"]["id"] = ".."
+    async with migrated_engine("sqlite", tmp_path) as engine:
+        before = await snapshot(engine)
+        results = await import_documents(EventContext(engine, SystemClock()), [action, event])
+        assert await snapshot(engine) == before
+    assert [r.outcome for r in results] == ["failed", "failed"]
+    assert results[0].reason.startswith("webhook.headers.Host: Host is a framing")
+    assert "params.header.X-Split: a header value must not contain" in results[1].reason
+    assert "params.url.id: must not be or contain a '.' or '..'" in results[1].reason
 
 
 async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> re.Match[str]:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from structlog.testing import capture_logs
 
 from onewatch.delivery.headers import delivery_headers, signed, with_headers
 from onewatch.delivery.request import OutboundRequest, UnsendableTarget, build_request
@@ -89,3 +90,51 @@ async def test_onewatch_headers_win_and_a_signer_adds_its_own() -> None:
     assert final.headers["Idempotency-Key"] == "msg_1"
     assert final.headers["webhook-signature"] == "v1,billing,msg_1"
     assert final.headers["X"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("a%2Fb", "a%2Fb"),  # already encoded: not encoded again
+        ("a/b", "a%2Fb"),
+        ("100%", "100%25"),  # a lone % is data
+        ("%zz%41", "%25zz%41"),
+        ("é x", "%C3%A9%20x"),
+        ("...", "..."),
+        ("v1.2", "v1.2"),
+        (7, "7"),
+    ],
+)
+def test_each_url_value_is_encoded_exactly_once(value: object, sent: str) -> None:
+    request = build_request(
+        "webhook", {"endpoint": "https://x.test/things/<id>"}, {}, {"url": {"id": value}}
+    )
+    assert request.url == f"https://x.test/things/{sent}"
+
+
+@pytest.mark.parametrize("value", ["..", ".", "../admin", "a/../b", "%2e%2E", "..%2Fx", "..\\x"])
+def test_a_dot_segment_url_value_is_unsendable(value: str) -> None:
+    with pytest.raises(UnsendableTarget, match=r"params\.url\.id"):
+        build_request(
+            "webhook", {"endpoint": "https://x.test/things/<id>/run"}, {}, {"url": {"id": value}}
+        )
+
+
+def test_stored_framing_and_broken_headers_are_dropped_and_logged() -> None:
+    tenant = {
+        "Host": "internal.example",
+        "content-LENGTH": "0",
+        "Transfer-Encoding": "chunked",
+        "X-Split": "a\r\nInjected: 1",
+        "Bad Name": "x",
+        "X-Team": "billing",
+        "X-Tab": "a\tb",
+    }
+    ours = {"webhook-id": "msg_7"}
+    with capture_logs() as logs:
+        stamped = with_headers(OutboundRequest("POST", "https://x.test", tenant, b"{}"), ours)
+    assert stamped.headers == {"X-Team": "billing", "X-Tab": "a\tb", "webhook-id": "msg_7"}
+    dropped = {entry["header"] for entry in logs if entry["event"] == "tenant header dropped"}
+    assert dropped == {"Host", "content-LENGTH", "Transfer-Encoding", "X-Split", "Bad Name"}
+    assert all(entry["delivery_id"] == "msg_7" for entry in logs)
+    assert not any("internal.example" in str(entry) for entry in logs), "values are not logged"

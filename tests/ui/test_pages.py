@@ -114,6 +114,21 @@ async def test_json_inputs_that_do_not_parse_are_named(live: LiveApp) -> None:
     assert re.search(r'id="f-params-url-error">not valid JSON', answer.text)
 
 
+async def test_a_framing_header_in_the_form_is_named_next_to_its_input(live: LiveApp) -> None:
+    async with browser(live, "alpha") as http:
+        answer = await post_form(
+            http,
+            "/ui/events/new",
+            "/ui/events/new",
+            **_form(**{"params.header": '{"Host": "internal.example"}'}),
+        )
+    assert answer.status_code == 422
+    assert "params.header.Host" in answer.text
+    assert re.search(r'id="f-params-header-error">Host is a framing', answer.text)
+    async with live.client("alpha") as api:
+        assert (await api.get("/v1/events/alpha/nightly")).status_code == 404
+
+
 async def test_create_then_edit_through_the_form(live: LiveApp) -> None:
     fields = _form(
         title="Nightly",

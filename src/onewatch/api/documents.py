@@ -27,8 +27,11 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from onewatch.delivery.header_rules import header_name_problem, header_value_problem
+from onewatch.delivery.url_values import url_value_problem
+from onewatch.domain.names import MAX_SERVICE_LENGTH, key_problem, service_name_problem
+
 MAX_KEY_LENGTH = 200
-MAX_SERVICE_LENGTH = 100
 MAX_ENDPOINT_LENGTH = 2048
 MAX_PATTERN_LENGTH = 300
 
@@ -40,13 +43,37 @@ SERVER_OWNED_FIELDS = frozenset(
 #: ``<name>`` or ``{name}`` in an endpoint template, filled from an event's ``params.url``.
 PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>|\{([A-Za-z0-9_.-]+)\}")
 
-# A key travels as one URL path segment: no slash, no whitespace or control characters.
-_UNSAFE_IN_KEY = re.compile(r"[/\s\x00-\x1f\x7f]")
+
+def _refused_if(problem: str | None, value: str) -> str:
+    """``value``, or the ``ValueError`` pydantic reports (with the field's path)."""
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
-def _path_segment(value: str) -> str:
-    if _UNSAFE_IN_KEY.search(value):
-        raise ValueError("must not contain '/', whitespace or control characters")
+def _key(value: str) -> str:
+    return _refused_if(key_problem(value), value)
+
+
+def _service_name(value: str) -> str:
+    return _refused_if(service_name_problem(value), value)
+
+
+def _header_name(value: str) -> str:
+    return _refused_if(header_name_problem(value), value)
+
+
+def _header_value(value: str) -> str:
+    return _refused_if(header_value_problem(value), value)
+
+
+def _url_value(value: Any) -> Any:
+    # Not a scalar: ``EventParams`` refuses it with its own reason.
+    if value is None or isinstance(value, dict | list):
+        return value
+    problem = url_value_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -63,9 +90,13 @@ def _unwrap_mongo_date(value: Any) -> Any:
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_unwrap_mongo_date)]
-Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH), AfterValidator(_path_segment)]
+Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH), AfterValidator(_key)]
 ServiceName = Annotated[
-    str, Field(min_length=1, max_length=MAX_SERVICE_LENGTH), AfterValidator(_path_segment)
+    str, Field(min_length=1, max_length=MAX_SERVICE_LENGTH), AfterValidator(_service_name)
+]
+#: Tenant headers (``delivery.header_rules``): an error names ``<field>.<header name>``.
+Headers = dict[
+    Annotated[str, AfterValidator(_header_name)], Annotated[str, AfterValidator(_header_value)]
 ]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
@@ -111,7 +142,7 @@ class ServerOwnedIgnored(CamelModel):
 class WebhookTarget(CamelModel):
     endpoint: str = Field(min_length=1, max_length=MAX_ENDPOINT_LENGTH)
     method: HttpMethod = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     timeout: float | None = Field(default=None, gt=0, le=300, description="Seconds.")
 
     @field_validator("method", mode="before")
@@ -186,9 +217,9 @@ class ActionDocument(ServerOwnedIgnored):
 class EventParams(CamelModel):
     """What an event fills into its target: URL placeholders, JSON body, extra headers."""
 
-    url: dict[str, Any] = Field(default_factory=dict)
+    url: dict[str, Annotated[Any, AfterValidator(_url_value)]] = Field(default_factory=dict)
     body: Any = Field(default_factory=dict)
-    header: dict[str, str] = Field(default_factory=dict)
+    header: Headers = Field(default_factory=dict)
 
     @field_validator("url")
     @classmethod

@@ -44,8 +44,11 @@ def error_body(code: str, message: str, errors: Sequence[dict[str, Any]] = ()) -
 
 
 def field_path(location: Sequence[str | int]) -> str:
-    """``("body", "schedulingPattern", "pattern")`` -> ``"schedulingPattern.pattern"``."""
-    parts = list(location)
+    """``("body", "schedulingPattern", "pattern")`` -> ``"schedulingPattern.pattern"``.
+
+    A refused dict key (``("params", "header", "Host", "[key]")``) is named by its path.
+    """
+    parts = [part for part in location if part != "[key]"]
     if len(parts) > 1 and parts[0] in _LOCATIONS:
         parts = parts[1:]
     return ".".join(str(part) for part in parts) or "body"

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.api.action_ops import Written
-from onewatch.api.documents import EventDocument, placeholders
+from onewatch.api.documents import EventDocument, SchedulingPattern, placeholders
 from onewatch.api.races import retry_lost_race
 from onewatch.api.render import event_as_input
 from onewatch.api.scheduling import compile_pattern, first_fire, next_fire
@@ -352,11 +352,13 @@ def _next_state(
         return {}
     if wanted == "paused":
         return {"status": "paused"}
-    return _resumed_state(current, document, now)
+    return _resumed_state(current, document.scheduling_pattern, now)
 
 
-def _resumed_state(current: RowMapping, document: EventDocument, now: datetime) -> dict[str, Any]:
-    schedule = compile_pattern(document.scheduling_pattern, anchor=current["created_at"])
+def _resumed_state(
+    current: RowMapping, pattern: SchedulingPattern, now: datetime
+) -> dict[str, Any]:
+    schedule = compile_pattern(pattern, anchor=current["created_at"])
     upcoming = next_fire(schedule, now, current["occurrences"])
     return {"next_occurrence": upcoming, "status": "active" if upcoming else "completed"}
 
@@ -422,8 +424,9 @@ async def resume_event(context: EventContext, service: str, key: str) -> RowMapp
             return current
         if current["status"] != "paused":
             raise Conflict(f"the event is {current['status']}; only a paused one can resume")
-        document = EventDocument.model_validate(event_as_input(current))
-        values = {**_resumed_state(current, document, now), "updated_at": now}
+        # Only the schedule: a row stored under older rules (a header now refused) resumes.
+        pattern = SchedulingPattern.model_validate(event_as_input(current)["schedulingPattern"])
+        values = {**_resumed_state(current, pattern, now), "updated_at": now}
         if not await store.update_event(connection, current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(connection, service, key)

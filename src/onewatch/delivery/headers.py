@@ -2,6 +2,9 @@
 
 ``webhook-id`` is the delivery id, the same on every retry, and ``Idempotency-Key``
 repeats it, so a target can drop a duplicate after an at-least-once redelivery.
+A tenant's header that ``delivery.header_rules`` forbids (``Host``, ``Content-Length``,
+CR/LF in a value...) is dropped here and logged, so a row stored before the API
+refused them cannot frame or address a request.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
+import structlog
+
+from onewatch.delivery.header_rules import sendable_headers
 from onewatch.delivery.request import OutboundRequest
+
+log = structlog.get_logger("onewatch.dispatcher")
 
 #: Headers only Onewatch may set: a user header of the same name is dropped, so a
 #: tenant cannot pass off its own ``webhook-signature`` as Onewatch's.
@@ -50,9 +58,15 @@ def delivery_headers(
 
 
 def with_headers(request: OutboundRequest, ours: Mapping[str, str]) -> OutboundRequest:
-    """The request with Onewatch's headers; they win over user headers of the same name."""
+    """The request with Onewatch's headers; they win over user headers of the same name,
+    and user headers the rules forbid are dropped (logged by name, never by value)."""
     reserved = {name.lower() for name in ours} | {SIGNATURE_HEADER}
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in reserved}
+    headers, dropped = sendable_headers(request.headers)
+    for name, problem in dropped.items():
+        log.warning(
+            "tenant header dropped", delivery_id=ours.get("webhook-id"), header=name, rule=problem
+        )
+    headers = {k: v for k, v in headers.items() if k.lower() not in reserved}
     headers.update(ours)
     return replace(request, headers=headers)
 

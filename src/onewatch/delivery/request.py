@@ -1,7 +1,8 @@
 """Turning an event's target and params into one HTTP request (pure, no I/O).
 
 Webhook: the action's method and headers merged with the event's ``params.header``; the
-endpoint's ``<name>`` / ``{name}`` placeholders filled from ``params.url``, URL-encoded;
+endpoint's ``<name>`` / ``{name}`` placeholders filled from ``params.url``, each value
+percent-encoded once (``delivery.url_values``, which also refuses dot segments);
 a JSON body from ``params.body`` (none for GET and HEAD). GraphQL: a POST of
 ``{"query", "variables"}`` with the action's ``payload`` overlaid by ``params.body``.
 """
@@ -13,7 +14,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+
+from onewatch.delivery.url_values import encode_url_value, url_value_problem
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z_][A-Za-z0-9_.-]*)>|\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _BODYLESS_METHODS = frozenset({"GET", "HEAD"})
@@ -36,13 +38,16 @@ class OutboundRequest:
 
 
 def fill_endpoint(template: str, values: Mapping[str, Any]) -> str:
-    """Replace each placeholder with its URL-encoded value; a missing one is an error."""
+    """Replace each placeholder with its encoded value; a missing or refused one is an error."""
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
         if name not in values:
             raise UnsendableTarget(f"endpoint placeholder {match.group(0)} has no params.url value")
-        return quote(str(values[name]), safe="")
+        problem = url_value_problem(values[name])
+        if problem is not None:
+            raise UnsendableTarget(f"params.url.{name} {problem}")
+        return encode_url_value(values[name])
 
     return _PLACEHOLDER.sub(substitute, template)
 

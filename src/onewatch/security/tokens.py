@@ -3,7 +3,8 @@
 Three key modes, chosen by configuration and never by the token: an HMAC secret
 (HS256/384/512), a PEM public key, or a JWKS URL (RS*, PS*, ES*, EdDSA). The algorithm
 allow-list must fit the mode (no ``none``, no HS with a public key, so a token "signed"
-with the public key as an HMAC secret is refused), ``exp`` and ``sub`` are required,
+with the public key as an HMAC secret is refused), ``exp`` and ``sub`` are required
+(``sub`` a valid service name, ``domain.names``),
 ``aud``/``iss`` are checked when configured, and the clock-skew leeway is bounded by the
 settings (0 to 300 s). ``check_settings`` refuses to start with an empty, short (< 32
 bytes) or example secret.
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from onewatch.domain.names import checked_service_name, service_name_problem
 from onewatch.errors import ConfigurationError, Unauthorized
 from onewatch.security.secret_rules import check_hmac_secret
 from onewatch.settings import Settings
@@ -182,6 +184,9 @@ def _principal(claims: dict[str, object]) -> Principal:
     service = claims.get("sub")
     if not isinstance(service, str) or not service:
         raise Unauthorized("token has no service (sub)")
+    problem = service_name_problem(service)
+    if problem is not None:  # it could name items no URL can reach
+        raise Unauthorized(f"the token's service (sub) {problem}")
     scope = claims.get("scope", "")
     scopes = scope.split() if isinstance(scope, str) else []
     return Principal(service=service, admin=ADMIN_SCOPE in scopes)
@@ -201,8 +206,10 @@ def mint_token(
 ) -> str:
     """A token for ``service`` (``scope: admin`` when ``admin``).
 
-    ``secret`` is the HMAC secret, or a PEM private key for a public-key ``algorithm``.
+    ``secret`` is the HMAC secret, or a PEM private key for a public-key ``algorithm``;
+    ``ValidationFailed`` (field ``service``) when ``service`` is not a valid service name.
     """
+    checked_service_name(service)
     issued = now or datetime.now(UTC)
     claims: dict[str, object] = {"sub": service, "iat": issued, "exp": issued + ttl}
     if admin:

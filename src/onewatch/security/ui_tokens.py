@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from onewatch.domain.names import checked_service_name
 from onewatch.errors import Unauthorized
 from onewatch.security.tokens import ADMIN_SCOPE, Principal, TokenVerifier
 
@@ -37,6 +38,7 @@ class LinkGrant:
 def _claims(
     principal: Principal, audience: str, now: datetime, ttl: timedelta
 ) -> dict[str, object]:
+    checked_service_name(principal.service)
     claims: dict[str, object] = {"sub": principal.service, "aud": audience, "iat": now}
     claims["exp"] = now + ttl
     if principal.admin:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import ValidationError
 from sqlalchemy import RowMapping
 
-from onewatch.api.documents import EventDocument, SchedulingPattern
+from onewatch.api.documents import SchedulingPattern
 from onewatch.api.errors import pydantic_errors
 from onewatch.api.render import event_as_input
 from onewatch.api.scheduling import compile_pattern, pattern_error
@@ -47,8 +47,9 @@ def with_clock_changes(fires: list[datetime], zone: str, start: datetime) -> lis
 
 def next_fires(row: RowMapping, now: datetime, count: int = NEXT_FIRES) -> list[datetime]:
     """An active event's next ``count`` fires; a paused one's if it were resumed now."""
-    document = EventDocument.model_validate(event_as_input(row))
-    schedule = compile_pattern(document.scheduling_pattern, anchor=row["created_at"])
+    # Only the schedule: a row stored under older rules (a header now refused) still shows.
+    pattern = SchedulingPattern.model_validate(event_as_input(row)["schedulingPattern"])
+    schedule = compile_pattern(pattern, anchor=row["created_at"])
     fired = row["occurrences"]
     if row["status"] == "active" and row["next_occurrence"] is not None:
         first: datetime = row["next_occurrence"]

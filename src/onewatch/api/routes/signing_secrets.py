@@ -21,6 +21,7 @@ from onewatch.api.deps import (
     require_service_access,
     require_service_write,
 )
+from onewatch.api.documents import ServiceName
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.store.signing_secrets import (
@@ -38,7 +39,7 @@ router = APIRouter(
 )
 log = structlog.get_logger(__name__)
 
-ServicePath = Annotated[str, Path(min_length=1, max_length=100)]
+ServicePath = Annotated[ServiceName, Path()]
 MAX_OVERLAP_SECONDS = 30 * 86400
 
 
@@ -64,6 +65,7 @@ class SigningSecretList(_CamelModel):
 class RotationIn(_CamelModel):
     overlap_seconds: float | None = Field(
         default=None,
+        strict=True,  # a number: ``false`` or ``"60"`` is refused, not read as 0 or 60
         ge=0,
         le=MAX_OVERLAP_SECONDS,
         description="How long the old secrets keep signing (default from settings).",

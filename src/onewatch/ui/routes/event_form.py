@@ -32,6 +32,8 @@ from onewatch.ui.templating import page
 
 router = APIRouter(prefix="/ui/events")
 
+#: Inputs holding a JSON object: an error inside one (a header, a url value) shows at it.
+JSON_INPUTS = ("params.url", "params.body", "params.header", "webhook.headers")
 NEW_EVENT = {"target": "webhook", "webhook.method": "POST", "schedulingPattern.timezone": "UTC"}
 
 
@@ -55,7 +57,7 @@ async def _form_page(
     by_field: dict[str, list[str]] = {}
     errors = errors or []
     for item in errors:
-        by_field.setdefault(item["field"], []).append(item["reason"])
+        by_field.setdefault(_input_of(item["field"]), []).append(item["reason"])
     now = runtime.clock.now()
     return page(
         request,
@@ -69,6 +71,11 @@ async def _form_page(
         actions=await _action_keys(runtime, viewer),
         preview=preview(schedule_fields(values), now),
     )
+
+
+def _input_of(field: str) -> str:
+    """The form input an error's field is in: ``params.header.Host`` is ``params.header``'s."""
+    return next((name for name in JSON_INPUTS if field.startswith(f"{name}.")), field)
 
 
 def _problem(exc: OnewatchError) -> Errors:
