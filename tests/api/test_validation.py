@@ -65,6 +65,32 @@ EVENT_CASES: list[tuple[str, Callable[[Document], None], str]] = [
         "schedulingPattern.maxOccurrences",
     ),
     (
+        "maxOccurrences past 64 bits",
+        _set("schedulingPattern.maxOccurrences", 2**70),
+        "schedulingPattern.maxOccurrences",
+    ),
+    (
+        "maxOccurrences past the integer column",
+        _set("schedulingPattern.maxOccurrences", 2**31),
+        "schedulingPattern.maxOccurrences",
+    ),
+    (
+        "separation past 64 bits",
+        _set("schedulingPattern.separation", 2**70),
+        "schedulingPattern.separation",
+    ),
+    ("grace past 64 bits", _set("misfireGraceSeconds", 2**70), "misfireGraceSeconds"),
+    (
+        "attempts past 64 bits",
+        _set("retryPolicy", {"maxAttempts": 2**70}),
+        "retryPolicy.maxAttempts",
+    ),
+    (
+        "startAt milliseconds past any date",
+        _set("schedulingPattern.startAt", {"$date": 10**30}),
+        "schedulingPattern.startAt",
+    ),
+    (
         "naive startAt",
         _set("schedulingPattern.startAt", "2030-01-01T00:00:00"),
         "schedulingPattern.startAt",
@@ -169,6 +195,10 @@ async def test_a_bad_patch_changes_nothing(live: LiveApp) -> None:
             ("/v1/events/alpha/monthly", {"key": "renamed"}),
             ("/v1/events/alpha/monthly", {"params": {"url": None}}),
             ("/v1/actions/alpha/mutate", {"graphql": {"endpoint": "file:///etc/passwd"}}),
+            ("/v1/events/alpha/monthly", {"schedulingPattern": {"maxOccurrences": 2**70}}),
+            ("/v1/events/alpha/monthly", {"schedulingPattern": {"separation": 2**31}}),
+            ("/v1/actions/alpha/notify", {"webhook": {"timeout": 2**70}}),
+            ("/v1/actions/alpha/notify", {"retryPolicy": {"maxAttempts": 2**70}}),
         ]
         for path, patch in bad:
             response = await http.patch(path, json=patch)
@@ -208,3 +238,47 @@ async def test_malformed_json_is_400_and_a_huge_body_413(live: LiveApp) -> None:
     assert huge.status_code == 413
     assert huge.json()["errors"][0]["field"] == "body"
     assert after == before
+
+
+async def test_an_integer_past_the_column_names_the_field_and_its_bound(live: LiveApp) -> None:
+    body = event("huge")
+    body["schedulingPattern"]["maxOccurrences"] = 2**70
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        response = await http.post("/v1/events", json=body)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "schedulingPattern.maxOccurrences"
+    assert str(2**31 - 1) in error["reason"]
+
+
+#: Cursors no page ever handed out: not ASCII (raw bytes, NUL; an accented word), and
+#: for the id-keyed listings also not base64, not an id, an id past 64 bits.
+MALFORMED_CURSORS = ["%00%FF", "%C3%A9t%C3%A9", "a%0Ab"]
+NOT_AN_ID_CURSORS = ["AAAA", "aWQ6LTE", "aWQ6OTk5OTk5OTk5OTk5OTk5OTk5OTk"]
+LISTINGS = {
+    "/v1/events": MALFORMED_CURSORS + NOT_AN_ID_CURSORS,
+    "/v1/actions": MALFORMED_CURSORS + NOT_AN_ID_CURSORS,
+    "/v1/deliveries": MALFORMED_CURSORS,
+    "/v1/events/alpha/monthly/deliveries": MALFORMED_CURSORS,
+}
+
+
+async def test_a_foreign_cursor_is_422_on_every_listing(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        assert (await http.post("/v1/events", json=event())).status_code == 201
+        for path, cursors in LISTINGS.items():
+            for cursor in cursors:
+                response = await http.get(f"{path}?cursor={cursor}")
+                assert response.status_code == 422, (path, cursor, response.text)
+                assert response.json()["errors"] == [
+                    {"field": "cursor", "reason": "not a cursor from a previous page's nextCursor"}
+                ], (path, cursor)
+
+
+async def test_a_signing_secret_id_past_64_bits_is_422(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        response = await http.delete(f"/v1/services/alpha/signing-secrets/{2**70}")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "secret_id"

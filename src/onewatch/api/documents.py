@@ -31,6 +31,9 @@ MAX_KEY_LENGTH = 200
 MAX_SERVICE_LENGTH = 100
 MAX_ENDPOINT_LENGTH = 2048
 MAX_PATTERN_LENGTH = 300
+#: The largest value an ``Integer`` column holds on PostgreSQL (int4; SQLite's is wider):
+#: a count past it is refused here as a 422, not by the database as a 500.
+MAX_STORED_INTEGER = 2**31 - 1
 
 #: Fields the server owns: accepted in a body (so exported documents load) and ignored.
 SERVER_OWNED_FIELDS = frozenset(
@@ -57,7 +60,10 @@ def _unwrap_mongo_date(value: Any) -> Any:
         if isinstance(inner, dict) and set(inner) == {"$numberLong"}:
             inner = int(inner["$numberLong"])
         if isinstance(inner, int | float) and not isinstance(inner, bool):
-            return datetime.fromtimestamp(inner / 1000, tz=UTC)
+            try:
+                return datetime.fromtimestamp(inner / 1000, tz=UTC)
+            except (OverflowError, OSError) as exc:  # not ValueError: pydantic would not catch
+                raise ValueError(f"{inner} milliseconds is out of the range of dates") from exc
         return inner
     return value
 
@@ -204,8 +210,10 @@ class SchedulingPattern(CamelModel):
 
     pattern: str = Field(min_length=1, max_length=MAX_PATTERN_LENGTH)
     timezone: str = Field(default="UTC", min_length=1, max_length=64)
-    separation: int = Field(default=1, ge=0, description="Fire every N-th match; 0 means 1.")
-    max_occurrences: int | None = Field(default=None, ge=1)
+    separation: int = Field(
+        default=1, ge=0, le=MAX_STORED_INTEGER, description="Fire every N-th match; 0 means 1."
+    )
+    max_occurrences: int | None = Field(default=None, ge=1, le=MAX_STORED_INTEGER)
     start_at: Instant | None = None
     end_at: Instant | None = None
 
