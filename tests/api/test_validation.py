@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -282,3 +283,26 @@ async def test_a_signing_secret_id_past_64_bits_is_422(live: LiveApp) -> None:
         response = await http.delete(f"/v1/services/alpha/signing-secrets/{2**70}")
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "secret_id"
+
+
+#: ``1e999`` is valid JSON syntax that parses as infinity, which no answer can show:
+#: (where, a document, the JSON text replaced by it, the field the refusal names).
+INFINITE_CASES = [
+    ("/v1/events", event("infinite-body"), '"world"', "params.body"),
+    ("/v1/events", event("infinite-url"), '"42"', "params.url"),
+    ("/v1/actions", graphql_action("infinite"), "10", "payload"),
+]
+
+
+async def test_a_number_past_any_float_is_refused_not_stored(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        before = await snapshot(live.runtime.engine)
+        for path, document, replaced, field in INFINITE_CASES:
+            body = json.dumps(document).replace(replaced, "-1e999", 1).encode()
+            for content_type in ("application/json", "application/json; charset=utf-8"):
+                headers = {"Content-Type": content_type}
+                response = await http.post(path, content=body, headers=headers)
+                assert response.status_code == 422, (path, content_type, response.text)
+                assert response.json()["errors"][0]["field"] == field, (path, content_type)
+        assert await snapshot(live.runtime.engine) == before

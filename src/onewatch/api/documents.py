@@ -9,6 +9,7 @@ No web framework here: the importer validates with the same models.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -68,7 +69,19 @@ def _unwrap_mongo_date(value: Any) -> Any:
     return value
 
 
+def _finite_numbers(value: Any) -> Any:
+    """JSON has no Infinity or NaN, yet ``1e999`` parses as infinity: such a value would be
+    stored and then fail every answer that shows it."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError("numbers must be finite (1e999 and beyond are infinity)") from exc
+    return value
+
+
 Instant = Annotated[AwareDatetime, BeforeValidator(_unwrap_mongo_date)]
+JsonValue = Annotated[Any, AfterValidator(_finite_numbers)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_numbers)]
 Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH), AfterValidator(_path_segment)]
 ServiceName = Annotated[
     str, Field(min_length=1, max_length=MAX_SERVICE_LENGTH), AfterValidator(_path_segment)
@@ -174,7 +187,7 @@ class ActionDocument(ServerOwnedIgnored):
     type: Literal["webhook", "graphql"]
     webhook: WebhookTarget | None = None
     graphql: GraphqlTarget | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: JsonObject = Field(default_factory=dict)
     retry_policy: RetryPolicy | None = None
 
     @model_validator(mode="after")
@@ -192,8 +205,8 @@ class ActionDocument(ServerOwnedIgnored):
 class EventParams(CamelModel):
     """What an event fills into its target: URL placeholders, JSON body, extra headers."""
 
-    url: dict[str, Any] = Field(default_factory=dict)
-    body: Any = Field(default_factory=dict)
+    url: JsonObject = Field(default_factory=dict)
+    body: JsonValue = Field(default_factory=dict)
     header: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("url")
