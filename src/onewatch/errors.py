@@ -47,3 +47,17 @@ class TooManyRequests(OnewatchError):
 
 class ConfigurationError(OnewatchError):
     """Settings that would make the service unsafe or unable to start."""
+
+
+class StoreUnavailable(OnewatchError):
+    """The database cannot be reached (refused, lost, locked past its wait); nothing was
+    changed, and the same request may succeed after ``retry_after_seconds``."""
+
+    def __init__(self, reason: str, *, retry_after_seconds: int = 5) -> None:
+        super().__init__(reason)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class StorageFull(StoreUnavailable):
+    """The database refused a write for lack of space; what is stored is intact, and
+    writes work again once an operator frees space."""

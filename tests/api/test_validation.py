@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,32 @@ EVENT_CASES: list[tuple[str, Callable[[Document], None], str]] = [
         "maxOccurrences 0",
         _set("schedulingPattern.maxOccurrences", 0),
         "schedulingPattern.maxOccurrences",
+    ),
+    (
+        "maxOccurrences past 64 bits",
+        _set("schedulingPattern.maxOccurrences", 2**70),
+        "schedulingPattern.maxOccurrences",
+    ),
+    (
+        "maxOccurrences past the integer column",
+        _set("schedulingPattern.maxOccurrences", 2**31),
+        "schedulingPattern.maxOccurrences",
+    ),
+    (
+        "separation past 64 bits",
+        _set("schedulingPattern.separation", 2**70),
+        "schedulingPattern.separation",
+    ),
+    ("grace past 64 bits", _set("misfireGraceSeconds", 2**70), "misfireGraceSeconds"),
+    (
+        "attempts past 64 bits",
+        _set("retryPolicy", {"maxAttempts": 2**70}),
+        "retryPolicy.maxAttempts",
+    ),
+    (
+        "startAt milliseconds past any date",
+        _set("schedulingPattern.startAt", {"$date": 10**30}),
+        "schedulingPattern.startAt",
     ),
     (
         "naive startAt",
@@ -215,6 +242,10 @@ async def test_a_bad_patch_changes_nothing(live: LiveApp) -> None:
             ("/v1/events/alpha/monthly", {"params": {"header": {"X-A": "b\r\nc"}}}),
             ("/v1/events/alpha/monthly", {"params": {"url": {"id": ".."}}}),
             ("/v1/actions/alpha/notify", {"webhook": {"headers": {"Transfer-Encoding": "x"}}}),
+            ("/v1/events/alpha/monthly", {"schedulingPattern": {"maxOccurrences": 2**70}}),
+            ("/v1/events/alpha/monthly", {"schedulingPattern": {"separation": 2**31}}),
+            ("/v1/actions/alpha/notify", {"webhook": {"timeout": 2**70}}),
+            ("/v1/actions/alpha/notify", {"retryPolicy": {"maxAttempts": 2**70}}),
         ]
         for path, patch in bad:
             response = await http.patch(path, json=patch)
@@ -307,3 +338,70 @@ async def test_ordinary_headers_and_encoded_url_values_are_kept(live: LiveApp) -
     assert created.status_code == 201, created.text
     assert created.json()["params"]["header"] == headers
     assert created.json()["params"]["url"] == {"id": "a%2Fb...c"}
+
+
+async def test_an_integer_past_the_column_names_the_field_and_its_bound(live: LiveApp) -> None:
+    body = event("huge")
+    body["schedulingPattern"]["maxOccurrences"] = 2**70
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        response = await http.post("/v1/events", json=body)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "schedulingPattern.maxOccurrences"
+    assert str(2**31 - 1) in error["reason"]
+
+
+#: Cursors no page ever handed out: not ASCII (raw bytes, NUL; an accented word), and
+#: for the id-keyed listings also not base64, not an id, an id past 64 bits.
+MALFORMED_CURSORS = ["%00%FF", "%C3%A9t%C3%A9", "a%0Ab"]
+NOT_AN_ID_CURSORS = ["AAAA", "aWQ6LTE", "aWQ6OTk5OTk5OTk5OTk5OTk5OTk5OTk"]
+LISTINGS = {
+    "/v1/events": MALFORMED_CURSORS + NOT_AN_ID_CURSORS,
+    "/v1/actions": MALFORMED_CURSORS + NOT_AN_ID_CURSORS,
+    "/v1/deliveries": MALFORMED_CURSORS,
+    "/v1/events/alpha/monthly/deliveries": MALFORMED_CURSORS,
+}
+
+
+async def test_a_foreign_cursor_is_422_on_every_listing(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        assert (await http.post("/v1/events", json=event())).status_code == 201
+        for path, cursors in LISTINGS.items():
+            for cursor in cursors:
+                response = await http.get(f"{path}?cursor={cursor}")
+                assert response.status_code == 422, (path, cursor, response.text)
+                assert response.json()["errors"] == [
+                    {"field": "cursor", "reason": "not a cursor from a previous page's nextCursor"}
+                ], (path, cursor)
+
+
+async def test_a_signing_secret_id_past_64_bits_is_422(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        response = await http.delete(f"/v1/services/alpha/signing-secrets/{2**70}")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "secret_id"
+
+
+#: ``1e999`` is valid JSON syntax that parses as infinity, which no answer can show:
+#: (where, a document, the JSON text replaced by it, the field the refusal names).
+INFINITE_CASES = [
+    ("/v1/events", event("infinite-body"), '"world"', "params.body"),
+    ("/v1/events", event("infinite-url"), '"42"', "params.url"),
+    ("/v1/actions", graphql_action("infinite"), "10", "payload"),
+]
+
+
+async def test_a_number_past_any_float_is_refused_not_stored(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        await http.post("/v1/actions", json=webhook_action())
+        before = await snapshot(live.runtime.engine)
+        for path, document, replaced, field in INFINITE_CASES:
+            body = json.dumps(document).replace(replaced, "-1e999", 1).encode()
+            for content_type in ("application/json", "application/json; charset=utf-8"):
+                headers = {"Content-Type": content_type}
+                response = await http.post(path, content=body, headers=headers)
+                assert response.status_code == 422, (path, content_type, response.text)
+                assert response.json()["errors"][0]["field"] == field, (path, content_type)
+        assert await snapshot(live.runtime.engine) == before

@@ -13,7 +13,7 @@ tests running in parallel (``pytest -n``) never collide.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from onewatch.api.app import create_app
@@ -97,11 +98,13 @@ async def live_app(
     roles: Sequence[Role] = ("api",),
     settings: Settings | None = None,
     database_url: str | None = None,
+    extend: Callable[[FastAPI], None] | None = None,
 ) -> AsyncIterator[LiveApp]:
     """Serve the app on a free port until the block ends, then shut it down cleanly.
 
     The store is a SQLite file in ``tmp_path`` unless ``database_url`` names another
-    (``tests.support.databases.fresh_database_url`` makes a PostgreSQL one).
+    (``tests.support.databases.fresh_database_url`` makes a PostgreSQL one). ``extend``
+    may add routes or middleware to the app before it serves.
     """
     settings = settings or node_settings(tmp_path, roles, database_url)
     runtime = Runtime(
@@ -109,9 +112,10 @@ async def live_app(
         engine=create_engine(settings.resolved_database_url),
         clock=clock or SystemClock(),
     )
-    config = uvicorn.Config(
-        create_app(runtime), host="127.0.0.1", port=0, log_level="warning", ws="none"
-    )
+    app = create_app(runtime)
+    if extend is not None:
+        extend(app)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

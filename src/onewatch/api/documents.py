@@ -9,6 +9,7 @@ No web framework here: the importer validates with the same models.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -34,6 +35,9 @@ from onewatch.domain.names import MAX_SERVICE_LENGTH, key_problem, service_name_
 MAX_KEY_LENGTH = 200
 MAX_ENDPOINT_LENGTH = 2048
 MAX_PATTERN_LENGTH = 300
+#: The largest value an ``Integer`` column holds on PostgreSQL (int4; SQLite's is wider):
+#: a count past it is refused here as a 422, not by the database as a 500.
+MAX_STORED_INTEGER = 2**31 - 1
 
 #: Fields the server owns: accepted in a body (so exported documents load) and ignored.
 SERVER_OWNED_FIELDS = frozenset(
@@ -84,12 +88,36 @@ def _unwrap_mongo_date(value: Any) -> Any:
         if isinstance(inner, dict) and set(inner) == {"$numberLong"}:
             inner = int(inner["$numberLong"])
         if isinstance(inner, int | float) and not isinstance(inner, bool):
-            return datetime.fromtimestamp(inner / 1000, tz=UTC)
+            try:
+                return datetime.fromtimestamp(inner / 1000, tz=UTC)
+            except (OverflowError, OSError) as exc:  # not ValueError: pydantic would not catch
+                raise ValueError(f"{inner} milliseconds is out of the range of dates") from exc
         return inner
     return value
 
 
+def _finite_numbers(value: Any) -> Any:
+    """JSON has no Infinity or NaN, yet ``1e999`` parses as infinity: such a value would be
+    stored and then fail every answer that shows it."""
+    if _has_non_finite(value):
+        raise ValueError("numbers must be finite (1e999 and beyond are infinity)")
+    return value
+
+
+def _has_non_finite(value: Any) -> bool:
+    # Measured per event (url and body): 3-6 µs, against 16-27 µs for json.dumps(allow_nan=False).
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(item) for item in value)
+    return False
+
+
 Instant = Annotated[AwareDatetime, BeforeValidator(_unwrap_mongo_date)]
+JsonValue = Annotated[Any, AfterValidator(_finite_numbers)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_numbers)]
 Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH), AfterValidator(_key)]
 ServiceName = Annotated[
     str, Field(min_length=1, max_length=MAX_SERVICE_LENGTH), AfterValidator(_service_name)
@@ -199,7 +227,7 @@ class ActionDocument(ServerOwnedIgnored):
     type: Literal["webhook", "graphql"]
     webhook: WebhookTarget | None = None
     graphql: GraphqlTarget | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: JsonObject = Field(default_factory=dict)
     retry_policy: RetryPolicy | None = None
 
     @model_validator(mode="after")
@@ -217,8 +245,10 @@ class ActionDocument(ServerOwnedIgnored):
 class EventParams(CamelModel):
     """What an event fills into its target: URL placeholders, JSON body, extra headers."""
 
-    url: dict[str, Annotated[Any, AfterValidator(_url_value)]] = Field(default_factory=dict)
-    body: Any = Field(default_factory=dict)
+    url: Annotated[
+        dict[str, Annotated[Any, AfterValidator(_url_value)]], AfterValidator(_finite_numbers)
+    ] = Field(default_factory=dict)
+    body: JsonValue = Field(default_factory=dict)
     header: Headers = Field(default_factory=dict)
 
     @field_validator("url")
@@ -235,8 +265,10 @@ class SchedulingPattern(CamelModel):
 
     pattern: str = Field(min_length=1, max_length=MAX_PATTERN_LENGTH)
     timezone: str = Field(default="UTC", min_length=1, max_length=64)
-    separation: int = Field(default=1, ge=0, description="Fire every N-th match; 0 means 1.")
-    max_occurrences: int | None = Field(default=None, ge=1)
+    separation: int = Field(
+        default=1, ge=0, le=MAX_STORED_INTEGER, description="Fire every N-th match; 0 means 1."
+    )
+    max_occurrences: int | None = Field(default=None, ge=1, le=MAX_STORED_INTEGER)
     start_at: Instant | None = None
     end_at: Instant | None = None
 

@@ -1,18 +1,24 @@
 """One error shape for every failure the API reports, and the request size limit.
 
 ``{"error": "validation_failed", "message": "...", "errors": [{"field": ..., "reason": ...}]}``
-for 400, 401, 403, 404, 409, 413, 422, 429 and 503 alike, so a client parses one shape.
+for 400, 401, 403, 404, 409, 413, 422, 429, 500, 503 and 507 alike, so a client parses
+one shape. The store being down is a 503 and the storage being full a 507, both with
+``Retry-After`` (``store.failures`` tells them apart); any other unhandled exception is a
+500 in the same shape, with its traceback in the log.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,10 +27,15 @@ from onewatch.errors import (
     Forbidden,
     NotFound,
     OnewatchError,
+    StorageFull,
+    StoreUnavailable,
     TooManyRequests,
     Unauthorized,
     ValidationFailed,
 )
+from onewatch.store.failures import store_failure
+
+log = structlog.get_logger("onewatch.api")
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -35,6 +46,8 @@ _STATUS: dict[type[OnewatchError], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
     Unauthorized: (401, "unauthorized"),
     TooManyRequests: (429, "rate_limited"),
+    StorageFull: (507, "storage_full"),  # before its base class: the first match wins
+    StoreUnavailable: (503, "store_unavailable"),
 }
 _LOCATIONS = ("body", "query", "path", "header")
 
@@ -90,7 +103,7 @@ def onewatch_error_response(exc: OnewatchError) -> JSONResponse:
 
 
 def _headers(exc: OnewatchError, status: int) -> dict[str, str] | None:
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | StoreUnavailable):
         return {"Retry-After": str(exc.retry_after_seconds)}
     return {"WWW-Authenticate": "Bearer"} if status == 401 else None
 
@@ -125,11 +138,37 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def unexpected_error_response(exc: Exception, *, logged_elsewhere: bool = False) -> JSONResponse:
+    """503/507 for a store failure, else a 500 (its traceback logged): never plain text."""
+    failure = store_failure(exc)
+    if failure is not None:
+        log.warning("store failure", answer=type(failure).__name__, error=repr(exc))
+        return onewatch_error_response(failure)
+    if not logged_elsewhere:
+        log.error("unhandled error", exc_info=exc)
+    body = error_body("internal_error", "an unexpected error happened on the server; it is logged")
+    return JSONResponse(body, status_code=500)
+
+
+async def _store_error(_request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error_response(exc)
+
+
+async def _last_resort(_request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's outermost middleware calls this for an error nothing else handled (a
+    # middleware's included), sends the answer, then re-raises for the server to log.
+    return unexpected_error_response(exc, logged_elsewhere=True)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OnewatchError, _onewatch_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ValidationError, _model_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # What a route's store call raises when the database is down or full.
+    for store_error in (SQLAlchemyError, sqlite3.Error, OSError):
+        app.add_exception_handler(store_error, _store_error)
+    app.add_exception_handler(Exception, _last_resort)
 
 
 class BodySizeLimit:

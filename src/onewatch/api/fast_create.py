@@ -13,7 +13,8 @@ path or method, a body that is not JSON (no ``Content-Type: application/json``) 
 over the size limit, malformed JSON, a missing or bad token, a body the model refuses.
 The app then answers exactly as it always did (400, 401, 413, 422, in its order). Past
 that point a refusal (429, 403, 409, 422 from the schedule or the target policy) is
-rendered by the same function as the app's exception handler.
+rendered by the same function as the app's exception handler, and so is any other
+exception (the store down or full: 503/507; a bug: 500).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from onewatch.api.errors import (
     model_invalid_response,
     onewatch_error_response,
     replay,
+    unexpected_error_response,
 )
 from onewatch.api.rate_limit import count_request, limiter_of
 from onewatch.api.routes.events import create_answer
@@ -54,7 +56,11 @@ class OnewatchAPI(FastAPI):
         messages, size = await buffer_body(receive, MAX_BODY_BYTES)
         scope["app"] = self  # as Starlette sets it: the route's functions read app.state
         body = b"".join(message.get("body", b"") for message in messages)
-        accepted = None if size > MAX_BODY_BYTES else await _accepted(scope, body)
+        try:
+            accepted = None if size > MAX_BODY_BYTES else await _accepted(scope, body)
+        except Exception as exc:  # what a JSON answer must still describe (the route's way)
+            await unexpected_error_response(exc)(scope, receive, send)
+            return
         if accepted is None:
             await super().__call__(scope, replay(messages, receive), send)
             return
@@ -95,3 +101,5 @@ async def _create(scope: Scope, principal: Principal, document: EventDocument) -
         return onewatch_error_response(exc)
     except ValidationError as exc:
         return model_invalid_response(exc)
+    except Exception as exc:  # the store down or full (503/507), or a bug (500): JSON still
+        return unexpected_error_response(exc)

@@ -14,6 +14,8 @@ from onewatch.security.tokens import Principal
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+#: Ids are 64-bit (``BIGINT``); a cursor past that would fail in the database instead.
+MAX_ID = 2**63 - 1
 
 
 def encode_cursor(last_id: int) -> str:
@@ -27,9 +29,9 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix == "id" and number.isdigit():
+        if prefix == "id" and number.isascii() and number.isdigit() and int(number) <= MAX_ID:
             return int(number)
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8
         pass
     raise ValidationFailed("not a cursor from a previous page's nextCursor", field="cursor")
 

@@ -23,6 +23,7 @@ import structlog
 
 from onewatch.engine.attempt import AttemptTools, attempt
 from onewatch.engine.lease_renewal import LeaseRenewer
+from onewatch.engine.outage import report_step_failure
 from onewatch.engine.recorder import Recorder
 from onewatch.engine.sources import DeliverySource
 from onewatch.engine.waiting import first_of, sleep_until
@@ -195,8 +196,8 @@ class Dispatcher:
             while not stop.is_set():
                 try:
                     await self.step(stop)
-                except Exception:
-                    log.exception("dispatcher step failed; retrying")
+                except Exception as exc:
+                    report_step_failure(log, "dispatcher step failed; retrying", exc)
                     await first_of(stop.wait(), seconds=ERROR_BACKOFF_SECONDS)
         finally:
             try:

@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
+from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.store.deliveries import ClaimedDelivery, extend_leases
 
@@ -76,5 +77,5 @@ class LeaseRenewer:
                 return
             try:
                 await self.renew_once()
-            except Exception:
-                log.exception("lease renewal failed; retrying next round")
+            except Exception as exc:
+                report_step_failure(log, "lease renewal failed; retrying next round", exc)

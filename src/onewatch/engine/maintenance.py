@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import text
 
+from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
 from onewatch.store.deliveries import prune_finished, reclaim_expired
@@ -106,8 +107,8 @@ async def _every(
     while not stop.is_set():
         try:
             await job(runtime)
-        except Exception:
-            log.exception("maintenance job failed", job=job_name)
+        except Exception as exc:
+            report_step_failure(log, "maintenance job failed", exc, job=job_name)
         await first_of(stop.wait(), seconds=seconds)
 
 

@@ -17,6 +17,7 @@ import structlog
 from onewatch.domain.misfire import MisfirePolicy, plan_fires
 from onewatch.domain.schedule import InvalidPattern, Schedule, ScheduleSpec, compile_schedule
 from onewatch.domain.schedule.oneshot import looks_like_instant
+from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
 from onewatch.store.firing import Advance, DueEvent, earliest_due, fire_due_events
@@ -146,7 +147,7 @@ class Scheduler:
         while not stop.is_set():
             try:
                 await self.step(stop)
-            except Exception:
-                log.exception("scheduler step failed; retrying")
+            except Exception as exc:
+                report_step_failure(log, "scheduler step failed; retrying", exc)
                 await first_of(stop.wait(), seconds=ERROR_BACKOFF_SECONDS)
         log.info("scheduler stopped")

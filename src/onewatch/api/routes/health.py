@@ -1,4 +1,5 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (the store answers and is migrated)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (the store answers, is migrated, and
+has room for writes)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from sqlalchemy import text
 
 from onewatch.api.deps import RuntimeDep
 from onewatch.api.errors import error_body
+from onewatch.store.failures import MIN_HEAD_ROOM_BYTES, sqlite_head_room_bytes
 from onewatch.store.migrate import is_current
 
 router = APIRouter(tags=["health"])
+
+#: What a load balancer is told to wait before asking a node that is not ready again.
+NOT_READY_RETRY_AFTER_SECONDS = 5
 
 
 @router.get("/healthz")
@@ -23,11 +28,17 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         async with runtime.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+            head_room = await sqlite_head_room_bytes(connection)
         current = await is_current(runtime.engine)
     except Exception as exc:  # any failure to reach the store means "not ready"
-        body = error_body("not_ready", f"the store is unreachable: {exc}")
-        return JSONResponse(body, status_code=503)
+        return _not_ready(f"the store is unreachable: {exc}")
     if not current:
-        body = error_body("not_ready", "the schema is not migrated (run: onewatch migrate)")
-        return JSONResponse(body, status_code=503)
+        return _not_ready("the schema is not migrated (run: onewatch migrate)")
+    if head_room is not None and head_room < MIN_HEAD_ROOM_BYTES:
+        return _not_ready(f"the store has {head_room} bytes left to grow: writes would fail")
     return JSONResponse({"status": "ready"})
+
+
+def _not_ready(message: str) -> JSONResponse:
+    headers = {"Retry-After": str(NOT_READY_RETRY_AFTER_SECONDS)}
+    return JSONResponse(error_body("not_ready", message), status_code=503, headers=headers)

@@ -22,6 +22,7 @@ from onewatch.api.deps import (
     require_service_write,
 )
 from onewatch.api.documents import ServiceName
+from onewatch.api.pagination import MAX_ID
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.store.signing_secrets import (
@@ -40,6 +41,8 @@ router = APIRouter(
 log = structlog.get_logger(__name__)
 
 ServicePath = Annotated[ServiceName, Path()]
+#: Ids are 64-bit: a larger one is a 422, not an overflow in the driver.
+SecretIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 MAX_OVERLAP_SECONDS = 30 * 86400
 
 
@@ -145,7 +148,7 @@ async def rotate_signing_secrets(
 
 @router.delete("/{secret_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_signing_secret(
-    service: ServicePath, secret_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    service: ServicePath, secret_id: SecretIdPath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> None:
     """End one secret now (it leaked); no overlap."""
     require_service_access(principal, service)
