@@ -125,7 +125,8 @@ class PageRun:
 
     def _start(self, block: Block, code: str) -> None:
         log = self.folder / f"background-{block.line}.log"
-        command = f"exec {code.strip()}" if "\n" not in code.strip() else code
+        commands = [line for line in code.strip().splitlines() if not line.startswith("#")]
+        command = f"exec {commands[0]}" if len(commands) == 1 else code
         with log.open("wb") as output:  # the child keeps its own copy of the descriptor
             process = subprocess.Popen(
                 ["bash", "-c", command],

@@ -3,6 +3,7 @@ exit codes; and every relative link in the docs leads to a page that exists."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,52 @@ def test_relative_links_lead_to_existing_pages() -> None:
             if not (page.parent / target).exists():
                 broken.append(f"{page.name}: {target}")
     assert broken == []
+
+
+API_SOURCES = Path(__file__).resolve().parents[2] / "src" / "onewatch" / "api"
+_CODE = re.compile(r"[a-z]+(_[a-z]+)*")  # a code, not a status's description
+
+
+def _status(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value >= 400
+
+
+def _text(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _codes_in(node: ast.AST) -> Iterator[str | None]:
+    """The ``error`` codes one syntax node gives: ``error_body("code", ...)``, a
+    ``(status, "code")`` pair, a ``{status: "code"}`` table and its ``.get`` default."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "error_body":
+        yield _text(node.args[0])
+    if isinstance(node, ast.Tuple) and len(node.elts) == 2 and _status(node.elts[0]):
+        yield _text(node.elts[1])
+    if isinstance(node, ast.Dict) and node.keys and all(_status(k) for k in node.keys if k):
+        yield from (_text(value) for value in node.values)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Dict)
+    ):
+        yield _text(node.args[1]) if len(node.args) > 1 else None
+
+
+def _error_codes() -> set[str]:
+    """Every ``error`` string the API's code can answer with, read from its source."""
+    codes: set[str] = set()
+    for module in API_SOURCES.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            codes.update(code for code in _codes_in(node) if code and _CODE.fullmatch(code))
+    return codes
+
+
+def test_every_error_code_is_in_the_api_reference() -> None:
+    codes = _error_codes()
+    expected = {"validation_failed", "rate_limited", "malformed_json", "not_ready", "http_error"}
+    assert expected <= codes, "the source scan no longer finds the codes"
+    page = _page("api.md")
+    errors = page.split("## Errors", 1)[1].split("\n## ", 1)[0]
+    assert sorted(code for code in codes if f"`{code}`" not in errors) == []
+    assert "`Retry-After`" in errors

@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from onewatch.api.docs_page import install_docs
 from onewatch.api.errors import BodySizeLimit, install_error_handlers
 from onewatch.api.fast_create import OnewatchAPI
+from onewatch.api.openapi import install_openapi
 from onewatch.api.routes import (
     actions,
     deliveries,
@@ -41,6 +43,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         version="0.1.0",
         description="Register actions and events; Onewatch fires each event when it is due.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: install_docs
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.verifier = verifier_from_settings(runtime.settings)
@@ -50,4 +54,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     install_ui(app)
+    install_docs(app)
+    install_openapi(app)
     return app
