@@ -222,3 +222,18 @@ async def test_concurrent_batches_of_the_same_keys_create_each_once(live: LiveAp
             assert statuses == [200, 201], (keys[index], statuses)
         page = (await one.get("/v1/events", params={"limit": 500})).json()
     assert sorted(item["key"] for item in page["items"]) == keys
+
+
+async def test_an_item_the_database_refuses_fails_alone(live: LiveApp) -> None:
+    """A value the models let through but the store cannot hold (an integer past 64 bits)
+    fails its chunk's transaction: the chunk is written again item by item."""
+    too_big = _inline("too-big")
+    too_big["schedulingPattern"]["separation"] = 10**20
+    items = [_inline("before"), too_big, _inline("after")]
+    async with live.client("alpha") as http:
+        results = (await http.post(BATCH, json={"items": items})).json()["items"]
+        assert [results[0]["status"], results[2]["status"]] == [201, 201]
+        assert results[1]["status"] >= 400 and results[1]["error"]["error"]
+        assert results[0]["event"] == await _stored(http, "alpha", "before")
+        assert results[2]["event"] == await _stored(http, "alpha", "after")
+        assert await _stored(http, "alpha", "too-big") is None
