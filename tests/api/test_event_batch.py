@@ -120,7 +120,7 @@ async def test_a_full_batch_of_1000_passes_the_default_burst_and_leaves_the_buck
     tmp_path: Path,
 ) -> None:
     # The default burst; a slow refill, so the debt the batch leaves is still there after.
-    settings = _settings(tmp_path, quota_requests_per_second=0.5)
+    settings = _settings(tmp_path, quota_requests_per_second=0.001)
     assert settings.quota_request_burst == Settings().quota_request_burst
     async with live_app(tmp_path, settings=settings) as live, live.client("bulk") as http:
         items = [_inline(f"e{number:04d}", title="t" * 200) for number in range(1000)]

@@ -157,14 +157,14 @@ def test_apply_reads_standard_input_and_lists_are_capped(
 def test_apply_waits_out_the_rate_quota_and_creates_every_event(
     tmp_path: Path, target: Target
 ) -> None:
-    """300 events against 5 requests a second: the batch and the re-run both wait (429)."""
+    """300 events against 3 requests a second: the batch and the re-run both wait (429)."""
     documents = [
         {"key": f"e{n:03d}", "webhook": {"endpoint": target.url()},
          "schedulingPattern": {"pattern": "@daily"}}
         for n in range(300)
     ]  # fmt: skip
     (tmp_path / "many.json").write_text(json.dumps(documents))
-    limits = {"ONEWATCH_QUOTA_REQUESTS_PER_SECOND": "5", "ONEWATCH_QUOTA_REQUEST_BURST": "5"}
+    limits = {"ONEWATCH_QUOTA_REQUESTS_PER_SECOND": "3", "ONEWATCH_QUOTA_REQUEST_BURST": "5"}
     with running_server(tmp_path / "node", **limits) as limited:
         env = as_service(limited, "bulk")
         first = run(tmp_path, "events", "apply", "-f", "many.json", **env)
