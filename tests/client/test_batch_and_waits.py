@@ -94,11 +94,21 @@ def test_the_client_waits_out_429s(limited: ServerProcess, target: Target) -> No
         assert len(list(onewatch.events.list(page_size=500))) == 12
 
 
-def test_past_its_bounds_the_client_raises_the_429(limited: ServerProcess, target: Target) -> None:
-    token = limited.token("w-bounded")
+@pytest.fixture(scope="module")
+def stingy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A node allowing 2 requests per service, then one every 100 s."""
+    folder = tmp_path_factory.mktemp("stingy")
+    with running_server(
+        folder, ONEWATCH_QUOTA_REQUESTS_PER_SECOND="0.01", ONEWATCH_QUOTA_REQUEST_BURST="2"
+    ) as node:
+        yield node
+
+
+def test_past_its_bounds_the_client_raises_the_429(stingy: ServerProcess, target: Target) -> None:
+    limited, token = stingy, stingy.token("w-bounded")
     with Client(limited.base_url, token, max_retries=0) as onewatch:
         with pytest.raises(RateLimited) as no_retries:
-            for number in range(10):
+            for number in range(3):
                 onewatch.events.upsert(inline_event(f"e{number}", target.url()))
         assert no_retries.value.status_code == 429
         assert "at most 0 429s" in str(no_retries.value)
