@@ -8,7 +8,7 @@ from pathlib import Path
 from bench.config import FULL, QUICK
 from bench.context import Context
 from bench.procs import child_env
-from bench.scenarios import api, burst, engine, idle, scale, steady
+from bench.scenarios import api, batch, burst, engine, idle, scale, steady
 from bench.sink import SinkProcess
 
 log = logging.getLogger("bench")
@@ -20,6 +20,7 @@ RUNNERS = {
     "api": api.run,
     "engine": engine.run,
     "scale": scale.run,
+    "batch": batch.run,
 }
 
 

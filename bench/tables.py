@@ -260,6 +260,39 @@ def api(document: Row) -> str:
     return table(headers, rows) + _errors(runs)
 
 
+def batch(document: Row) -> str:
+    runs = document.get("runs", [])
+    headers = [
+        "system",
+        "path",
+        "clients",
+        "items / request",
+        "stored",
+        "events per s",
+        "request p50 ms",
+        "request p99 ms",
+        "node CPU s",
+        "statuses",
+    ]
+
+    def cells(r: Row) -> list[str]:
+        latency = r.get("request_ms") or {}
+        return [
+            r["system"],
+            r["path"],
+            fmt(r.get("clients")),
+            fmt(r.get("batch_size")),
+            fmt(r.get("stored")),
+            fmt(r.get("events_per_second"), 0),
+            fmt(latency.get("p50")),
+            fmt(latency.get("p99")),
+            fmt(r.get("cpu_seconds"), 2),
+            fmt(json.dumps(r.get("statuses", {}))),
+        ]
+
+    return table(headers, _rows(runs, cells)) + _errors(runs)
+
+
 def engine(document: Row) -> str:
     if "skipped" in document:
         return f"Not run: {document['skipped']}."
@@ -296,4 +329,5 @@ SECTIONS: dict[str, Callable[[Row], str]] = {
     "api": api,
     "engine": engine,
     "scale": scale,
+    "batch": batch,
 }

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from onewatch.cli.remote import ExitCode
 from onewatch.client import Client
 from tests.cli.remote import as_service, run
-from tests.support.server_process import ServerProcess, Target
+from tests.support.server_process import ServerProcess, Target, running_server
 
 #: The original system's exported documents, byte for byte.
 SEED = Path(__file__).resolve().parents[1] / "api" / "seed"
@@ -150,3 +152,35 @@ def test_apply_reads_standard_input_and_lists_are_capped(
     assert [event["key"] for event in capped] == ["e0", "e1"]
     empty = run(tmp_path, "actions", "list", **env)
     assert empty.code == 0 and empty.stdout.strip() == "(none)"
+
+
+def test_apply_waits_out_the_rate_quota_and_creates_every_event(
+    tmp_path: Path, target: Target
+) -> None:
+    """300 events against 3 requests a second: the batch and the re-run both wait (429)."""
+    documents = [
+        {"key": f"e{n:03d}", "webhook": {"endpoint": target.url()},
+         "schedulingPattern": {"pattern": "@daily"}}
+        for n in range(300)
+    ]  # fmt: skip
+    (tmp_path / "many.json").write_text(json.dumps(documents))
+    limits = {"ONEWATCH_QUOTA_REQUESTS_PER_SECOND": "3", "ONEWATCH_QUOTA_REQUEST_BURST": "5"}
+    with running_server(tmp_path / "node", **limits) as limited:
+        env = as_service(limited, "bulk")
+        first = run(tmp_path, "events", "apply", "-f", "many.json", **env)
+        assert first.code == 0, first.stderr
+        summary = first.stdout.splitlines()[-1]
+        assert summary == "300 created, 0 updated, 0 unchanged, 0 deleted, 0 failed"
+        # The batch left the service's bucket in debt: a request now is refused...
+        headers = {"Authorization": f"Bearer {env['ONEWATCH_TOKEN']}"}
+        refused = httpx.get(f"{limited.base_url}/v1/events", headers=headers, timeout=10)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        # ...and apply waits it out.
+        second = run(tmp_path, "events", "apply", "-f", "many.json", **env)
+        assert second.code == 0, second.stderr
+        summary = second.stdout.splitlines()[-1]
+        assert summary == "0 created, 0 updated, 300 unchanged, 0 deleted, 0 failed"
+        with Client(limited.base_url, env["ONEWATCH_TOKEN"]) as onewatch:
+            assert sorted(e.key for e in onewatch.events.list(page_size=500)) == [
+                document["key"] for document in documents
+            ]

@@ -59,6 +59,18 @@ def test_token_bucket_per_service() -> None:
     assert all(unlimited.acquire("a") == 0.0 for _ in range(100))
 
 
+def test_a_cost_above_the_burst_passes_a_full_bucket_and_leaves_debt() -> None:
+    time = SteppedTime()
+    limiter = RequestRateLimiter(rate=10.0, burst=5, monotonic=time)
+    assert limiter.acquire("a", 3) == 0.0
+    assert limiter.acquire("a", 50) == pytest.approx(0.3)  # waits for a full bucket
+    time.value += 0.31
+    assert limiter.acquire("a", 50) == 0.0  # passes, 45 tokens in debt
+    assert limiter.acquire("a") == pytest.approx(4.6)
+    time.value += 4.61
+    assert limiter.acquire("a") == 0.0
+
+
 async def test_api_answers_429_with_retry_after(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path,

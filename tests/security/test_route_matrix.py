@@ -116,7 +116,16 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "schedulingPattern": {"pattern": NEVER},
     },
     ("POST", "/v1/schedules/preview"): {"schedulingPattern": {"pattern": "@daily"}},
+    # A new event of the owner's, and a replacement of the owner's existing one.
+    ("POST", "/v1/events/batch"): {
+        "items": [
+            {"service": OWNER, "key": key, "action": KEY, "schedulingPattern": {"pattern": NEVER}}
+            for key in ("new", KEY)
+        ]
+    },
 }
+#: Routes that answer 200 with a result per item: each item must be refused.
+PER_ITEM = {("POST", "/v1/events/batch")}
 
 
 def _v1_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -208,6 +217,10 @@ async def test_another_services_token_reaches_nothing_of_the_owner(matrix: Matri
             assert scoped.status_code in (403, 404), (path, scoped.text)
         response = await matrix.http.request(**request, headers=intruder)
         allowed = (403, 404)
+        if (method, path) in PER_ITEM and response.status_code == 200:
+            statuses = {item["status"] for item in response.json()["items"]}
+            assert statuses == {403}, (method, path, response.text)
+            continue
         if "{" not in path and response.status_code < 300:
             # A collection route answered for the caller's own service: none of the owner's.
             assert OWNER not in response.text, (method, path, response.text)

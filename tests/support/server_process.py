@@ -78,14 +78,16 @@ def _listening(process: subprocess.Popen[bytes], log: Path) -> str | None:
 
 
 @contextmanager
-def running_server(folder: Path) -> Iterator[ServerProcess]:
-    """``onewatch serve`` (all roles, SQLite in ``folder``) until the block ends."""
+def running_server(folder: Path, **settings: str) -> Iterator[ServerProcess]:
+    """``onewatch serve`` (all roles, SQLite in ``folder``) until the block ends;
+    ``settings`` are more ``ONEWATCH_*`` variables for it."""
     folder.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     env = clean_env(
         ONEWATCH_JWT_SECRET=secret,
         ONEWATCH_DISPATCHER_POLL_SECONDS="0.2",
         ONEWATCH_SCHEDULER_MAX_IDLE_SECONDS="0.2",
+        **settings,
     )
     log = folder / "server.log"
     command = [sys.executable, "-m", "onewatch", "serve", "--port", "0", "--data-dir", "data"]

@@ -14,6 +14,7 @@ from onewatch.api.openapi import install_openapi
 from onewatch.api.routes import (
     actions,
     deliveries,
+    event_batch,
     events,
     health,
     metrics,
@@ -50,7 +51,17 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.verifier = verifier_from_settings(runtime.settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
-    routers = (health, actions, events, schedules, deliveries, metrics, signing_secrets, nodes)
+    routers = (
+        health,
+        actions,
+        event_batch,
+        events,
+        schedules,
+        deliveries,
+        metrics,
+        signing_secrets,
+        nodes,
+    )
     for module in routers:
         app.include_router(module.router)
     install_ui(app)

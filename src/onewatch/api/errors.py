@@ -10,7 +10,7 @@ one shape. The store being down is a 503 and the storage being full a 507, both 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -38,6 +38,10 @@ from onewatch.store.failures import store_failure
 log = structlog.get_logger("onewatch.api")
 
 MAX_BODY_BYTES = 256 * 1024
+#: ``POST /v1/events/batch`` carries up to 1,000 documents: 8 KiB each on average.
+MAX_BATCH_BODY_BYTES = 8 * 1024 * 1024
+#: Routes whose bodies may be larger than ``MAX_BODY_BYTES``.
+BODY_LIMITS_BY_PATH = {"/v1/events/batch": MAX_BATCH_BODY_BYTES}
 
 _STATUS: dict[type[OnewatchError], tuple[int, str]] = {
     ValidationFailed: (422, "validation_failed"),
@@ -82,8 +86,12 @@ def pydantic_errors(
 
 
 def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
+    return JSONResponse(validation_body(errors), status_code=422)
+
+
+def validation_body(errors: list[dict[str, str]]) -> dict[str, Any]:
     summary = "; ".join(f"{item['field']}: {item['reason']}" for item in errors)
-    return JSONResponse(error_body("validation_failed", summary, errors), status_code=422)
+    return error_body("validation_failed", summary, errors)
 
 
 async def _onewatch_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -93,13 +101,17 @@ async def _onewatch_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def onewatch_error_response(exc: OnewatchError) -> JSONResponse:
     """The answer to a refusal of ours: its status, code, message and field."""
+    status, body = onewatch_error_parts(exc)
+    return JSONResponse(body, status_code=status, headers=_headers(exc, status))
+
+
+def onewatch_error_parts(exc: OnewatchError) -> tuple[int, dict[str, Any]]:
+    """A refusal's status and error body (a batch answers them per item)."""
     status, code = next(
         (pair for kind, pair in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request")
     )
     items = [{"field": exc.field, "reason": exc.reason}] if exc.field else []
-    return JSONResponse(
-        error_body(code, str(exc), items), status_code=status, headers=_headers(exc, status)
-    )
+    return status, error_body(code, str(exc), items)
 
 
 def _headers(exc: OnewatchError, status: int) -> dict[str, str] | None:
@@ -172,31 +184,39 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodySizeLimit:
-    """Refuses a request body over ``limit`` bytes with 413, before any handler reads it."""
+    """Refuses a request body over ``limit`` bytes (``by_path``: a route's own) with 413,
+    before any handler reads it."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int = MAX_BODY_BYTES,
+        by_path: Mapping[str, int] = BODY_LIMITS_BY_PATH,
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.by_path = dict(by_path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.by_path.get(scope["path"], self.limit)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
-        messages, size = await buffer_body(receive, self.limit)
-        if size > self.limit:
-            await self._refuse(scope, receive, send)
+        messages, size = await buffer_body(receive, limit)
+        if size > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         await self.app(scope, replay(messages, receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         body = error_body(
             "payload_too_large",
-            f"body: the request body is larger than {self.limit // 1024} KiB",
-            [{"field": "body", "reason": f"larger than {self.limit} bytes"}],
+            f"body: the request body is larger than {limit // 1024} KiB",
+            [{"field": "body", "reason": f"larger than {limit} bytes"}],
         )
         await JSONResponse(body, status_code=413)(scope, receive, send)
 

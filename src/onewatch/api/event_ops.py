@@ -108,6 +108,14 @@ async def _endpoint_of(
         return inline
     assert document.action is not None
     action = await action_store.get_action(connection, service, document.action)
+    return action_endpoint(service, document, action)
+
+
+def action_endpoint(
+    service: str, document: EventDocument, action: RowMapping | None
+) -> tuple[str, str]:
+    """(endpoint template, field path naming it) of the action the event names (its row,
+    None when there is none: refused)."""
     if action is None:
         raise ValidationFailed(
             f"no action {document.action!r} in service {service!r}", field="action"

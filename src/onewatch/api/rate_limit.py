@@ -41,9 +41,9 @@ async def enforce_rate_limit(
     count_request(limiter, principal)
 
 
-def count_request(limiter: RequestRateLimiter, principal: Principal) -> None:
-    """Take one request from the service's bucket; ``TooManyRequests`` when it is empty."""
-    wait = limiter.acquire(principal.service)
+def count_request(limiter: RequestRateLimiter, principal: Principal, cost: float = 1.0) -> None:
+    """Take ``cost`` requests from the service's bucket; ``TooManyRequests`` when it is short."""
+    wait = limiter.acquire(principal.service, cost)
     if wait > 0:
         raise TooManyRequests(
             f"service {principal.service!r} is over its request rate quota"

@@ -5,7 +5,8 @@ Only sending differs: the calls, their paths and the reading of answers are ``ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -13,9 +14,15 @@ from typing import Any, TypeVar
 import httpx
 
 from onewatch.client.calls import PAGE_SIZE, Call, Calls, Document, Listing
-from onewatch.client.config import DEFAULT_TIMEOUT_SECONDS, ClientConfig
+from onewatch.client.config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    ClientConfig,
+)
 from onewatch.client.models import (
     Action,
+    BatchResult,
     Delivery,
     Event,
     Page,
@@ -37,11 +44,20 @@ class _Transport:
         )
 
     async def send(self, call: Call[T]) -> T:
+        """Send ``call``, waiting out 429s within the config's bounds (``RateLimitWaits``)."""
+        waits = self.config.rate_limit_waits()
+        while True:
+            response = await self._send_once(call)
+            wait = waits.wait_before_resend(response)
+            if wait is None:
+                return call.result(response)
+            await asyncio.sleep(wait)
+
+    async def _send_once(self, call: Call[T]) -> httpx.Response:
         try:
-            response = await self.http.send(call.request(self.http))
+            return await self.http.send(call.request(self.http))
         except httpx.TransportError as exc:
             raise self.config.connection_failed(exc) from exc
-        return call.result(response)
 
     async def iterate(self, listing: Listing) -> AsyncIterator[Any]:
         """Every item of a listing, fetching the next page when one runs out."""
@@ -107,6 +123,21 @@ class Events:
     async def upsert(self, document: Document, *, service: str | None = None) -> Event:
         """Create or replace by key; the same document twice changes nothing."""
         return await self._t.send(self._t.calls.events.upsert(document, service))
+
+    async def batch(
+        self, documents: Iterable[Document], *, service: str | None = None
+    ) -> list[BatchResult]:
+        """Upsert many events, 1,000 per request (``POST /v1/events/batch``): one result
+        per document, in order; a refused document is its result's ``error``, not raised.
+
+        What the requests raise (``RateLimited`` past the waits, ``ConnectionFailed``...)
+        is raised, and the chunks sent before it stay stored.
+        """
+        results: list[BatchResult] = []
+        for call in self._t.calls.event_batches(documents, service):
+            answered: list[BatchResult] = await self._t.send(call)
+            results.extend(answered)
+        return results
 
     async def get(self, key: str, *, service: str | None = None) -> Event:
         return await self._t.send(self._t.calls.events.get(key, service))
@@ -211,7 +242,10 @@ class AsyncClient:
         async with AsyncClient("http://127.0.0.1:8080", token) as onewatch:
             await onewatch.events.upsert({...})
 
-    Calls address the ``service`` given, or else the one the token's subject names.
+    Calls address the ``service`` given, or else the one the token's subject names. A
+    call answered 429 is sent again after the ``Retry-After`` the server gives, at most
+    ``max_retries`` times and ``max_retry_seconds`` of waiting in all, then raises
+    ``RateLimited``.
     """
 
     def __init__(
@@ -221,8 +255,11 @@ class AsyncClient:
         *,
         service: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS,
     ) -> None:
-        self._transport = _Transport(ClientConfig(base_url, token, service, timeout))
+        config = ClientConfig(base_url, token, service, timeout, max_retries, max_retry_seconds)
+        self._transport = _Transport(config)
         self.actions = Actions(self._transport)
         self.events = Events(self._transport)
         self.deliveries = Deliveries(self._transport)

@@ -7,7 +7,8 @@ send a request, so paths, serialization, parsing and error mapping live here alo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -20,11 +21,13 @@ from pydantic import BaseModel
 from onewatch.client.errors import ClientError, UnexpectedAnswer, error_from_response
 from onewatch.client.models import (
     Action,
+    BatchResult,
     Delivery,
     Event,
     Page,
     SchedulePreview,
     SchedulingPattern,
+    batch_results,
 )
 
 T = TypeVar("T")
@@ -33,6 +36,10 @@ Document = BaseModel | Mapping[str, Any]
 
 #: Items per page when iterating a listing (the server allows up to 500).
 PAGE_SIZE = 100
+#: Items per ``POST /v1/events/batch`` (the server allows up to 1,000).
+BATCH_SIZE = 1000
+#: Bytes of documents per batch, under the server's 8 MiB body limit for the route.
+BATCH_BYTES = 8 * 1024 * 1024 - 4096
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,10 @@ def _key_of(document: dict[str, Any]) -> str:
     return key
 
 
+def _batch_call(items: list[dict[str, Any]]) -> Call[list[BatchResult]]:
+    return Call("POST", "/v1/events/batch", batch_results, body={"items": items})
+
+
 class KeyedCalls(Generic[M]):
     """The calls actions and events answer alike: each is addressed as (service, key)."""
 
@@ -163,6 +174,28 @@ class Calls:
         return "/v1/" + "/".join(_segment(part) for part in parts)
 
     # -- events ----------------------------------------------------------------------
+
+    def event_batches(
+        self, documents: Iterable[Document], service: str | None, size: int = BATCH_SIZE
+    ) -> Iterator[Call[list[BatchResult]]]:
+        """``POST /v1/events/batch`` calls for ``documents``, at most ``size`` items and
+        ``BATCH_BYTES`` each; a document naming no service is addressed to ``service``,
+        else the client's (else the server takes the token's)."""
+        named = service or self.service
+        items: list[dict[str, Any]] = []
+        used = 0
+        for document in documents:
+            body = as_json(document)
+            if named and not body.get("service"):
+                body["service"] = named
+            length = len(json.dumps(body)) + 2
+            if items and (len(items) >= size or used + length > BATCH_BYTES):
+                yield _batch_call(items)
+                items, used = [], 0
+            items.append(body)
+            used += length
+        if items:
+            yield _batch_call(items)
 
     def event_command(self, key: str, command: str, service: str | None) -> Call[Event]:
         """``pause`` or ``resume``."""

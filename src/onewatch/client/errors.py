@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -128,23 +130,40 @@ def _field_errors(items: Any) -> list[FieldError]:
     ]
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return float(value)
-    except ValueError:
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header as seconds from ``now``: delay-seconds or an HTTP date
+    (RFC 9110 10.2.3); None when absent or unreadable. A date in the past is 0."""
+    if not value:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # an HTTP date is GMT
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
 
 
 def error_from_response(response: httpx.Response) -> ApiError:
     """The typed error for an error answer (any non-2xx response)."""
-    body = _body(response)
-    return _error_type(response.status_code)(
-        response.status_code,
+    retry_after = retry_after_seconds(response.headers.get("retry-after"))
+    return error_from_body(response.status_code, _body(response), retry_after)
+
+
+def error_from_body(
+    status_code: int, body: dict[str, Any], retry_after: float | None = None
+) -> ApiError:
+    """The typed error for an error document (a response's, or a batch item's)."""
+    return _error_type(status_code)(
+        status_code,
         str(body.get("error", "http_error")),
-        body["message"],
+        str(body.get("message", f"HTTP {status_code}")),
         _field_errors(body.get("errors")),
-        _retry_after(response),
+        retry_after,
     )
 
 
@@ -161,5 +180,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "UnexpectedAnswer",
+    "error_from_body",
     "error_from_response",
+    "retry_after_seconds",
 ]

@@ -8,6 +8,7 @@ keeps working against a newer server that adds one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -23,6 +24,7 @@ from onewatch.api.documents import (
     SchedulingPattern,
     WebhookTarget,
 )
+from onewatch.client.errors import ApiError, error_from_body
 
 EventStatus = Literal["active", "paused", "completed", "cancelled"]
 DeliveryStatus = Literal["pending", "running", "succeeded", "retrying", "dead"]
@@ -114,6 +116,37 @@ class SchedulePreview(Answer):
     next_fires: list[datetime]
 
 
+@dataclass(frozen=True)
+class BatchResult:
+    """One item of ``events.batch``: ``status`` 201 created, 200 replaced or unchanged
+    (``event`` is what was stored), else ``error``, the error a PUT of it alone raises."""
+
+    status: int
+    event: Event | None = None
+    error: ApiError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def batch_results(body: Any) -> list[BatchResult]:
+    """A ``POST /v1/events/batch`` answer's items."""
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise ValueError("no items list")
+    try:
+        return [_batch_result(item) for item in body["items"]]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"an item without a status ({exc})") from exc
+
+
+def _batch_result(item: Any) -> BatchResult:
+    status = int(item["status"])
+    if item.get("event") is not None:
+        return BatchResult(status, Event.model_validate(item["event"]))
+    return BatchResult(status, error=error_from_body(status, dict(item.get("error") or {})))
+
+
 class Page(Answer, Generic[Item]):
     """One page of a listing; ``next_cursor`` fetches the next (``None``: the last page)."""
 
@@ -125,6 +158,7 @@ __all__ = [
     "Action",
     "ActionDocument",
     "Attempt",
+    "BatchResult",
     "Delivery",
     "DeliveryStatus",
     "Event",

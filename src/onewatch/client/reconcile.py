@@ -1,24 +1,27 @@
 """Make the server hold exactly the given actions and events: schedules as code.
 
-Each document is written with PUT (create, or make the stored one equal), actions before
-the events that name them. What happened is read by comparing the item before and after:
-the server leaves an item that already matches untouched (its ``updatedAt`` stays), so
-applying the same documents twice reports, and changes, nothing the second time. With
+Each document is written as a PUT (create, or make the stored one equal), actions before
+the events that name them: actions one PUT each, events 1,000 per ``POST
+/v1/events/batch`` (each item a PUT of its own). What happened is read by comparing the
+item before and after: the addressed services' events are listed first (500 a page),
+and the server leaves an item that already matches untouched (its ``updatedAt`` stays),
+so applying the same documents twice reports, and changes, nothing the second time. With
 ``prune``, items of the services the documents address that they do not mention are
 deleted (events first, then actions no event uses any more).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from onewatch.api.documents import kind_of
+from onewatch.client.calls import BATCH_SIZE
 from onewatch.client.errors import ClientError, NotFound
-from onewatch.client.models import Action, Event
+from onewatch.client.models import Action, BatchResult, Event
 from onewatch.client.sync import Client
 from onewatch.errors import OnewatchError
 
@@ -29,6 +32,8 @@ Outcome = Literal["created", "updated", "unchanged", "deleted", "failed"]
 
 #: Fields the server computes: a change in them is a consequence, not a difference.
 _DERIVED = frozenset({"id", "createdAt", "updatedAt", "nextOccurrence", "occurrences"})
+#: The largest page the server lists.
+_LISTING_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,49 @@ class _Applier:
             return Applied(kind, service, key, "unchanged")
         return Applied(kind, service, key, "updated", changed_fields(before, after))
 
+    def write_events(self, documents: Sequence[Mapping[str, Any]]) -> Iterator[Applied]:
+        """Every event document, in order, written a batch at a time."""
+        addressed = [self._addressed(document) for document in documents]
+        before: dict[tuple[str, str], Event] = {}
+        for service in sorted({item.service for item in addressed if item.body}):
+            try:
+                before.update(self._events_of(service))
+            except OnewatchError as exc:  # that service's documents fail, not the others
+                addressed = [
+                    item.refused(exc) if item.service == service else item for item in addressed
+                ]
+        for start in range(0, len(addressed), BATCH_SIZE):
+            yield from self._write_batch(addressed[start : start + BATCH_SIZE], before)
+
+    def _addressed(self, document: Mapping[str, Any]) -> _Addressed:
+        service, key = str(document.get("service") or self.service or "?"), document.get("key")
+        if not isinstance(key, str) or not key:
+            return _Addressed(service, "?", error=ClientError("no key", field="key"))
+        try:
+            service = self.service_of(document)
+        except OnewatchError as exc:
+            return _Addressed(service, key, error=exc)
+        return _Addressed(service, key, body={**document, "service": service})
+
+    def _events_of(self, service: str) -> dict[tuple[str, str], Event]:
+        listing = self.client.events.list(service=service, page_size=_LISTING_PAGE)
+        return {(service, event.key): event for event in listing}
+
+    def _write_batch(
+        self, items: Sequence[_Addressed], before: Mapping[tuple[str, str], Event]
+    ) -> Iterator[Applied]:
+        bodies = [item.body for item in items if item.body is not None]
+        try:
+            results = iter(self.client.events.batch(bodies) if bodies else [])
+        except OnewatchError as exc:
+            yield from (item.failed(exc) for item in items)
+            return
+        for item in items:
+            if item.body is None:
+                yield item.failed(item.error)
+                continue
+            yield item.outcome(next(results), before.get((item.service, item.key)))
+
     def prune(self, kind: Kind, service: str, keep: set[str]) -> list[Applied]:
         resource = self._resource(kind)
         done: list[Applied] = []
@@ -109,6 +157,32 @@ class _Applier:
             except OnewatchError as exc:
                 done.append(Applied(kind, service, item.key, "failed", error=exc))
         return done
+
+
+@dataclass(frozen=True)
+class _Addressed:
+    """An event document with its service and key resolved (or why they could not be)."""
+
+    service: str
+    key: str
+    body: dict[str, Any] | None = None
+    error: OnewatchError | None = None
+
+    def refused(self, error: OnewatchError) -> _Addressed:
+        return _Addressed(self.service, self.key, error=error)
+
+    def failed(self, error: OnewatchError | None) -> Applied:
+        return Applied("event", self.service, self.key, "failed", error=self.error or error)
+
+    def outcome(self, result: BatchResult, before: Event | None) -> Applied:
+        if result.error is not None or result.event is None:
+            return self.failed(result.error)
+        if result.status == 201:
+            return Applied("event", self.service, self.key, "created")
+        if before is not None and result.event.updated_at == before.updated_at:
+            return Applied("event", self.service, self.key, "unchanged")
+        changed = changed_fields(before, result.event) if before is not None else ()
+        return Applied("event", self.service, self.key, "updated", changed)
 
 
 def _current(read: Callable[[], Any]) -> Any:
@@ -143,14 +217,14 @@ def apply_documents(
         results.append(applied)
         on_result(applied)
 
-    kinds: tuple[Kind, ...] = ("action", "event")
-    for wanted in kinds:
-        for number, document in numbered:
-            kind = kind_of(dict(document))
-            if kind == "unknown" and wanted == "action":
-                record(_unknown(number, document, applier.service))
-            elif kind == wanted:
-                record(applier.write(wanted, document))
+    kinds = [(number, document, kind_of(dict(document))) for number, document in numbered]
+    for number, document, kind in kinds:
+        if kind == "unknown":
+            record(_unknown(number, document, applier.service))
+        elif kind == "action":
+            record(applier.write("action", document))
+    for applied in applier.write_events([doc for _, doc, kind in kinds if kind == "event"]):
+        record(applied)
     if prune:
         for applied in _pruned(applier, results):
             record(applied)

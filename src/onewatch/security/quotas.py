@@ -55,7 +55,12 @@ async def check_event_quota(
     if max_events <= 0:
         return
     live = await count_live_events(connection, service)
-    if live + adding > max_events:
+    check_live_count(service, live, max_events, adding=adding)
+
+
+def check_live_count(service: str, live: int, max_events: int, *, adding: int = 1) -> None:
+    """``check_event_quota`` for a count already taken (a batch counts once, then adds)."""
+    if 0 < max_events < live + adding:
         raise QuotaExceeded(
             f"service {service!r} has {live} active or paused events; the quota is"
             f" {max_events} (ONEWATCH_QUOTA_MAX_EVENTS)",
@@ -84,8 +89,12 @@ class RequestRateLimiter:
     def from_settings(cls, settings: Settings) -> RequestRateLimiter:
         return cls(settings.quota_requests_per_second, settings.quota_request_burst)
 
-    def acquire(self, service: str) -> float:
-        """Take one request's token: 0.0 when allowed, else the seconds to wait."""
+    def acquire(self, service: str, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens (one per request): 0.0 when allowed, else the seconds to wait.
+
+        A cost above the burst (a large batch) passes on a full bucket and leaves it in
+        debt, so it is possible at all and the service's average rate still holds.
+        """
         if self._rate <= 0:
             return 0.0
         now = self._monotonic()
@@ -93,10 +102,11 @@ class RequestRateLimiter:
         elapsed = max(0.0, now - bucket.updated)
         bucket.tokens = min(self._burst, bucket.tokens + elapsed * self._rate)
         bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        needed = min(cost, self._burst)
+        if bucket.tokens >= needed:
+            bucket.tokens -= cost
             return 0.0
-        return (1.0 - bucket.tokens) / self._rate
+        return (needed - bucket.tokens) / self._rate
 
     @staticmethod
     def retry_after_header(wait_seconds: float) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import RowMapping, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,6 +33,17 @@ async def insert_action(connection: AsyncConnection, values: Mapping[str, Any]) 
 async def get_action(connection: AsyncConnection, service: str, key: str) -> RowMapping | None:
     query = select(actions).where(actions.c.service == service, actions.c.key == key)
     return (await connection.execute(query)).mappings().first()
+
+
+async def get_actions_by_identity(
+    connection: AsyncConnection, identities: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], RowMapping]:
+    """The stored actions among ``identities`` ((service, key) pairs), in one query."""
+    if not identities:
+        return {}
+    query = select(actions).where(tuple_(actions.c.service, actions.c.key).in_(identities))
+    rows = (await connection.execute(query)).mappings().all()
+    return {(row["service"], row["key"]): row for row in rows}
 
 
 async def list_actions(

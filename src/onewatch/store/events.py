@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -103,6 +104,17 @@ async def insert_new_events(
         statement = _INSERT_NEW_EVENTS[connection.dialect.name]
         stored = (await connection.execute(statement, list(rows))).mappings().all()
     return {(row["service"], row["key"]): row for row in stored}
+
+
+async def get_events_by_identity(
+    connection: AsyncConnection, identities: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], RowMapping]:
+    """The stored events among ``identities`` ((service, key) pairs), in one query."""
+    if not identities:
+        return {}
+    query = select(events).where(tuple_(events.c.service, events.c.key).in_(identities))
+    rows = (await connection.execute(query)).mappings().all()
+    return {(row["service"], row["key"]): row for row in rows}
 
 
 async def get_event(connection: AsyncConnection, service: str, key: str) -> RowMapping | None:

@@ -1,0 +1,216 @@
+"""Many event upserts in one call (``POST /v1/events/batch``): a result per item, in order.
+
+Each item is a PUT of its (service, key): created when absent, else made to say what
+the document says, under exactly PUT's rules. An item's refusal is that item's answer
+only. Items are written a chunk per transaction (the writer is held for one chunk, then
+the scheduler gets its turn): in each, one query reads the chunk's stored events, one
+the actions its new events name, one count per service checks the event quota, and the
+new events go in one multi-row insert (``store.events.insert_new_events``). Every answer
+is a row the database returned after the write, so it is exactly what was stored.
+
+Framework-free, like ``event_ops``, whose rules it shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from onewatch.api.action_ops import Written
+from onewatch.api.documents import EventDocument
+from onewatch.api.event_ops import (
+    EventContext,
+    EventRules,
+    _check_filled_destination,
+    _overwrite,
+    _unchecked_row,
+    action_endpoint,
+)
+from onewatch.api.races import PUT_ATTEMPTS
+from onewatch.errors import Conflict, OnewatchError
+from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_live_count, count_live_events
+from onewatch.store import actions as action_store
+from onewatch.store import events as store
+from onewatch.store.transactions import write_transaction
+
+log = structlog.get_logger("onewatch.api")
+
+#: The most items one batch may hold.
+MAX_ITEMS = 1000
+#: Items written per transaction (as ``store.group_commit.MAX_BATCH`` bounds a flush).
+CHUNK_ITEMS = 250
+
+#: What became of one item: its stored row, or why it was not stored.
+Outcome = Written | Exception
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An item that passed every check needing no store, and the row it would insert."""
+
+    document: EventDocument
+    row: dict[str, Any]
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return self.row["service"], self.document.key
+
+
+def prepare(service: str, document: EventDocument, now: datetime, rules: EventRules) -> Prepared:
+    """Check the pattern and an inline target (``ValidationFailed``); done before the
+    transaction, so the writer is held only for the checks that read the store."""
+    return Prepared(document, _unchecked_row(service, document, now, rules))
+
+
+async def upsert_events(
+    context: EventContext, items: Sequence[Prepared | Exception]
+) -> list[Outcome]:
+    """Write the prepared items (an ``Exception`` is an item refused already, kept as is)."""
+    outcomes: list[Outcome | None] = [
+        item if isinstance(item, Exception) else None for item in items
+    ]
+    prepared = [(index, item) for index, item in enumerate(items) if isinstance(item, Prepared)]
+    for start in range(0, len(prepared), CHUNK_ITEMS):
+        chunk = prepared[start : start + CHUNK_ITEMS]
+        written = await _write_chunk(context, [item for _, item in chunk])
+        for (index, _), outcome in zip(chunk, written, strict=True):
+            outcomes[index] = outcome
+    answered = [outcome for outcome in outcomes if outcome is not None]
+    _notify(context, answered)
+    return answered
+
+
+def _notify(context: EventContext, outcomes: Sequence[Outcome]) -> None:
+    """Wake the scheduler once: for the earliest new event, and for any replaced one."""
+    written = [outcome for outcome in outcomes if isinstance(outcome, Written)]
+    due = [w.row["next_occurrence"] for w in written if w.created and w.row["next_occurrence"]]
+    if due:
+        context.on_change(min(due))
+    if any(w.changed and not w.created for w in written):
+        context.on_change(None)
+
+
+async def _write_chunk(context: EventContext, chunk: Sequence[Prepared]) -> list[Outcome]:
+    """Write a chunk; items that lost a race (``Conflict``) are read and written again."""
+    outcomes: list[Outcome] = [Conflict("not written")] * len(chunk)
+    pending = list(range(len(chunk)))
+    for _attempt in range(PUT_ATTEMPTS):
+        answers = await _in_transaction(context, [chunk[index] for index in pending])
+        for index, outcome in zip(pending, answers, strict=True):
+            outcomes[index] = outcome
+        pending = [index for index in pending if _lost_race(outcomes[index])]
+        if not pending:
+            break
+    return outcomes
+
+
+def _lost_race(outcome: Outcome) -> bool:
+    return isinstance(outcome, Conflict)
+
+
+async def _in_transaction(context: EventContext, items: Sequence[Prepared]) -> list[Outcome]:
+    """The items in one transaction; if it fails as a whole (a database error, not an
+    item's refusal), each item alone, so only an item that fails by itself fails."""
+    try:
+        async with write_transaction(context.engine) as connection:
+            return await _write(connection, items, context.clock.now(), context.rules)
+    except Exception as exc:
+        if len(items) == 1:
+            # One line: a rendered traceback (with its locals) took seconds per item.
+            service, key = items[0].identity
+            log.error("event batch item failed", service=service, key=key, error=repr(exc))
+            return [exc]
+    return [(await _in_transaction(context, [item]))[0] for item in items]
+
+
+async def _write(
+    connection: AsyncConnection, items: Sequence[Prepared], now: datetime, rules: EventRules
+) -> list[Outcome]:
+    """Replace the stored ones (PUT's way, one by one), then insert the new ones at once."""
+    stored = await store.get_events_by_identity(connection, [item.identity for item in items])
+    outcomes: dict[int, Outcome] = {}
+    new: list[int] = []
+    for index, item in enumerate(items):
+        current = stored.get(item.identity)
+        if current is None:
+            new.append(index)
+        else:
+            outcomes[index] = await _replace(connection, current, item, now, rules)
+    inserted = await _insert(connection, [items[index] for index in new], rules)
+    outcomes.update(zip(new, inserted, strict=True))
+    return [outcomes[index] for index in range(len(items))]
+
+
+async def _replace(
+    connection: AsyncConnection,
+    current: RowMapping,
+    item: Prepared,
+    now: datetime,
+    rules: EventRules,
+) -> Outcome:
+    try:
+        return await _overwrite(connection, current, item.identity[0], item.document, now, rules)
+    except OnewatchError as exc:
+        return exc
+
+
+async def _insert(
+    connection: AsyncConnection, items: Sequence[Prepared], rules: EventRules
+) -> list[Outcome]:
+    """Check each new event against the store (its action, the quota); insert the valid."""
+    actions = await action_store.get_actions_by_identity(connection, _named_actions(items))
+    live = await _live_counts(connection, items, rules.max_events)
+    refusals: dict[int, Exception] = {}
+    for index, item in enumerate(items):
+        try:
+            _check_new(item, actions, live, rules)
+        except OnewatchError as exc:
+            refusals[index] = exc
+    accepted = [item.row for index, item in enumerate(items) if index not in refusals]
+    rows = await store.insert_new_events(connection, accepted)
+    return [refusals.get(index) or _inserted(rows, item) for index, item in enumerate(items)]
+
+
+def _inserted(rows: Mapping[tuple[str, str], Any], item: Prepared) -> Outcome:
+    row = rows.get(item.identity)
+    if row is None:  # another request created it meanwhile: read and replace it
+        return Conflict(f"event {item.identity[0]}/{item.identity[1]} was created meanwhile")
+    return Written(row, created=True)
+
+
+def _named_actions(items: Sequence[Prepared]) -> list[tuple[str, str]]:
+    named = {(item.identity[0], item.document.action) for item in items if item.document.action}
+    return sorted((service, action) for service, action in named if action is not None)
+
+
+async def _live_counts(
+    connection: AsyncConnection, items: Sequence[Prepared], max_events: int
+) -> dict[str, int]:
+    """Live events per service of the new live items (none needed when unlimited)."""
+    if max_events <= 0:
+        return {}
+    services = {item.identity[0] for item in items if item.row["status"] in LIVE_EVENT_STATUSES}
+    return {service: await count_live_events(connection, service) for service in sorted(services)}
+
+
+def _check_new(
+    item: Prepared,
+    actions: Mapping[tuple[str, str], RowMapping],
+    live: dict[str, int],
+    rules: EventRules,
+) -> None:
+    """A new event's checks that need the store, against what this chunk read and added."""
+    service, document = item.identity[0], item.document
+    if document.action is not None:
+        action = actions.get((service, document.action))
+        endpoint, where = action_endpoint(service, document, action)
+        _check_filled_destination(document, endpoint, where, rules.policy)
+    if service in live and item.row["status"] in LIVE_EVENT_STATUSES:
+        check_live_count(service, live[service], rules.max_events)
+        live[service] += 1
