@@ -212,7 +212,8 @@ def error_statuses(route: Any, method: str, calls: set[Any], has_body: bool) -> 
         statuses.append(409)
     if has_body or route.dependant.path_params or route.dependant.query_params:
         statuses.append(422)
-    if enforce_rate_limit in calls:
+    # A route that charges the quota itself (a batch's cost) says so in its ``responses``.
+    if enforce_rate_limit in calls or 429 in getattr(route, "responses", {}):
         statuses.append(429)
     if route.path_format == "/readyz":
         statuses.append(503)

@@ -33,6 +33,7 @@ from onewatch.api.errors import (
     validation_body,
 )
 from onewatch.api.event_ops import EventRules
+from onewatch.api.openapi import Error
 from onewatch.api.rate_limit import count_request, get_rate_limiter
 from onewatch.api.render import event_json
 from onewatch.api.routes.events import _context
@@ -56,19 +57,6 @@ class EventBatch(BaseModel):
     )
 
 
-class FieldReason(BaseModel):
-    field: str
-    reason: str
-
-
-class ErrorBody(BaseModel):
-    """The API's error shape."""
-
-    error: str
-    message: str
-    errors: list[FieldReason]
-
-
 class EventBatchItemResult(BaseModel):
     """One item's result: 201 created, 200 replaced (or unchanged), else its error."""
 
@@ -76,7 +64,7 @@ class EventBatchItemResult(BaseModel):
     event: dict[str, Any] | None = Field(
         default=None, description="The event as stored (as GET /v1/events/{service}/{key})."
     )
-    error: ErrorBody | None = None
+    error: Error | None = None
 
 
 class EventBatchResult(BaseModel):
@@ -88,7 +76,7 @@ def batch_cost(items: int) -> int:
     return max(1, math.ceil(items / ITEMS_PER_REQUEST))
 
 
-@router.post("/batch", response_model=EventBatchResult, responses={429: {"model": ErrorBody}})
+@router.post("/batch", response_model=EventBatchResult, responses={429: {"model": Error}})
 async def batch_events(
     batch: EventBatch,
     runtime: RuntimeDep,
