@@ -19,7 +19,7 @@ early without saying so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import RowMapping
@@ -30,6 +30,8 @@ from onewatch.domain.schedule.every import EveryPattern
 
 HOUR = timedelta(hours=1)
 CHART_HOURS = 24
+_MICROSECOND = timedelta(microseconds=1)
+_HOUR_US = HOUR // _MICROSECOND
 #: Engine steps one chart may take in all (about 6 us each: some 0.6 s of a thread).
 STEP_BUDGET = 100_000
 
@@ -56,6 +58,8 @@ class _Tally:
     steps_left: int
     counts: list[int]
     complete: bool = True
+    #: Schedules compiled so far: groups often differ only in their next fire.
+    compiled: dict[ScheduleSpec, Schedule] = field(default_factory=dict)
 
     @property
     def end(self) -> datetime:
@@ -74,18 +78,20 @@ class _Tally:
         return True
 
 
-def _schedule(group: RowMapping) -> Schedule:
+def _schedule(group: RowMapping, tally: _Tally) -> Schedule:
     """The schedule as the scheduler compiles it (``@every`` counts from the last fire)."""
-    return compile_schedule(
-        ScheduleSpec(
-            pattern=group["pattern"],
-            timezone=group["timezone"],
-            separation=group["separation"],
-            max_occurrences=group["max_occurrences"],
-            start_at=group["start_at"],
-            end_at=group["end_at"],
-        )
+    spec = ScheduleSpec(
+        pattern=group["pattern"],
+        timezone=group["timezone"],
+        separation=group["separation"],
+        max_occurrences=group["max_occurrences"],
+        start_at=group["start_at"],
+        end_at=group["end_at"],
     )
+    schedule = tally.compiled.get(spec)
+    if schedule is None:
+        schedule = tally.compiled[spec] = compile_schedule(spec)
+    return schedule
 
 
 def _catch_up(
@@ -124,17 +130,14 @@ def _walk(
         moment = schedule.next_fire(moment, fired)
 
 
-def _ceil_div(span: timedelta, step: timedelta) -> int:
-    return -(-span // step)
-
-
 def _count_cadence(
     schedule: Schedule, first: datetime, occurrences: int, weight: int, tally: _Tally
 ) -> None:
     """``@every``: after the second fire, fires are ``second + k * step``; counted, not walked.
 
     The second fire comes from the engine (it lands on the interval's grid whatever the
-    first was); ``step`` is the interval times the separation.
+    first was); ``step`` is the interval times the separation. Whole microseconds, so
+    the counts are exact.
     """
     if first < tally.end:
         tally.add(first, weight)
@@ -143,33 +146,29 @@ def _count_cadence(
         return
     rule = schedule.pattern.rule
     assert isinstance(rule, EveryPattern)
-    step = rule.interval * (schedule.spec.separation or 1)
+    step = rule.interval * (schedule.spec.separation or 1) // _MICROSECOND
     later = _cadence_fires(schedule, second, occurrences + 1, step)
+    start = (tally.now - second) // _MICROSECOND  # negative: ``second`` is after now
+    counted = 0
     for index in range(CHART_HOURS):
-        start, stop = tally.now + index * HOUR, tally.now + (index + 1) * HOUR
-        within = min(later, _fires_before(second, stop, step)) - min(
-            later, _fires_before(second, start, step)
-        )
-        tally.counts[index] += within * weight
+        # Fires from ``second`` strictly before this hour's end: ceil((end - second) / step).
+        before_end = min(later, max(-(-(start + (index + 1) * _HOUR_US) // step), 0))
+        tally.counts[index] += (before_end - counted) * weight
+        counted = before_end
 
 
-def _fires_before(second: datetime, moment: datetime, step: timedelta) -> int:
-    """How many of ``second + k * step`` (k >= 0) lie strictly before ``moment``."""
-    return max(_ceil_div(moment - second, step), 0)
-
-
-def _cadence_fires(schedule: Schedule, second: datetime, fired: int, step: timedelta) -> int:
+def _cadence_fires(schedule: Schedule, second: datetime, fired: int, step: int) -> int:
     """How many fires from ``second`` on the schedule allows (max occurrences, end)."""
     spec = schedule.spec
     allowed = 10**12 if spec.max_occurrences is None else spec.max_occurrences - fired
     if spec.end_at is not None:
-        allowed = min(allowed, (spec.end_at - second) // step + 1)
+        allowed = min(allowed, (spec.end_at - second) // _MICROSECOND // step + 1)
     return max(allowed, 0)
 
 
 def _count_group(group: RowMapping, tally: _Tally, fire_all_cap: int) -> None:
     try:
-        schedule = _schedule(group)
+        schedule = _schedule(group, tally)
         if not tally.spend():
             tally.add(group["next_occurrence"], group["events"])
             return
