@@ -85,3 +85,11 @@ def test_groups_are_weighted_by_their_events() -> None:
     group = _group("*/10 * * * *", NOW.replace(minute=20, second=0, microsecond=0), events=7)
     chart = hourly_fires([group], NOW, fire_all_cap=100)
     assert [bar.fires for bar in chart.bars] == [7 * count for count in _walked(group)]
+
+
+def test_past_the_budget_a_group_counts_its_next_fire_and_the_chart_says_so() -> None:
+    soon = _group("* * * * *", NOW + timedelta(minutes=5), events=3)
+    at_the_end = _group("* * * * *", NOW + CHART_HOURS * HOUR)  # the SQL bound is inclusive
+    chart = hourly_fires([soon, at_the_end], NOW, fire_all_cap=100, budget=0)
+    assert not chart.complete
+    assert [bar.fires for bar in chart.bars] == [3] + [0] * (CHART_HOURS - 1)

@@ -169,8 +169,9 @@ def _cadence_fires(schedule: Schedule, second: datetime, fired: int, step: int) 
 def _count_group(group: RowMapping, tally: _Tally, fire_all_cap: int) -> None:
     try:
         schedule = _schedule(group, tally)
-        if not tally.spend():
-            tally.add(group["next_occurrence"], group["events"])
+        if not tally.spend():  # out of budget: the next fire alone, known without a step
+            if group["next_occurrence"] < tally.end:
+                tally.add(group["next_occurrence"], group["events"])
             return
         first, occurrences = _catch_up(schedule, group, tally, fire_all_cap)
     except InvalidPattern:  # a stored schedule the engine no longer accepts: not charted
