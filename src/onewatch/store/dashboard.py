@@ -8,15 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import RowMapping, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.store.schema import deliveries, delivery_attempts, events
 
 #: Most recent first attempts the lateness percentile is computed from.
 LATENESS_SAMPLE = 5000
-#: Events whose fires the next-24-hours chart expands at most.
-UPCOMING_EVENTS_LIMIT = 1000
 
 
 async def events_by_status(connection: AsyncConnection, service: str | None) -> dict[str, int]:
@@ -77,15 +75,35 @@ async def first_attempt_lateness(
     return [(started - due).total_seconds() for started, due in rows]
 
 
-async def active_events_due_by(
+async def active_schedules_due_by(
     connection: AsyncConnection, service: str | None, end: datetime
 ) -> Sequence[RowMapping]:
-    """Active events whose next fire is at or before ``end``, soonest first."""
+    """Active events whose next fire is at or before ``end``, grouped by what they fire on.
+
+    Events in one group fire at the same instants, so the chart counts each group once
+    (``events`` is how many it holds), most populous first. ``occurrences`` only matters
+    against ``max_occurrences``, so without a limit it is left out of the grouping (0).
+    """
+    occurrences = case(
+        (events.c.max_occurrences.is_(None), literal_column("0")), else_=events.c.occurrences
+    ).label("occurrences")
+    schedule = (
+        events.c.pattern,
+        events.c.timezone,
+        events.c.separation,
+        events.c.max_occurrences,
+        occurrences,
+        events.c.start_at,
+        events.c.end_at,
+        events.c.next_occurrence,
+        events.c.misfire_policy,
+        events.c.misfire_grace_seconds,
+    )
     query = (
-        select(events)
+        select(*schedule, func.count().label("events"))
         .where(events.c.status == "active", events.c.next_occurrence <= end)
-        .order_by(events.c.next_occurrence)
-        .limit(UPCOMING_EVENTS_LIMIT)
+        .group_by(*schedule)
+        .order_by(func.count().desc())
     )
     if service is not None:
         query = query.where(events.c.service == service)

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.errors import OnewatchError
 from onewatch.store import dashboard
 from onewatch.store.transactions import read_connection
-from onewatch.ui.schedule_view import next_fires
+from onewatch.ui.upcoming import HOUR, HourBar, hourly_fires
 
-HOUR = timedelta(hours=1)
-CHART_HOURS = 24
-#: Fires one event adds to the chart at most (an every-minute event has 1440 a day).
-MAX_FIRES_PER_EVENT = 1500
-
-
-@dataclass(frozen=True)
-class HourBar:
-    start: datetime
-    fires: int
+DAY = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -38,6 +28,8 @@ class Overview:
     lateness_p99: float | None
     lateness_sample: int
     chart: list[HourBar]
+    #: False when the chart's budget ran out: its bars are then lower bounds.
+    chart_complete: bool = True
 
     @property
     def chart_peak(self) -> int:
@@ -52,39 +44,29 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
-def hourly_fires(rows: Sequence[RowMapping], now: datetime) -> list[HourBar]:
-    """Fires due in each of the next 24 hours (an overdue fire counts in the first)."""
-    counts = [0] * CHART_HOURS
-    end = now + CHART_HOURS * HOUR
-    for row in rows:
-        for moment in _fires_before(row, now, end):
-            counts[max(int((moment - now) / HOUR), 0)] += 1
-    return [HourBar(now + index * HOUR, count) for index, count in enumerate(counts)]
+async def gather(
+    engine: AsyncEngine, service: str | None, now: datetime, *, fire_all_cap: int = 100
+) -> Overview:
+    """Every figure of the overview, for one service or (``None``) for all.
 
-
-def _fires_before(row: RowMapping, now: datetime, end: datetime) -> list[datetime]:
-    try:
-        fires = next_fires(row, now, MAX_FIRES_PER_EVENT)
-    except OnewatchError:  # a stored schedule the engine no longer accepts: not charted
-        return []
-    return [moment for moment in fires if moment < end]
-
-
-async def gather(engine: AsyncEngine, service: str | None, now: datetime) -> Overview:
-    """Every figure of the overview, for one service or (``None``) for all."""
+    ``fire_all_cap`` is the scheduler's (``misfire_fire_all_cap``), for overdue events.
+    The chart's counting is CPU work that grows with the schedules: it runs in a worker
+    thread, so the event loop (fires, other requests, ``/healthz``) keeps going meanwhile.
+    """
     async with read_connection(engine) as connection:
         events = await dashboard.events_by_status(connection, service)
         deliveries = await dashboard.deliveries_by_status(connection, service)
         fires = [
             await dashboard.fires_between(connection, service, now - span, now)
-            for span in (HOUR, 24 * HOUR)
+            for span in (HOUR, DAY)
         ]
         failures = [
             await dashboard.failed_attempts_since(connection, service, now - span)
-            for span in (HOUR, 24 * HOUR)
+            for span in (HOUR, DAY)
         ]
-        lateness = await dashboard.first_attempt_lateness(connection, service, now - 24 * HOUR)
-        due = await dashboard.active_events_due_by(connection, service, now + CHART_HOURS * HOUR)
+        lateness = await dashboard.first_attempt_lateness(connection, service, now - DAY)
+        groups = await dashboard.active_schedules_due_by(connection, service, now + DAY)
+    chart = await asyncio.to_thread(hourly_fires, groups, now, fire_all_cap=fire_all_cap)
     return Overview(
         events=events,
         deliveries=deliveries,
@@ -94,5 +76,6 @@ async def gather(engine: AsyncEngine, service: str | None, now: datetime) -> Ove
         failures_last_day=failures[1],
         lateness_p99=percentile(lateness, 0.99),
         lateness_sample=len(lateness),
-        chart=hourly_fires(due, now),
+        chart=chart.bars,
+        chart_complete=chart.complete,
     )

@@ -23,5 +23,6 @@ async def overview_page(
 ) -> HTMLResponse:
     scope = viewer.scope(service)
     now = runtime.clock.now()
-    figures = await overview.gather(runtime.engine, scope, now)
+    cap = runtime.settings.misfire_fire_all_cap
+    figures = await overview.gather(runtime.engine, scope, now, fire_all_cap=cap)
     return page(request, "overview.html", viewer, figures=figures, service=scope or "", now=now)
