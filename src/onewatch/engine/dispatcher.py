@@ -11,6 +11,9 @@ nothing more, gives back what has not started, lets requests in flight finish wi
 the grace period, and releases those that did not (they are sent again, with the same
 ``webhook-id``). Until then the leases of everything held are renewed
 (``engine.lease_renewal``), however long it waits.
+
+Claims skip a service that already has a whole quota's worth waiting for its slots (its
+target is slow or hangs): that service's backlog cannot fill the hand while others' are due.
 """
 
 from __future__ import annotations
