@@ -39,6 +39,9 @@ STUCK = ("stuck-1", "stuck-2", "stuck-3")
 SAME_HOST = ("healthy-1", "healthy-2")
 OTHER_HOST = ("healthy-3",)
 LEAD_SECONDS = 10.0
+#: API creates in flight while registering, and a pessimistic rate for the lead time.
+REGISTER_CONCURRENCY = 16
+REGISTER_PER_SECOND = 25
 
 
 @dataclass
@@ -94,18 +97,23 @@ def _plan(
 
 
 async def _register(base: str, token: str, plan: list[tuple[str, str, str, datetime]]) -> None:
+    """Create every event through the API, a few requests at a time."""
     headers = {"Authorization": f"Bearer {token}"}
+    gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
     async with aiohttp.ClientSession(base, headers=headers) as client:
-        for service, key, endpoint, due in plan:
+
+        async def put(service: str, key: str, endpoint: str, due: datetime) -> None:
             body = {
                 "key": key,
                 "type": "webhook",
                 "webhook": {"endpoint": endpoint, "method": "POST"},
                 "schedulingPattern": {"pattern": due.isoformat().replace("+00:00", "Z")},
             }
-            async with client.put(f"/v1/events/{service}/{key}", json=body) as answer:
+            async with gate, client.put(f"/v1/events/{service}/{key}", json=body) as answer:
                 if answer.status >= 300:
                     raise RuntimeError(f"{service}/{key}: {answer.status} {await answer.text()}")
+
+        await asyncio.gather(*(put(*item) for item in plan))
 
 
 def _lateness(
@@ -150,7 +158,7 @@ async def run_once(
     )
     try:
         await asyncio.to_thread(node.wait_ready)
-        lead = LEAD_SECONDS + (3 * stuck_events + 3 * events) / 50  # the API creates
+        lead = LEAD_SECONDS + (3 * stuck_events + 3 * events) / REGISTER_PER_SECOND
         t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
         plan = _plan(target, events, stuck_events, t0)
         target.awaited = _healthy_paths(plan)
