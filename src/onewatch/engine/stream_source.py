@@ -58,7 +58,11 @@ class StreamSource:
         #: Claimed here and not settled yet: at ``close``, those the dispatcher released.
         self._unsettled: set[str] = set()
 
-    async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]:
+    async def claim(
+        self, *, now: datetime, limit: int, skip_services: frozenset[str] = frozenset()
+    ) -> list[ClaimedDelivery]:
+        """The stream's next entries, in its order: ``skip_services`` is not applied here
+        (skipping an entry would mean handing it back to the end of the stream)."""
         ids = await self.stream.next_batch(limit)
         if not ids:
             return []
@@ -81,7 +85,9 @@ class StreamSource:
             await self.stream.done(refused)
         return sorted(claimed, key=lambda item: item.next_attempt_at)
 
-    async def next_ready_at(self) -> datetime | None:
+    async def next_ready_at(
+        self, *, skip_services: frozenset[str] = frozenset()
+    ) -> datetime | None:
         return None
 
     def settled(self, ids: list[str]) -> None:

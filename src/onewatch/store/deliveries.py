@@ -15,7 +15,7 @@ Atomicity owed:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,10 +80,16 @@ class Outcome:
 # --- claiming -------------------------------------------------------------------------
 
 
-def _ready_ids(horizon: datetime, limit: int) -> Any:
+def _not_of(skip_services: Collection[str]) -> tuple[Any, ...]:
+    """No rows of these services (whose earlier ones still wait in the dispatcher)."""
+    return (deliveries.c.service.not_in(sorted(skip_services)),) if skip_services else ()
+
+
+def _ready_ids(horizon: datetime, limit: int, skip_services: Collection[str]) -> Any:
     return (
         select(deliveries.c.id)
         .where(deliveries.c.status.in_(READY_STATUSES), deliveries.c.next_attempt_at <= horizon)
+        .where(*_not_of(skip_services))
         .order_by(deliveries.c.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -128,13 +134,20 @@ def _claimed(row: Any) -> ClaimedDelivery:
 
 
 async def claim_ready(
-    engine: AsyncEngine, *, now: datetime, horizon: datetime, limit: int, lease_seconds: float
+    engine: AsyncEngine,
+    *,
+    now: datetime,
+    horizon: datetime,
+    limit: int,
+    lease_seconds: float,
+    skip_services: Collection[str] = (),
 ) -> list[ClaimedDelivery]:
-    """Lease up to ``limit`` deliveries whose next attempt is due by ``horizon``."""
+    """Lease up to ``limit`` deliveries whose next attempt is due by ``horizon``, none of
+    ``skip_services`` (so one service's backlog cannot fill every claim)."""
     token = new_lease_token()
     claim = (
         update(deliveries)
-        .where(deliveries.c.id.in_(_ready_ids(horizon, limit)))
+        .where(deliveries.c.id.in_(_ready_ids(horizon, limit, skip_services)))
         .where(deliveries.c.status.in_(READY_STATUSES))
         .values(
             status="running",
@@ -187,11 +200,14 @@ async def claim_by_ids(
     return [_claimed(row) for row in rows]
 
 
-async def earliest_ready(engine: AsyncEngine) -> datetime | None:
-    """When the next pending or retrying delivery becomes due (the dispatcher's alarm)."""
+async def earliest_ready(
+    engine: AsyncEngine, *, skip_services: Collection[str] = ()
+) -> datetime | None:
+    """When the next pending or retrying delivery (none of ``skip_services``) becomes
+    due: the dispatcher's alarm."""
     query = (
         select(deliveries.c.next_attempt_at)
-        .where(deliveries.c.status.in_(READY_STATUSES))
+        .where(deliveries.c.status.in_(READY_STATUSES), *_not_of(skip_services))
         .order_by(deliveries.c.next_attempt_at)
         .limit(1)
     )
