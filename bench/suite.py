@@ -20,6 +20,7 @@ RUNNERS = {
     "api": api.run,
     "engine": engine.run,
     "scale": scale.run,
+    "scale-kill": scale.run_kill,
 }
 
 
