@@ -52,13 +52,13 @@ KILL_RATE, KILL_SECONDS, KILL_AFTER_SECONDS = 100, 30.0, 10.0
 def run_kill(ctx: Context) -> Path:
     rate, seconds = (100, 8.0) if ctx.quick else (KILL_RATE, KILL_SECONDS)
     after = min(KILL_AFTER_SECONDS, seconds / 3)
-    runs = [
-        guarded(
-            f.system,
+
+    def measure(flavour: onewatch_runner.Flavour) -> dict[str, object]:
+        return guarded(
+            flavour.system,
             "scale kill",
-            lambda f=f: failover.run_kill(ctx, f, rate=rate, seconds=seconds, kill_after=after),
+            lambda: failover.run_kill(ctx, flavour, rate=rate, seconds=seconds, kill_after=after),
         )
-        for f in KILL_FLAVOURS
-        if ctx.wants(f.system)
-    ]
+
+    runs = [measure(f) for f in KILL_FLAVOURS if ctx.wants(f.system)]
     return write_result(ctx, "scale-kill", {"runs": runs})
