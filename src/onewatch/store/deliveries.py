@@ -426,6 +426,7 @@ async def reclaim_expired(
             deliveries.c.attempts,
             deliveries.c.next_attempt_at,
             deliveries.c.locked_until,
+            deliveries.c.leased_by,
         )
         .where(*_lapsed_leases(now, dead_after, me))
         .limit(limit)
@@ -458,7 +459,7 @@ def _abandoned(row: Any, now: datetime) -> Outcome:
         error=(
             "lease expired: the dispatcher stopped before recording a result"
             if expired
-            else "taken over: the node holding the lease stopped heartbeating"
+            else f"taken over: node {row.leased_by}, holding the lease, stopped heartbeating"
         ),
         finished_at=None,
     )
