@@ -31,6 +31,7 @@ def table_source(runtime: Runtime) -> DeliverySource:
         runtime.engine,
         lookahead_seconds=settings.dispatcher_lookahead_seconds,
         lease_seconds=settings.dispatcher_lease_seconds,
+        holder=runtime.node_id,
     )
 
 

@@ -55,10 +55,19 @@ class TableSource:
     #: The dispatcher sleeps between claims until the next row is due.
     waits_for_work = False
 
-    def __init__(self, engine: AsyncEngine, *, lookahead_seconds: float, lease_seconds: float):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        lookahead_seconds: float,
+        lease_seconds: float,
+        holder: str | None = None,
+    ):
         self.engine = engine
         self.lookahead = timedelta(seconds=lookahead_seconds)
         self.lease_seconds = lease_seconds
+        #: This node's id, written on each lease: other nodes take over when it dies.
+        self.holder = holder
 
     async def claim(
         self, *, now: datetime, limit: int, skip_services: frozenset[str] = frozenset()
@@ -70,6 +79,7 @@ class TableSource:
             limit=limit,
             lease_seconds=self.lease_seconds + self.lookahead.total_seconds(),
             skip_services=skip_services,
+            holder=self.holder,
         )
 
     async def next_ready_at(
