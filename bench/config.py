@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCENARIOS = ("burst", "steady", "idle", "api", "engine", "scale", "batch")
+SCENARIOS = ("burst", "steady", "idle", "api", "engine", "scale", "batch", "scale-kill")
 SYSTEMS = (
     "onewatch-sqlite",
     "onewatch-postgres",

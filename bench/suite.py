@@ -21,6 +21,7 @@ RUNNERS = {
     "engine": engine.run,
     "scale": scale.run,
     "batch": batch.run,
+    "scale-kill": scale.run_kill,
 }
 
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -128,7 +128,32 @@ class Settings(BaseSettings):
     #: (Redis lost it), and a stream entry a consumer left unacknowledged this long is
     #: taken over by another (the consumer died).
     queue_republish_seconds: float = Field(default=60.0, gt=0)
-    queue_claim_idle_seconds: float = Field(default=60.0, gt=0)
+    #: Unset: ``node_takeover_seconds``, so a dead node's stream entries move on as
+    #: soon as its leases do.
+    queue_claim_idle_seconds: float | None = Field(default=None, gt=0)
+
+    # Failover (docs/scale-out.md): each node beats this often; one silent for the
+    # take-over time is dead, and any other node takes over its leased deliveries.
+    # The gap between the two is how long an event-loop stall or a database blip may
+    # last before a live node is taken for dead.
+    node_heartbeat_seconds: float = Field(default=1.0, gt=0)
+    node_takeover_seconds: float = Field(default=3.0, gt=0)
+
+    @model_validator(mode="after")
+    def _takeover_outlasts_missed_beats(self) -> Settings:
+        if self.node_takeover_seconds < 2 * self.node_heartbeat_seconds:
+            raise ValueError(
+                "node_takeover_seconds must be at least twice node_heartbeat_seconds,"
+                " or one late heartbeat gets a live node's deliveries taken over"
+            )
+        return self
+
+    @property
+    def resolved_queue_claim_idle_seconds(self) -> float:
+        """How long a stream entry stays unacknowledged before another node takes it."""
+        if self.queue_claim_idle_seconds is not None:
+            return self.queue_claim_idle_seconds
+        return self.node_takeover_seconds
 
     @classmethod
     def settings_customise_sources(

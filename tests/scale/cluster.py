@@ -140,6 +140,15 @@ async def leases(engine: AsyncEngine) -> dict[str, float]:
     return {row.id: round((row.locked_until - row.updated_at).total_seconds(), 2) for row in rows}
 
 
+async def takeover_errors(engine: AsyncEngine) -> dict[str, str]:
+    """Deliveries taken over -> the error of that attempt (it names the dead node)."""
+    query = select(delivery_attempts.c.delivery_id, delivery_attempts.c.error).where(
+        delivery_attempts.c.outcome == "abandoned"
+    )
+    async with engine.connect() as connection:
+        return {row.delivery_id: row.error or "" for row in await connection.execute(query)}
+
+
 async def abandoned_ids(engine: AsyncEngine) -> set[str]:
     """Deliveries with an attempt whose lease expired unrecorded (its node died)."""
     query = select(delivery_attempts.c.delivery_id).where(

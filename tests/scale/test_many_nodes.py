@@ -38,6 +38,7 @@ from tests.scale.cluster import (
     sink_count,
     start_sink,
     statuses,
+    takeover_errors,
 )
 from tests.support.waiting import wait_for
 
@@ -204,7 +205,8 @@ async def kill_the_busiest_mid_run(
     victim = await busiest_node(store)
     nodes.kill(victim)
     await nodes.processes[victim].wait()
-    # The dead node's rows stay leased to it until its lease runs out.
+    # The dead node's rows stay leased to it until its heartbeat is stale (3 s); a test
+    # process starved for longer on a loaded machine reads fewer, never others'.
     held = leases_by_node(await leases(store))
     return victim, {ident for ident, index in held.items() if index == victim}
 
@@ -218,10 +220,12 @@ async def check_only_the_victim_doubled(
     twice = {ident for ident, count in per_id.items() if count > 1}
     print(f"killed node {victim} held {len(held)}; {len(twice)} came twice")
     assert held, "the node was killed holding deliveries"
-    assert await abandoned_ids(store) == held, "exactly its leases were taken over"
-    assert twice <= held, "only what was in flight on the dead node came twice"
-    assert max(per_id.values()) <= 2
     dead = by_pid(await list_nodes(store))[nodes.processes[victim].pid]
+    taken = await takeover_errors(store)
+    assert held <= set(taken), "all its leases were taken over"
+    assert all(dead.id in error for error in taken.values()), "only its: none from a live node"
+    assert twice <= set(taken), "only what was in flight on the dead node came twice"
+    assert max(per_id.values()) <= 2
     assert dead.stopped_at is None, "a killed node never reports a clean stop"
 
 

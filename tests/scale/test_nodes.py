@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -158,3 +158,41 @@ async def test_a_node_registers_once_its_store_becomes_usable(
         stop.set()
         await asyncio.wait_for(task, 10)
         await engine.dispose()
+
+
+def test_the_takeover_time_must_outlast_two_heartbeats(tmp_path: Path) -> None:
+    # Nearer than that, one late beat (a stalled event loop) hands a live node's work away.
+    with pytest.raises(ValidationError, match="at least twice node_heartbeat_seconds"):
+        Settings(data_dir=tmp_path, node_heartbeat_seconds=2.0, node_takeover_seconds=3.0)
+    fine = Settings(data_dir=tmp_path, node_heartbeat_seconds=2.0, node_takeover_seconds=4.0)
+    assert fine.resolved_queue_claim_idle_seconds == 4.0, "stream entries follow the take-over"
+    explicit = Settings(data_dir=tmp_path, queue_claim_idle_seconds=30.0)
+    assert explicit.resolved_queue_claim_idle_seconds == 30.0
+
+
+async def test_the_default_heartbeat_keeps_its_node_alive_for_the_takeover(
+    store_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The heartbeat runner follows the node's settings (once a second by default)."""
+    runtime = runtime_on(store_engine, tmp_path)
+    runtime.settings = Settings(
+        data_dir=tmp_path,
+        jwt_secret=SecretStr(SECRET),
+        node_heartbeat_seconds=0.05,
+        node_takeover_seconds=0.5,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(heartbeat_runner()(runtime, stop))
+    seen: set[datetime] = set()
+
+    async def beat_three_times() -> bool:
+        node = await one_node(store_engine, runtime.node_id)
+        if node is not None:
+            seen.add(node.heartbeat_at)
+        return len(seen) >= 3
+
+    try:
+        await wait_for(beat_three_times, seconds=10, what="three heartbeats")
+    finally:
+        stop.set()
+        await task

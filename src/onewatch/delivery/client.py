@@ -13,7 +13,11 @@ from onewatch.settings import Settings
 
 
 def build_connector(settings: Settings) -> aiohttp.BaseConnector:
-    """Pooled keep-alive connections, bounded overall and per host.
+    """Pooled keep-alive connections, bounded overall; per host, per service.
+
+    The per-host bound is not the connector's (one queue for the whole node, which one
+    service's hanging target can fill): ``delivery.host_slots`` counts each service's
+    calls to each host before they reach the pool, so the connector has none.
 
     Every connection goes through the outbound target policy: names are resolved once,
     each address is checked, and the socket connects to exactly the checked address.
@@ -21,7 +25,7 @@ def build_connector(settings: Settings) -> aiohttp.BaseConnector:
     return policy_connector(
         policy_from_settings(settings),
         limit=settings.dispatcher_concurrency,
-        limit_per_host=settings.dispatcher_per_host_limit,
+        limit_per_host=0,
         ttl_dns_cache=60,
         enable_cleanup_closed=False,
     )

@@ -19,6 +19,10 @@ from onewatch.delivery.url_values import encode_url_value, url_value_problem
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z_][A-Za-z0-9_.-]*)>|\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _BODYLESS_METHODS = frozenset({"GET", "HEAD"})
+#: The longest an action's own ``timeout`` may hold a request (the API's bound too): a
+#: stored or imported target asking for more gets this, so no send holds its lease,
+#: its service's slot and a pooled connection for longer.
+MAX_ACTION_TIMEOUT_SECONDS = 300.0
 
 
 class UnsendableTarget(ValueError):
@@ -31,7 +35,8 @@ class OutboundRequest:
     url: str
     headers: dict[str, str]
     body: bytes | None
-    #: The action's own timeout in seconds, when it sets one.
+    #: The action's own timeout in seconds, when it sets one (at most
+    #: ``MAX_ACTION_TIMEOUT_SECONDS``); None sends with the configured default.
     timeout_seconds: float | None = None
     is_graphql: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -58,7 +63,9 @@ def _json_bytes(document: Any) -> bytes:
 
 def _timeout(target: Mapping[str, Any]) -> float | None:
     value = target.get("timeout")
-    return float(value) if isinstance(value, int | float) and value > 0 else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None  # unset or meaningless: the sender applies the configured default
+    return min(float(value), MAX_ACTION_TIMEOUT_SECONDS)
 
 
 def _string_headers(*sources: Any) -> dict[str, str]:

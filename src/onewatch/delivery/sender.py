@@ -55,9 +55,16 @@ def _has_graphql_errors(body: bytes) -> bool:
     return not isinstance(document, dict) or bool(document.get("errors"))
 
 
-def _timeout(request: OutboundRequest, connect_seconds: float) -> aiohttp.ClientTimeout | None:
+def _timeout(
+    request: OutboundRequest, default: aiohttp.ClientTimeout, connect_seconds: float
+) -> aiohttp.ClientTimeout:
+    """The action's own timeout, else the session's configured one.
+
+    Never None: aiohttp reads a per-request ``timeout=None`` as "no timeout at all", and
+    a target that never answers would then hold its lease and slots forever.
+    """
     if request.timeout_seconds is None:
-        return None
+        return default
     return aiohttp.ClientTimeout(total=request.timeout_seconds, sock_connect=connect_seconds)
 
 
@@ -68,7 +75,11 @@ async def send(
     excerpt_bytes: int,
     connect_timeout: float,
 ) -> Response:
-    """Send ``request``; network errors and timeouts come back as ``Response.error``."""
+    """Send ``request``; network errors and timeouts come back as ``Response.error``.
+
+    Without an action timeout the session's (``delivery.client.create_session``: the
+    configured connect and total timeouts) bounds the call.
+    """
     started = time.perf_counter()
     cap = max(excerpt_bytes, GRAPHQL_READ_CAP if request.is_graphql else 0)
     try:
@@ -78,7 +89,7 @@ async def send(
             headers=request.headers,
             data=request.body,
             allow_redirects=False,
-            timeout=_timeout(request, connect_timeout),
+            timeout=_timeout(request, session.timeout, connect_timeout),
         ) as response:
             body = await _read_capped(response, cap)
             status = response.status

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiohttp
@@ -10,6 +11,7 @@ import structlog
 
 from onewatch.clock import Clock
 from onewatch.delivery.headers import RequestSigner, delivery_headers, signed, with_headers
+from onewatch.delivery.host_slots import HostSlots, NoFreeHostSlot, slot_key
 from onewatch.delivery.request import OutboundRequest, UnsendableTarget, build_request
 from onewatch.delivery.sender import Response, send
 from onewatch.domain.retry import (
@@ -45,6 +47,8 @@ class AttemptTools:
     excerpt_bytes: int
     connect_timeout: float
     signer: RequestSigner | None = None
+    #: Each service's calls in flight per target host (unlimited unless given).
+    host_slots: HostSlots = field(default_factory=lambda: HostSlots(0))
 
 
 def _policy(item: ClaimedDelivery) -> RetryPolicy:
@@ -130,14 +134,32 @@ async def _response(tools: AttemptTools, item: ClaimedDelivery, started: datetim
         request = await _request(item, started, tools.signer)
     except SigningUnavailable as exc:
         return Response(None, 0, None, error=str(exc))
-    response = await send(
-        tools.session,
-        request,
-        excerpt_bytes=tools.excerpt_bytes,
-        connect_timeout=tools.connect_timeout,
-    )
+    response = await _send_in_host_slot(tools, item.service, request)
     _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
     return response
+
+
+async def _send_in_host_slot(
+    tools: AttemptTools, service: str, request: OutboundRequest
+) -> Response:
+    """Send within the service's share of the target host.
+
+    The wait for a share is bounded by the call's own timeout, as the wait for a pooled
+    connection was: a share that stays full (the service's target hangs) fails this
+    attempt as a timeout, retried by the policy, and costs other services nothing.
+    """
+    wait = request.timeout_seconds or tools.session.timeout.total
+    began = time.perf_counter()
+    try:
+        async with tools.host_slots.slot(slot_key(service, request.url), wait=wait):
+            return await send(
+                tools.session,
+                request,
+                excerpt_bytes=tools.excerpt_bytes,
+                connect_timeout=tools.connect_timeout,
+            )
+    except NoFreeHostSlot as exc:
+        return Response(None, int((time.perf_counter() - began) * 1000), None, error=str(exc))
 
 
 async def attempt(tools: AttemptTools, item: ClaimedDelivery) -> Outcome:

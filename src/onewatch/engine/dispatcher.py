@@ -11,6 +11,9 @@ nothing more, gives back what has not started, lets requests in flight finish wi
 the grace period, and releases those that did not (they are sent again, with the same
 ``webhook-id``). Until then the leases of everything held are renewed
 (``engine.lease_renewal``), however long it waits.
+
+Claims skip a service that already has a whole quota's worth waiting for its slots (its
+target is slow or hangs): that service's backlog cannot fill the hand while others' are due.
 """
 
 from __future__ import annotations
@@ -144,7 +147,9 @@ class Dispatcher:
         )
         if room <= 0:
             return False
-        claimed = await self.source.claim(now=self.runtime.clock.now(), limit=room)
+        claimed = await self.source.claim(
+            now=self.runtime.clock.now(), limit=room, skip_services=self.limiter.saturated()
+        )
         for item in claimed:
             self._take(item)
         return len(claimed) == room
@@ -164,7 +169,7 @@ class Dispatcher:
             # Nothing was ready when this wait began: look (a read) before claiming (a
             # write transaction), so an idle node never takes the writer's lock. Under
             # load the wait ends at a known instant, or for room, and claims at once.
-            ready_at = await self.source.next_ready_at()
+            ready_at = await self._next_ready_at()
             if ready_at is None or ready_at > self.runtime.clock.now():
                 await self._wait(stop, ready_at)
                 return
@@ -174,7 +179,14 @@ class Dispatcher:
         if self.source.waits_for_work and len(self.held) < self.settings.dispatcher_max_held:
             return  # the claim waited on the queue already
         full = len(self.held) >= self.settings.dispatcher_max_held
-        await self._wait(stop, None if full else await self.source.next_ready_at())
+        await self._wait(stop, None if full else await self._next_ready_at())
+
+    async def _next_ready_at(self) -> datetime | None:
+        """When the next delivery this node would claim is due: not one of a service
+        skipped for now, whose past-due backlog would otherwise turn the wait into a
+        claim every few milliseconds (it is claimed again once its waiters move, which
+        records or gives back a delivery and so ends the wait: ``_room``)."""
+        return await self.source.next_ready_at(skip_services=self.limiter.saturated())
 
     async def _wait(self, stop: asyncio.Event, ready_at: datetime | None) -> None:
         idle = self._idle_seconds(ready_at)
@@ -183,7 +195,7 @@ class Dispatcher:
         if idle > 0:
             self._room.clear()
             waits = [stop.wait(), self.runtime.dispatch_wakeup.wait(idle)]
-            if full:
+            if full or self.limiter.saturated():
                 waits.append(self._room.wait())
             await first_of(*waits, seconds=idle)
 

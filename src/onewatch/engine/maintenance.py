@@ -27,17 +27,37 @@ PRUNE_CHUNK = 1000
 CHECKPOINT_SECONDS = 1.0
 
 
+#: Rows per reclaim statement; a dead node's whole hand is taken in one round.
+RECLAIM_CHUNK = 500
+
+
 def reclaim_interval(runtime: Runtime) -> float:
-    """Often enough that a dead dispatcher's work restarts soon after its lease ends."""
-    return min(max(runtime.settings.dispatcher_lease_seconds / 4, 0.2), 5.0)
+    """Often enough that a dead node's work restarts soon after its heartbeat goes
+    stale (a sixth of the take-over time) or its lease ends. Each look is one read."""
+    settings = runtime.settings
+    lease, takeover = settings.dispatcher_lease_seconds, settings.node_takeover_seconds
+    return max(min(lease / 4, takeover / 6), 0.1)
 
 
 async def reclaim_once(runtime: Runtime) -> int:
-    count = await reclaim_expired(runtime.engine, now=runtime.clock.now())
-    if count:
-        log.warning("reclaimed deliveries whose lease expired", count=count)
+    """Take over the deliveries of dead nodes and of lapsed leases, all of them."""
+    dead_after = timedelta(seconds=runtime.settings.node_takeover_seconds)
+    total = 0
+    while True:
+        count = await reclaim_expired(
+            runtime.engine,
+            now=runtime.clock.now(),
+            limit=RECLAIM_CHUNK,
+            dead_after=dead_after,
+            me=runtime.node_id,
+        )
+        total += count
+        if count < RECLAIM_CHUNK:
+            break
+    if total:
+        log.warning("took over deliveries of a dead node or a lapsed lease", count=total)
         runtime.dispatch_wakeup.notify()
-    return count
+    return total
 
 
 async def prune_once(runtime: Runtime) -> int:

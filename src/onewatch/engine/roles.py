@@ -9,6 +9,7 @@ from typing import Any
 
 from onewatch.delivery.client import create_session
 from onewatch.delivery.headers import RequestSigner
+from onewatch.delivery.host_slots import HostSlots
 from onewatch.domain.retry import system_random
 from onewatch.engine.attempt import AttemptTools
 from onewatch.engine.dispatcher import Dispatcher
@@ -30,6 +31,7 @@ def table_source(runtime: Runtime) -> DeliverySource:
         runtime.engine,
         lookahead_seconds=settings.dispatcher_lookahead_seconds,
         lease_seconds=settings.dispatcher_lease_seconds,
+        holder=runtime.node_id,
     )
 
 
@@ -64,6 +66,7 @@ async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
             excerpt_bytes=settings.response_excerpt_bytes,
             connect_timeout=settings.http_connect_timeout_seconds,
             signer=request_signer(runtime),
+            host_slots=HostSlots(settings.dispatcher_per_host_limit),
         )
         dispatcher = Dispatcher(runtime, source, tools)
         # Queue mode: the relay that feeds the stream runs beside every dispatcher.

@@ -27,13 +27,22 @@ class DeliverySource(Protocol):
     whose result is recorded, and ``given_back`` of those released unsent while the
     node runs (a bug, a service at its quota): a queue acknowledges them, and makes the
     given-back ones available again at once.
+
+    ``skip_services`` names services whose earlier deliveries still wait in the
+    dispatcher for a slot (their target is slow or hangs): a source should hand out
+    none of theirs, and tell when the next one of the others is due, so that a backlog
+    of one service cannot fill every claim while other services' deliveries are due.
     """
 
     waits_for_work: bool
 
-    async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]: ...
+    async def claim(
+        self, *, now: datetime, limit: int, skip_services: frozenset[str] = frozenset()
+    ) -> list[ClaimedDelivery]: ...
 
-    async def next_ready_at(self) -> datetime | None: ...
+    async def next_ready_at(
+        self, *, skip_services: frozenset[str] = frozenset()
+    ) -> datetime | None: ...
 
     def settled(self, ids: list[str]) -> None: ...
 
@@ -46,22 +55,37 @@ class TableSource:
     #: The dispatcher sleeps between claims until the next row is due.
     waits_for_work = False
 
-    def __init__(self, engine: AsyncEngine, *, lookahead_seconds: float, lease_seconds: float):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        lookahead_seconds: float,
+        lease_seconds: float,
+        holder: str | None = None,
+    ):
         self.engine = engine
         self.lookahead = timedelta(seconds=lookahead_seconds)
         self.lease_seconds = lease_seconds
+        #: This node's id, written on each lease: other nodes take over when it dies.
+        self.holder = holder
 
-    async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]:
+    async def claim(
+        self, *, now: datetime, limit: int, skip_services: frozenset[str] = frozenset()
+    ) -> list[ClaimedDelivery]:
         return await claim_ready(
             self.engine,
             now=now,
             horizon=now + self.lookahead,
             limit=limit,
             lease_seconds=self.lease_seconds + self.lookahead.total_seconds(),
+            skip_services=skip_services,
+            holder=self.holder,
         )
 
-    async def next_ready_at(self) -> datetime | None:
-        due = await earliest_ready(self.engine)
+    async def next_ready_at(
+        self, *, skip_services: frozenset[str] = frozenset()
+    ) -> datetime | None:
+        due = await earliest_ready(self.engine, skip_services=skip_services)
         return None if due is None else due - self.lookahead
 
     def settled(self, ids: list[str]) -> None:

@@ -5,11 +5,12 @@ consumer group (``queue.redis_streams.RedisStreamSource``, named after the node)
 leases them in the store with ``claim_by_ids``; the store stays the truth. An id the
 store refuses (sent already, leased by another node, not due yet) is acknowledged at
 once; a claimed one is acknowledged once its result is recorded (``settled``), so a node
-that dies leaves its entries pending for ``XAUTOCLAIM``, and its leases expire and are
-republished by the relay. A node that stops cleanly gives back what it did not send
-(the dispatcher releases the rows) and marks those unpublished, so another node's relay
-publishes them at once. The relay itself runs beside each dispatcher
-(``roles.run_dispatcher``).
+that dies leaves its entries pending for ``XAUTOCLAIM`` (after the take-over time,
+``node_takeover_seconds``, by default), and once its heartbeat is that old maintenance
+takes its leases over and the relay republishes them. A node that stops cleanly gives
+back what it did not send (the dispatcher releases the rows) and marks those
+unpublished, so another node's relay publishes them at once. The relay itself runs
+beside each dispatcher (``roles.run_dispatcher``).
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ class StreamSource:
         *,
         lookahead_seconds: float,
         lease_seconds: float,
+        holder: str | None = None,
     ) -> None:
         self.engine = engine
+        #: This node's id, written on each lease: other nodes take over when it dies.
+        self.holder = holder
         self.stream = stream
         self.lookahead = timedelta(seconds=lookahead_seconds)
         self.lease_seconds = lease_seconds + lookahead_seconds
@@ -58,7 +62,11 @@ class StreamSource:
         #: Claimed here and not settled yet: at ``close``, those the dispatcher released.
         self._unsettled: set[str] = set()
 
-    async def claim(self, *, now: datetime, limit: int) -> list[ClaimedDelivery]:
+    async def claim(
+        self, *, now: datetime, limit: int, skip_services: frozenset[str] = frozenset()
+    ) -> list[ClaimedDelivery]:
+        """The stream's next entries, in its order: ``skip_services`` is not applied here
+        (skipping an entry would mean handing it back to the end of the stream)."""
         ids = await self.stream.next_batch(limit)
         if not ids:
             return []
@@ -69,6 +77,7 @@ class StreamSource:
                 now=now,
                 horizon=now + self.lookahead,
                 lease_seconds=self.lease_seconds,
+                holder=self.holder,
             )
         except Exception:
             # Nothing leased: let the entries go; the relay republishes what is still due.
@@ -81,7 +90,9 @@ class StreamSource:
             await self.stream.done(refused)
         return sorted(claimed, key=lambda item: item.next_attempt_at)
 
-    async def next_ready_at(self) -> datetime | None:
+    async def next_ready_at(
+        self, *, skip_services: frozenset[str] = frozenset()
+    ) -> datetime | None:
         return None
 
     def settled(self, ids: list[str]) -> None:
@@ -138,10 +149,11 @@ async def stream_source(runtime: Runtime) -> AsyncIterator[StreamSource]:
         RedisStreamSource(
             client,
             runtime.node_id,
-            claim_idle=timedelta(seconds=settings.queue_claim_idle_seconds),
+            claim_idle=timedelta(seconds=settings.resolved_queue_claim_idle_seconds),
         ),
         lookahead_seconds=settings.dispatcher_lookahead_seconds,
         lease_seconds=settings.dispatcher_lease_seconds,
+        holder=runtime.node_id,
     )
     log.info("dispatching through the Redis stream", consumer=runtime.node_id)
     try:

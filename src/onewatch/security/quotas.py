@@ -124,12 +124,16 @@ class DeliveryConcurrencyLimiter:
     ``async with limiter.slot(service):`` around one send. Waiting for a slot holds only
     that delivery's task, so deliveries of other services in the same batch go on. The
     wait can be bounded (``wait=``): a leased delivery must not wait past its lease.
+    ``saturated()`` names the services with a whole round of deliveries already waiting:
+    the dispatcher claims no more of theirs until those move, so a service whose target
+    hangs cannot fill the node's held deliveries while others' are due.
     """
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._in_flight: dict[str, int] = {}
+        self._waiting: dict[str, int] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryConcurrencyLimiter:
@@ -137,6 +141,12 @@ class DeliveryConcurrencyLimiter:
 
     def in_flight(self, service: str) -> int:
         return self._in_flight.get(service, 0)
+
+    def saturated(self) -> frozenset[str]:
+        """Services with at least ``limit`` deliveries waiting for a slot (none if 0)."""
+        if self._limit <= 0:
+            return frozenset()
+        return frozenset(name for name, count in self._waiting.items() if count >= self._limit)
 
     def has_free_slot(self, service: str) -> bool:
         """Whether a send for ``service`` would start now (to skip rather than wait)."""
@@ -149,14 +159,24 @@ class DeliveryConcurrencyLimiter:
             yield
             return
         semaphore = self._semaphores.setdefault(service, asyncio.Semaphore(self._limit))
-        try:
-            async with asyncio.timeout(wait):
-                await semaphore.acquire()
-        except TimeoutError as exc:
-            raise NoFreeSlot(f"service {service!r} has {self._limit} deliveries in flight") from exc
+        await self._acquire(service, semaphore, wait)
         self._in_flight[service] = self.in_flight(service) + 1
         try:
             yield
         finally:
             self._in_flight[service] -= 1
             semaphore.release()
+
+    async def _acquire(
+        self, service: str, semaphore: asyncio.Semaphore, wait: float | None
+    ) -> None:
+        self._waiting[service] = self._waiting.get(service, 0) + 1
+        try:
+            async with asyncio.timeout(wait):
+                await semaphore.acquire()
+        except TimeoutError as exc:
+            raise NoFreeSlot(f"service {service!r} has {self._limit} deliveries in flight") from exc
+        finally:
+            self._waiting[service] -= 1
+            if not self._waiting[service]:
+                del self._waiting[service]

@@ -7,25 +7,38 @@ Atomicity owed:
 - ``record_outcomes`` writes each result only where the row is still running under the
   lease that sent it (a lease that expired and was taken over is not overwritten), and
   the attempt row commits with it.
-- ``reclaim_expired`` turns running rows whose lease ran out (the dispatcher died) back
-  into retryable ones, recording the lost attempt as ``abandoned``.
+- ``reclaim_expired`` turns running rows whose lease ran out, or whose holder node
+  (``leased_by``) stopped heartbeating, back into retryable ones, recording the lost
+  attempt as ``abandoned``; each row only under the lease token it was read with.
 - ``extend_leases`` pushes out only leases still held under the caller's token, so a
   dispatcher that stalled past its lease cannot take back a row another one claimed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, text, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.store.ids import new_lease_token
 from onewatch.store.many import ManyRows
-from onewatch.store.schema import actions, deliveries, delivery_attempts, events
+from onewatch.store.schema import actions, deliveries, delivery_attempts, events, nodes
 from onewatch.store.writer import write_transaction, writing
 
 READY_STATUSES = ("pending", "retrying")
@@ -80,10 +93,16 @@ class Outcome:
 # --- claiming -------------------------------------------------------------------------
 
 
-def _ready_ids(horizon: datetime, limit: int) -> Any:
+def _not_of(skip_services: Collection[str]) -> tuple[Any, ...]:
+    """No rows of these services (whose earlier ones still wait in the dispatcher)."""
+    return (deliveries.c.service.not_in(sorted(skip_services)),) if skip_services else ()
+
+
+def _ready_ids(horizon: datetime, limit: int, skip_services: Collection[str]) -> Any:
     return (
         select(deliveries.c.id)
         .where(deliveries.c.status.in_(READY_STATUSES), deliveries.c.next_attempt_at <= horizon)
+        .where(*_not_of(skip_services))
         .order_by(deliveries.c.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -128,17 +147,27 @@ def _claimed(row: Any) -> ClaimedDelivery:
 
 
 async def claim_ready(
-    engine: AsyncEngine, *, now: datetime, horizon: datetime, limit: int, lease_seconds: float
+    engine: AsyncEngine,
+    *,
+    now: datetime,
+    horizon: datetime,
+    limit: int,
+    lease_seconds: float,
+    skip_services: Collection[str] = (),
+    holder: str | None = None,
 ) -> list[ClaimedDelivery]:
-    """Lease up to ``limit`` deliveries whose next attempt is due by ``horizon``."""
+    """Lease up to ``limit`` deliveries whose next attempt is due by ``horizon``, none of
+    ``skip_services`` (so one service's backlog cannot fill every claim); the ``holder``
+    node's death (a stale heartbeat) ends the lease before it runs out."""
     token = new_lease_token()
     claim = (
         update(deliveries)
-        .where(deliveries.c.id.in_(_ready_ids(horizon, limit)))
+        .where(deliveries.c.id.in_(_ready_ids(horizon, limit, skip_services)))
         .where(deliveries.c.status.in_(READY_STATUSES))
         .values(
             status="running",
             lease_token=token,
+            leased_by=holder,
             locked_until=now + timedelta(seconds=lease_seconds),
             updated_at=now,
         )
@@ -159,6 +188,7 @@ async def claim_by_ids(
     now: datetime,
     lease_seconds: float,
     horizon: datetime | None = None,
+    holder: str | None = None,
 ) -> list[ClaimedDelivery]:
     """Lease the given deliveries that are still ready (a stream-fed source's claim);
     with ``horizon``, only those due by then (a stale stream entry must not lease a
@@ -173,6 +203,7 @@ async def claim_by_ids(
         .values(
             status="running",
             lease_token=token,
+            leased_by=holder,
             locked_until=now + timedelta(seconds=lease_seconds),
             updated_at=now,
         )
@@ -187,11 +218,14 @@ async def claim_by_ids(
     return [_claimed(row) for row in rows]
 
 
-async def earliest_ready(engine: AsyncEngine) -> datetime | None:
-    """When the next pending or retrying delivery becomes due (the dispatcher's alarm)."""
+async def earliest_ready(
+    engine: AsyncEngine, *, skip_services: Collection[str] = ()
+) -> datetime | None:
+    """When the next pending or retrying delivery (none of ``skip_services``) becomes
+    due: the dispatcher's alarm."""
     query = (
         select(deliveries.c.next_attempt_at)
-        .where(deliveries.c.status.in_(READY_STATUSES))
+        .where(deliveries.c.status.in_(READY_STATUSES), *_not_of(skip_services))
         .order_by(deliveries.c.next_attempt_at)
         .limit(1)
     )
@@ -222,6 +256,7 @@ _RECORD_STATEMENT = (
         finished_at=bindparam("b_finished"),
         locked_until=None,
         lease_token=None,
+        leased_by=None,
         updated_at=bindparam("b_now"),
     )
 )
@@ -286,7 +321,7 @@ _RECORD_RETURNING_PG = text(
     UPDATE deliveries AS d
     SET status = v.status, attempts = v.attempt, next_attempt_at = v.next_attempt_at,
         last_status_code = v.status_code, last_error = v.error, finished_at = v.finished_at,
-        locked_until = NULL, lease_token = NULL, updated_at = :now
+        locked_until = NULL, lease_token = NULL, leased_by = NULL, updated_at = :now
     FROM unnest(
         CAST(:ids AS VARCHAR[]), CAST(:tokens AS VARCHAR[]), CAST(:statuses AS VARCHAR[]),
         CAST(:attempts AS INTEGER[]), CAST(:next_attempts AS TIMESTAMPTZ[]),
@@ -351,6 +386,7 @@ _RELEASE = (
         status=case((deliveries.c.attempts == 0, "pending"), else_="retrying"),
         locked_until=None,
         lease_token=None,
+        leased_by=None,
         updated_at=bindparam("b_now"),
     )
 )
@@ -366,33 +402,76 @@ async def release(engine: AsyncEngine, held: Sequence[tuple[str, str]], *, now: 
     return int(result.rowcount)
 
 
-async def reclaim_expired(engine: AsyncEngine, *, now: datetime, limit: int = 500) -> int:
-    """Make deliveries whose lease expired ready again, recording an abandoned attempt."""
+def _dead_nodes(now: datetime, dead_after: timedelta, me: str | None) -> Any:
+    """Nodes that stopped, or whose heartbeat is older than ``dead_after`` (never ``me``:
+    a node's own leases are its renewer's business). A holder with no row at all (not
+    registered yet, or pruned) is not among them: its lease's own end governs."""
+    silent = or_(nodes.c.stopped_at.is_not(None), nodes.c.heartbeat_at < now - dead_after)
+    query = select(nodes.c.id).where(silent)
+    return query if me is None else query.where(nodes.c.id != me)
+
+
+def _lapsed_leases(now: datetime, dead_after: timedelta | None, me: str | None) -> Any:
+    lapsed: Any = deliveries.c.locked_until < now
+    if dead_after is not None:
+        lapsed = or_(lapsed, deliveries.c.leased_by.in_(_dead_nodes(now, dead_after, me)))
+    return deliveries.c.status == "running", lapsed
+
+
+async def reclaim_expired(
+    engine: AsyncEngine,
+    *,
+    now: datetime,
+    limit: int = 500,
+    dead_after: timedelta | None = None,
+    me: str | None = None,
+) -> int:
+    """Make deliveries whose lease expired, or (with ``dead_after``) whose holder node
+    has been silent that long, ready again, recording an abandoned attempt; returns how
+    many. The look is a plain read, so an idle node never takes SQLite's write turn for
+    it; the write is conditional on the token read, so a row recorded meanwhile stays."""
     query = (
-        select(deliveries.c.id, deliveries.c.lease_token, deliveries.c.attempts)
-        .where(deliveries.c.status == "running", deliveries.c.locked_until < now)
+        select(
+            deliveries.c.id,
+            deliveries.c.lease_token,
+            deliveries.c.attempts,
+            deliveries.c.next_attempt_at,
+            deliveries.c.locked_until,
+            deliveries.c.leased_by,
+        )
+        .where(*_lapsed_leases(now, dead_after, me))
         .limit(limit)
     )
-    async with write_transaction(engine) as connection:
+    async with engine.connect() as connection:
         stale = (await connection.execute(query)).all()
-        outcomes = [_abandoned(row.id, row.lease_token, row.attempts + 1, now) for row in stale]
-        kept = await _record_one_by_one(connection, outcomes, now) if outcomes else []
+    if not stale:
+        return 0
+    outcomes = [_abandoned(row, now) for row in stale]
+    async with write_transaction(engine) as connection:
+        kept = await _record_one_by_one(connection, outcomes, now)
     return len(kept)
 
 
-def _abandoned(delivery_id: str, token: str, attempt: int, now: datetime) -> Outcome:
+def _abandoned(row: Any, now: datetime) -> Outcome:
+    # Taken over from a dead node, a row may be leased ahead of its instant (the
+    # look-ahead): it stays due then, not earlier.
+    expired = row.locked_until < now
     return Outcome(
-        delivery_id=delivery_id,
-        lease_token=token,
-        attempt=attempt,
+        delivery_id=row.id,
+        lease_token=row.lease_token,
+        attempt=row.attempts + 1,
         status="retrying",
-        next_attempt_at=now,
+        next_attempt_at=max(row.next_attempt_at, now),
         started_at=now,
         latency_ms=None,
         status_code=None,
         attempt_outcome="abandoned",
         response_excerpt=None,
-        error="lease expired: the dispatcher stopped before recording a result",
+        error=(
+            "lease expired: the dispatcher stopped before recording a result"
+            if expired
+            else f"taken over: node {row.leased_by}, holding the lease, stopped heartbeating"
+        ),
         finished_at=None,
     )
 

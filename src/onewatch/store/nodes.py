@@ -1,10 +1,12 @@
 """Node identity and liveness: each node keeps its own row in ``nodes`` fresh.
 
 There is no leader and no membership protocol: a node inserts its row at start,
-refreshes ``heartbeat_at`` every few seconds, and marks ``stopped_at`` on a clean
-shutdown; ``Runtime.start`` runs this on every node, whatever its roles. A node whose
-heartbeat is older than ``stale_after`` is reported ``stale`` (it died or lost the
-database); rows silent for ``prune_after`` are deleted by whichever node beats next.
+refreshes ``heartbeat_at`` every ``node_heartbeat_seconds``, and marks ``stopped_at`` on
+a clean shutdown; ``Runtime.start`` runs this on every node, whatever its roles. A node
+whose heartbeat is older than ``node_takeover_seconds`` is ``stale`` (it died or lost
+the database), and the other nodes take over the deliveries it leased
+(``store.deliveries.reclaim_expired``); rows silent for ``prune_after`` are deleted by
+whichever node beats next.
 Everything here is a single conditional statement (in SQLite's write turn).
 """
 
@@ -36,9 +38,10 @@ log = structlog.get_logger(__name__)
 
 NodeStatus = Literal["alive", "stale", "stopped"]
 
-#: How often a node refreshes its heartbeat.
-HEARTBEAT_INTERVAL = timedelta(seconds=10)
-#: A node silent for this long is reported stale.
+#: How often a node refreshes its heartbeat (``Settings.node_heartbeat_seconds``).
+HEARTBEAT_INTERVAL = timedelta(seconds=1)
+#: A node silent for this long is stale, its leases taken over
+#: (``Settings.node_takeover_seconds``).
 STALE_AFTER = 3 * HEARTBEAT_INTERVAL
 #: A node silent (or stopped) for this long is removed from the table.
 PRUNE_AFTER = timedelta(days=1)
@@ -187,17 +190,19 @@ async def _report(
 
 
 def heartbeat_runner(
-    interval: timedelta = HEARTBEAT_INTERVAL, prune_after: timedelta = PRUNE_AFTER
+    interval: timedelta | None = None, prune_after: timedelta = PRUNE_AFTER
 ) -> RoleRunner:
-    """A role runner that registers this node, beats until ``stop``, then marks it stopped."""
+    """A role runner that registers this node, beats until ``stop``, then marks it
+    stopped; every ``interval`` (by default the node's ``node_heartbeat_seconds``)."""
 
     async def run_heartbeat(runtime: Runtime, stop: asyncio.Event) -> None:
         node = this_node(runtime.node_id, runtime.settings.roles, runtime.clock.now())
+        seconds = _interval_seconds(runtime, interval)
         registered = False
         try:
             while not stop.is_set():
                 registered = await _report(runtime, node, registered, prune_after)
-                await _sleep_unless_stopped(stop, interval.total_seconds())
+                await _sleep_unless_stopped(stop, seconds)
         finally:
             if registered:
                 with contextlib.suppress(SQLAlchemyError, OSError):
@@ -206,5 +211,11 @@ def heartbeat_runner(
     return run_heartbeat
 
 
-#: The heartbeat with its default timing, for ``Runtime.start``.
+def _interval_seconds(runtime: Runtime, interval: timedelta | None) -> float:
+    if interval is not None:
+        return interval.total_seconds()
+    return runtime.settings.node_heartbeat_seconds
+
+
+#: The heartbeat with the node's own timing, for ``Runtime.start``.
 run_heartbeat = heartbeat_runner()

@@ -134,6 +134,9 @@ deliveries = Table(
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("locked_until", UTCDateTime, nullable=True),
     Column("lease_token", String(40), nullable=True),
+    # The node (``nodes.id``) holding the lease: once its heartbeat goes stale, any
+    # other node takes the delivery over without waiting for ``locked_until``.
+    Column("leased_by", String(40), nullable=True),
     Column("last_status_code", Integer, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -32,7 +32,7 @@ class NodeOut(BaseModel):
     status: NodeStatus
 
     @classmethod
-    def of(cls, node: NodeInfo, now: datetime) -> NodeOut:
+    def of(cls, node: NodeInfo, now: datetime, stale_after: timedelta) -> NodeOut:
         return cls(
             id=node.id,
             hostname=node.hostname,
@@ -42,7 +42,7 @@ class NodeOut(BaseModel):
             started_at=node.started_at,
             heartbeat_at=node.heartbeat_at,
             stopped_at=node.stopped_at,
-            status=node.status(now),
+            status=node.status(now, stale_after),
         )
 
 
@@ -56,4 +56,7 @@ async def get_nodes(principal: PrincipalDep, runtime: RuntimeDep) -> NodeList:
     if not principal.admin:
         raise Forbidden("listing nodes needs an admin token", field="scope")
     now = runtime.clock.now()
-    return NodeList(items=[NodeOut.of(node, now) for node in await list_nodes(runtime.engine)])
+    # Stale exactly when other nodes take its deliveries over.
+    stale_after = timedelta(seconds=runtime.settings.node_takeover_seconds)
+    found = await list_nodes(runtime.engine)
+    return NodeList(items=[NodeOut.of(node, now, stale_after) for node in found])
