@@ -16,34 +16,17 @@ from playwright.async_api import (
     ConsoleMessage,
     Page,
     Route,
-    async_playwright,
     expect,
 )
 
 from tests.support.live import LiveApp, live_app
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, DEADLINE
+from tests.ui.chromium import DEADLINE, needs_chromium
 
 pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's Chromium is not installed at /usr/bin/chromium "
-        "(apt-get install chromium chromium-driver; .ci/run does it)",
-    ),
+    needs_chromium,
     pytest.mark.slow,
     pytest.mark.timeout(120),
 ]
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @pytest.fixture
