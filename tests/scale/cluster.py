@@ -149,6 +149,19 @@ async def takeover_errors(engine: AsyncEngine) -> dict[str, str]:
         return {row.delivery_id: row.error or "" for row in await connection.execute(query)}
 
 
+async def only_attempt_succeeded(engine: AsyncEngine, ids: set[str]) -> set[str]:
+    """Of ``ids``, those whose only attempt succeeded."""
+    query = select(delivery_attempts.c.delivery_id, delivery_attempts.c.outcome).where(
+        delivery_attempts.c.delivery_id.in_(ids)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    outcomes: dict[str, list[str]] = {}
+    for row in rows:
+        outcomes.setdefault(row.delivery_id, []).append(row.outcome)
+    return {ident for ident, seen in outcomes.items() if seen == ["succeeded"]}
+
+
 async def abandoned_ids(engine: AsyncEngine) -> set[str]:
     """Deliveries with an attempt whose lease expired unrecorded (its node died)."""
     query = select(delivery_attempts.c.delivery_id).where(
