@@ -27,7 +27,6 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from onewatch.api.deps import principal_of
-from onewatch.api.documents import EventDocument
 from onewatch.api.errors import (
     MAX_BODY_BYTES,
     buffer_body,
@@ -38,6 +37,7 @@ from onewatch.api.errors import (
 )
 from onewatch.api.rate_limit import count_request, limiter_of
 from onewatch.api.routes.events import create_answer
+from onewatch.application.documents import EventDocument
 from onewatch.errors import OnewatchError
 from onewatch.security.tokens import Principal, TokenVerifier
 

@@ -1,7 +1,7 @@
 """What the API answers with, as typed objects: the same camelCase JSON, snake_case in Python.
 
 The nested shapes (targets, params, scheduling pattern, retry policy) are the API's own
-input models from ``onewatch.api.documents``, so what a client reads is exactly what it
+input models from ``onewatch.application.documents``, so what a client reads is exactly what it
 may send back. The top-level answers ignore fields they do not know, so an older client
 keeps working against a newer server that adds one.
 """
@@ -15,7 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from onewatch.api.documents import (
+from onewatch.application.documents import (
     ActionDocument,
     EventDocument,
     EventParams,

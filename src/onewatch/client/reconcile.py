@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from onewatch.api.documents import kind_of
+from onewatch.application.documents import kind_of
 from onewatch.client.calls import BATCH_SIZE
 from onewatch.client.errors import ClientError, NotFound
 from onewatch.client.models import Action, BatchResult, Event
