@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from onewatch.application.action_ops import Written, replace_action
-from onewatch.application.documents import ActionDocument, EventDocument, kind_of
 from onewatch.application.event_ops import EventContext, replace_event
+from onewatch.domain.documents import ActionDocument, EventDocument, kind_of
 from onewatch.errors import OnewatchError, ValidationFailed
 
 Outcome = Literal["created", "updated", "unchanged", "failed"]

@@ -37,7 +37,7 @@ from onewatch.api.errors import (
 )
 from onewatch.api.rate_limit import count_request, limiter_of
 from onewatch.api.routes.events import create_answer
-from onewatch.application.documents import EventDocument
+from onewatch.domain.documents import EventDocument
 from onewatch.errors import OnewatchError
 from onewatch.security.tokens import Principal, TokenVerifier
 

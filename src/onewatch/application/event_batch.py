@@ -23,7 +23,6 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.application.action_ops import Written
-from onewatch.application.documents import EventDocument
 from onewatch.application.event_ops import (
     EventContext,
     EventRules,
@@ -33,6 +32,7 @@ from onewatch.application.event_ops import (
     action_endpoint,
 )
 from onewatch.application.races import PUT_ATTEMPTS
+from onewatch.domain.documents import EventDocument
 from onewatch.errors import Conflict, OnewatchError
 from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_live_count, count_live_events
 from onewatch.store import actions as action_store

@@ -17,7 +17,6 @@ from onewatch.application.access import (
     require_service_access,
     service_of_new_item,
 )
-from onewatch.application.documents import ActionDocument
 from onewatch.application.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -28,6 +27,7 @@ from onewatch.application.pagination import (
 from onewatch.application.render import action_json, merge_patch
 from onewatch.application.visible import visible_row
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
+from onewatch.domain.documents import ActionDocument
 from onewatch.runtime import Runtime
 from onewatch.store import actions as store
 from onewatch.store.transactions import read_connection

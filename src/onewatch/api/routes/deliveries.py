@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.application.access import require_service_access
-from onewatch.application.documents import utc_text
 from onewatch.application.pagination import listing_scope
+from onewatch.domain.documents import utc_text
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.security.tokens import Principal
 from onewatch.store.deliveries import (

@@ -35,9 +35,9 @@ from onewatch.api.routes.events import _context
 from onewatch.application import event_batch
 from onewatch.application.access import service_of_new_item
 from onewatch.application.action_ops import Written
-from onewatch.application.documents import EventDocument
 from onewatch.application.event_ops import EventRules
 from onewatch.application.render import event_json
+from onewatch.domain.documents import EventDocument
 from onewatch.errors import OnewatchError, ValidationFailed
 from onewatch.security.quotas import RequestRateLimiter
 from onewatch.security.tokens import Principal

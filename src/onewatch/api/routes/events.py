@@ -18,7 +18,6 @@ from onewatch.application.access import (
     service_of_new_item,
 )
 from onewatch.application.action_ops import Written
-from onewatch.application.documents import EventDocument, utc_text
 from onewatch.application.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -28,6 +27,7 @@ from onewatch.application.pagination import (
 )
 from onewatch.application.render import event_as_input, event_json, merge_patch
 from onewatch.application.visible import visible_row
+from onewatch.domain.documents import EventDocument, utc_text
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
 from onewatch.store import events as store

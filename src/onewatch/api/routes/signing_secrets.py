@@ -18,8 +18,8 @@ from pydantic.alias_generators import to_camel
 from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.application.access import require_service_access, require_service_write
-from onewatch.application.documents import ServiceName
 from onewatch.application.pagination import MAX_ID
+from onewatch.domain.documents import ServiceName
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.store.signing_secrets import (
     SigningSecretRecord,
