@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from onewatch.api.action_ops import Written, replace_action
-from onewatch.api.documents import ActionDocument, EventDocument, kind_of
-from onewatch.api.event_ops import EventContext, replace_event
+from onewatch.application.action_ops import Written, replace_action
+from onewatch.application.event_ops import EventContext, replace_event
+from onewatch.domain.documents import ActionDocument, EventDocument, kind_of
 from onewatch.errors import OnewatchError, ValidationFailed
 
 Outcome = Literal["created", "updated", "unchanged", "failed"]

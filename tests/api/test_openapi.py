@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pydantic import ValidationError
 
-from onewatch.api.documents import ActionDocument, EventDocument
+from onewatch.domain.documents import ActionDocument, EventDocument
 from tests.support.live import LiveApp, live_app
 
 WRITES = {"post", "put", "patch", "delete"}

@@ -18,7 +18,7 @@ import jwt
 import pytest
 
 from onewatch import __version__
-from onewatch.api.event_ops import EventContext
+from onewatch.application.event_ops import EventContext
 from onewatch.clock import SystemClock
 from onewatch.importer import import_documents, read_dump
 from onewatch.security.tokens import SECRET_FILE_NAME, load_or_create_secret

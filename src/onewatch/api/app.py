@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onewatch.api.docs_page import install_docs
 from onewatch.api.errors import BodySizeLimit, install_error_handlers
-from onewatch.api.fast_create import OnewatchAPI
+from onewatch.api.fast_create import FastCreate
 from onewatch.api.openapi import install_openapi
 from onewatch.api.routes import (
     actions,
@@ -28,8 +29,32 @@ from onewatch.security.tokens import verifier_from_settings
 from onewatch.ui import install_ui
 
 
+class OnewatchAPI(FastAPI):
+    """A FastAPI app whose outermost ASGI callable is ``front_door`` once one is set.
+
+    FastAPI's own entry (telemetry check, middleware stack, routing, dependencies) is then
+    ``ordinary_way``, which the front door calls for what it does not answer itself.
+    """
+
+    front_door: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front_door is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.front_door(scope, receive, send)
+
+    async def ordinary_way(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 def create_app(runtime: Runtime) -> FastAPI:
-    """Build the app around one ``Runtime``; its lifespan starts and stops the roles."""
+    """Build the app around one ``Runtime``; its lifespan starts and stops the roles.
+
+    Requests meet, outermost first: the front door ``FastCreate`` (a well-formed
+    ``POST /v1/events``, the hottest request, is answered there, with the same checks),
+    then FastAPI's entry, the error handlers, ``BodySizeLimit`` and the routes.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,4 +92,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_ui(app)
     install_docs(app)
     install_openapi(app)
+    app.front_door = FastCreate(app, ordinary=app.ordinary_way)
     return app

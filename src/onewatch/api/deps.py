@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from onewatch.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from onewatch.errors import Unauthorized
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal, TokenVerifier
 
@@ -49,36 +49,5 @@ async def principal_of(verifier: TokenVerifier, header: str) -> Principal:
     return verifier.verify(token.strip())
 
 
-def require_service_access(principal: Principal, service: str) -> None:
-    """Reading or changing an item of ``service``: a foreign one looks like it is absent."""
-    if not principal.may_act_for(service):
-        raise NotFound("not found")
-
-
-def require_service_write(principal: Principal, service: str) -> None:
-    """Creating in ``service``: refused outright when it is not the caller's."""
-    if not principal.may_act_for(service):
-        raise Forbidden(f"this token may not act for service {service!r}", field="service")
-
-
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
-
-
-def service_of_new_item(principal: Principal, declared: str | None) -> str:
-    """A body's ``service``: the token's own when omitted; a foreign one is 403."""
-    service = declared or principal.service
-    require_service_write(principal, service)
-    return service
-
-
-def document_for_path(
-    body: dict[str, Any], principal: Principal, service: str, key: str
-) -> dict[str, Any]:
-    """A PUT body addressed by the URL: the URL's service and key, the body's must match."""
-    require_service_write(principal, service)
-    for name, expected in (("service", service), ("key", key)):
-        given = body.get(name)
-        if given is not None and given != expected:
-            raise ValidationFailed(f"is {given!r} but the URL says {expected!r}", field=name)
-    return {**body, "service": service, "key": key}

@@ -201,7 +201,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.by_path.get(scope["path"], self.limit)
+        limit = body_limit_for(scope["path"], self.limit, self.by_path)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
@@ -219,6 +219,13 @@ class BodySizeLimit:
             [{"field": "body", "reason": f"larger than {limit} bytes"}],
         )
         await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+def body_limit_for(
+    path: str, limit: int = MAX_BODY_BYTES, by_path: Mapping[str, int] = BODY_LIMITS_BY_PATH
+) -> int:
+    """The most body bytes a request to ``path`` may carry: the route's own, else ``limit``."""
+    return by_path.get(path, limit)
 
 
 async def buffer_body(receive: Receive, limit: int) -> tuple[list[Message], int]:

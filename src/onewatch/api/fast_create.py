@@ -4,9 +4,10 @@ An event create is the API's hottest request, and under load FastAPI's machinery
 more CPU than the create itself: six nested dependency solves (each parsing query
 parameters, cookies and headers again), route matching over every route, and seven
 middleware layers (FastAPI's telemetry check reads the environment on every request).
-``OnewatchAPI`` answers a well-formed create before any of them, with the same functions
-the route uses (token check, rate quota, ``routes.events.create_answer``), so the
-answer, its status and its headers are the same bytes.
+``FastCreate``, the app's front door (``create_app`` composes it), answers a well-formed
+create before any of them, with the same functions the route uses (token check, body
+limit, rate quota, ``routes.events.create_answer``, the error renderers), so the answer,
+its status and its headers are the same bytes.
 
 Anything else takes the ordinary way, before anything was counted or changed: another
 path or method, a body that is not JSON (no ``Content-Type: application/json``) or is
@@ -24,12 +25,11 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onewatch.api.deps import principal_of
-from onewatch.api.documents import EventDocument
 from onewatch.api.errors import (
-    MAX_BODY_BYTES,
+    body_limit_for,
     buffer_body,
     model_invalid_response,
     onewatch_error_response,
@@ -38,6 +38,7 @@ from onewatch.api.errors import (
 )
 from onewatch.api.rate_limit import count_request, limiter_of
 from onewatch.api.routes.events import create_answer
+from onewatch.domain.documents import EventDocument
 from onewatch.errors import OnewatchError
 from onewatch.security.tokens import Principal, TokenVerifier
 
@@ -45,24 +46,35 @@ PATH = "/v1/events"
 _JSON = b"application/json"
 
 
-class OnewatchAPI(FastAPI):
-    """The FastAPI app, with its hottest request answered ahead of its middleware stack."""
+class FastCreate:
+    """The app's front door: a well-formed create answered here, anything else ``ordinary``.
+
+    The checks are the ordinary way's own functions (the token check ``principal_of``, the
+    body limit ``body_limit_for``, the quota ``count_request``, the error renderers), so
+    there is one implementation of each; ``tests/api/test_fast_create.py`` sends every
+    refusal both ways and compares the answers.
+    """
+
+    def __init__(self, app: FastAPI, ordinary: ASGIApp) -> None:
+        self.app = app
+        self.ordinary = ordinary
+        self.body_limit = body_limit_for(PATH)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
-            await super().__call__(scope, receive, send)
+            await self.ordinary(scope, receive, send)
             return
         # Over the limit, the ordinary way's ``BodySizeLimit`` refuses it.
-        messages, size = await buffer_body(receive, MAX_BODY_BYTES)
-        scope["app"] = self  # as Starlette sets it: the route's functions read app.state
+        messages, size = await buffer_body(receive, self.body_limit)
+        scope["app"] = self.app  # as Starlette sets it: the route's functions read app.state
         body = b"".join(message.get("body", b"") for message in messages)
         try:
-            accepted = None if size > MAX_BODY_BYTES else await _accepted(scope, body)
+            accepted = None if size > self.body_limit else await _accepted(scope, body)
         except Exception as exc:  # what a JSON answer must still describe (the route's way)
             await unexpected_error_response(exc)(scope, receive, send)
             return
         if accepted is None:
-            await super().__call__(scope, replay(messages, receive), send)
+            await self.ordinary(scope, replay(messages, receive), send)
             return
         principal, document = accepted
         response = await _create(scope, principal, document)

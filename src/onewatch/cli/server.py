@@ -295,7 +295,7 @@ def import_dump(
 
 
 async def _import(settings: Settings, documents: list[Any]) -> int:
-    from onewatch.api.event_ops import EventContext, EventRules
+    from onewatch.application.event_ops import EventContext, EventRules
     from onewatch.clock import SystemClock
     from onewatch.importer import ImportResult, import_documents
     from onewatch.store.database import create_engine

@@ -1,9 +1,10 @@
 """What the API answers with, as typed objects: the same camelCase JSON, snake_case in Python.
 
 The nested shapes (targets, params, scheduling pattern, retry policy) are the API's own
-input models from ``onewatch.api.documents``, so what a client reads is exactly what it
-may send back. The top-level answers ignore fields they do not know, so an older client
-keeps working against a newer server that adds one.
+input models from ``onewatch.domain.documents`` (pure, shared with the server, which
+validates with them too), so what a client reads is exactly what it may send back. The
+top-level answers ignore fields they do not know, so an older client keeps working
+against a newer server that adds one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from onewatch.api.documents import (
+from onewatch.client.errors import ApiError, error_from_body
+from onewatch.domain.documents import (
     ActionDocument,
     EventDocument,
     EventParams,
@@ -24,7 +26,6 @@ from onewatch.api.documents import (
     SchedulingPattern,
     WebhookTarget,
 )
-from onewatch.client.errors import ApiError, error_from_body
 
 EventStatus = Literal["active", "paused", "completed", "cancelled"]
 DeliveryStatus = Literal["pending", "running", "succeeded", "retrying", "dead"]

@@ -18,11 +18,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from onewatch.api.documents import kind_of
 from onewatch.client.calls import BATCH_SIZE
 from onewatch.client.errors import ClientError, NotFound
 from onewatch.client.models import Action, BatchResult, Event
 from onewatch.client.sync import Client
+from onewatch.domain.documents import kind_of
 from onewatch.errors import OnewatchError
 
 Kind = Literal["action", "event"]

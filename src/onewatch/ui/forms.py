@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from onewatch.api.render import event_json
+from onewatch.application.render import event_json
 from onewatch.domain.schedule import InvalidPattern
 from onewatch.domain.schedule.zones import zone_info
 

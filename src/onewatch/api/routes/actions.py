@@ -8,21 +8,26 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import RowMapping
 
-from onewatch.api import action_ops
-from onewatch.api.deps import (
-    PrincipalDep,
-    RuntimeDep,
+from onewatch.api.deps import PrincipalDep, RuntimeDep
+from onewatch.api.openapi import body_schema
+from onewatch.api.rate_limit import RateLimitDep
+from onewatch.application import action_ops
+from onewatch.application.access import (
     document_for_path,
     require_service_access,
     service_of_new_item,
 )
-from onewatch.api.documents import ActionDocument
-from onewatch.api.openapi import body_schema
-from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
-from onewatch.api.rate_limit import RateLimitDep
-from onewatch.api.render import action_json, merge_patch
-from onewatch.api.visible import visible_row
+from onewatch.application.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    decode_cursor,
+    listing_scope,
+    page,
+)
+from onewatch.application.render import action_json, merge_patch
+from onewatch.application.visible import visible_row
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
+from onewatch.domain.documents import ActionDocument
 from onewatch.runtime import Runtime
 from onewatch.store import actions as store
 from onewatch.store.transactions import read_connection

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from onewatch.api.deps import PrincipalDep, RuntimeDep, require_service_access
-from onewatch.api.documents import utc_text
-from onewatch.api.pagination import listing_scope
+from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
+from onewatch.application.access import require_service_access
+from onewatch.application.pagination import listing_scope
+from onewatch.domain.documents import utc_text
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.security.tokens import Principal
 from onewatch.store.deliveries import (

@@ -22,21 +22,22 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from onewatch.api import event_batch
-from onewatch.api.action_ops import Written
-from onewatch.api.deps import PrincipalDep, RuntimeDep, service_of_new_item
-from onewatch.api.documents import EventDocument
+from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.errors import (
     error_body,
     onewatch_error_parts,
     pydantic_errors,
     validation_body,
 )
-from onewatch.api.event_ops import EventRules
 from onewatch.api.openapi import Error
 from onewatch.api.rate_limit import count_request, get_rate_limiter
-from onewatch.api.render import event_json
 from onewatch.api.routes.events import _context
+from onewatch.application import event_batch
+from onewatch.application.access import service_of_new_item
+from onewatch.application.action_ops import Written
+from onewatch.application.event_ops import EventRules
+from onewatch.application.render import event_json
+from onewatch.domain.documents import EventDocument
 from onewatch.errors import OnewatchError, ValidationFailed
 from onewatch.security.quotas import RequestRateLimiter
 from onewatch.security.tokens import Principal

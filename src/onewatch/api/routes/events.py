@@ -8,21 +8,26 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import RowMapping
 
-from onewatch.api import event_ops
-from onewatch.api.action_ops import Written
-from onewatch.api.deps import (
-    PrincipalDep,
-    RuntimeDep,
+from onewatch.api.deps import PrincipalDep, RuntimeDep
+from onewatch.api.openapi import body_schema
+from onewatch.api.rate_limit import RateLimitDep
+from onewatch.application import event_ops
+from onewatch.application.access import (
     document_for_path,
     require_service_access,
     service_of_new_item,
 )
-from onewatch.api.documents import EventDocument, utc_text
-from onewatch.api.openapi import body_schema
-from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, listing_scope, page
-from onewatch.api.rate_limit import RateLimitDep
-from onewatch.api.render import event_as_input, event_json, merge_patch
-from onewatch.api.visible import visible_row
+from onewatch.application.action_ops import Written
+from onewatch.application.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    decode_cursor,
+    listing_scope,
+    page,
+)
+from onewatch.application.render import event_as_input, event_json, merge_patch
+from onewatch.application.visible import visible_row
+from onewatch.domain.documents import EventDocument, utc_text
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
 from onewatch.store import events as store

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from onewatch.api.deps import PrincipalDep, RuntimeDep
-from onewatch.api.documents import SchedulePreviewRequest, utc_text
 from onewatch.api.rate_limit import RateLimitDep
-from onewatch.api.scheduling import compile_pattern, pattern_error
+from onewatch.application.scheduling import compile_pattern, pattern_error
+from onewatch.domain.documents import SchedulePreviewRequest, utc_text
 from onewatch.domain.schedule import InvalidPattern, describe_pattern, normalize_timezone
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"], dependencies=[RateLimitDep])

@@ -15,15 +15,11 @@ from fastapi import APIRouter, Body, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from onewatch.api.deps import (
-    PrincipalDep,
-    RuntimeDep,
-    require_service_access,
-    require_service_write,
-)
-from onewatch.api.documents import ServiceName
-from onewatch.api.pagination import MAX_ID
+from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
+from onewatch.application.access import require_service_access, require_service_write
+from onewatch.application.pagination import MAX_ID
+from onewatch.domain.documents import ServiceName
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.store.signing_secrets import (
     SigningSecretRecord,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from onewatch.api.deps import require_service_access
-from onewatch.api.pagination import decode_cursor, split_page
+from onewatch.application.access import require_service_access
+from onewatch.application.pagination import decode_cursor, split_page
 from onewatch.errors import NotFound, ValidationFailed
 from onewatch.store import actions as store
 from onewatch.store import events as event_store

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import RowMapping
 
-from onewatch.api import event_ops
-from onewatch.api.pagination import decode_cursor, split_page
 from onewatch.api.routes.events import _context as api_event_context
-from onewatch.api.visible import visible_row
+from onewatch.application import event_ops
+from onewatch.application.pagination import decode_cursor, split_page
+from onewatch.application.visible import visible_row
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
 from onewatch.errors import NotFound, OnewatchError, ValidationFailed
 from onewatch.runtime import Runtime

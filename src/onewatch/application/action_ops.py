@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from onewatch.api.documents import ActionDocument, placeholders
-from onewatch.api.races import retry_lost_race
+from onewatch.application.races import retry_lost_race
 from onewatch.clock import Clock
 from onewatch.delivery.target_policy import TargetPolicy
+from onewatch.domain.documents import ActionDocument, placeholders
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.store import actions as store
 from onewatch.store.transactions import write_transaction

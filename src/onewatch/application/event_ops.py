@@ -16,14 +16,14 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from onewatch.api.action_ops import Written
-from onewatch.api.documents import EventDocument, SchedulingPattern, placeholders
-from onewatch.api.races import retry_lost_race
-from onewatch.api.render import event_as_input
-from onewatch.api.scheduling import compile_pattern, first_fire, next_fire
+from onewatch.application.action_ops import Written
+from onewatch.application.races import retry_lost_race
+from onewatch.application.render import event_as_input
+from onewatch.application.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
 from onewatch.delivery.request import fill_endpoint
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
+from onewatch.domain.documents import EventDocument, SchedulingPattern, placeholders
 from onewatch.domain.schedule import Schedule, normalize_timezone
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
 from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_event_quota

@@ -11,7 +11,7 @@ import inspect
 from datetime import datetime, timedelta
 from typing import Any
 
-from onewatch.api.documents import SchedulingPattern
+from onewatch.domain.documents import SchedulingPattern
 from onewatch.domain.schedule import (
     InvalidPattern,
     Schedule,

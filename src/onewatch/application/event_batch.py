@@ -22,9 +22,8 @@ import structlog
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onewatch.api.action_ops import Written
-from onewatch.api.documents import EventDocument
-from onewatch.api.event_ops import (
+from onewatch.application.action_ops import Written
+from onewatch.application.event_ops import (
     EventContext,
     EventRules,
     _check_filled_destination,
@@ -32,7 +31,8 @@ from onewatch.api.event_ops import (
     _unchecked_row,
     action_endpoint,
 )
-from onewatch.api.races import PUT_ATTEMPTS
+from onewatch.application.races import PUT_ATTEMPTS
+from onewatch.domain.documents import EventDocument
 from onewatch.errors import Conflict, OnewatchError
 from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_live_count, count_live_events
 from onewatch.store import actions as action_store

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from onewatch.api.deps import require_service_access
+from onewatch.application.access import require_service_access
 from onewatch.errors import NotFound
 from onewatch.security.tokens import Principal
 from onewatch.store.transactions import read_connection

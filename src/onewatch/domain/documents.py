@@ -4,7 +4,9 @@ These models accept the original system's exported documents as they are: MongoD
 ``{"$date": ...}`` instants or plain ISO strings, and the server-owned fields (``_id``,
 ``nextOccurrence``, ``createdAt``...) which are dropped before validation. Any other
 unknown field is refused, so a typo (``schedulingPatern``) is reported, not ignored.
-No web framework here: the importer validates with the same models.
+No web framework and no I/O here: the server (API, dashboard, importer) validates with
+these models and the Python client builds and reads with them, so both sides hold one
+definition of a document and the client needs none of the server's code.
 """
 
 from __future__ import annotations

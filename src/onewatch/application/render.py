@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onewatch.api.documents import utc_text
+from onewatch.domain.documents import utc_text
 from onewatch.store.types import StoredRow
 
 
