@@ -33,8 +33,9 @@ from onewatch.api.event_ops import (
     action_endpoint,
 )
 from onewatch.api.races import PUT_ATTEMPTS
+from onewatch.domain.statuses import LIVE_EVENT_STATUSES
 from onewatch.errors import Conflict, OnewatchError
-from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_live_count, count_live_events
+from onewatch.security.quotas import check_live_count, count_live_events
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
 from onewatch.store.transactions import write_transaction

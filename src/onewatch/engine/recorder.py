@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
+from onewatch.domain.statuses import DeliveryStatus
 from onewatch.observability.metrics import Metrics
 from onewatch.store.deliveries import Outcome, record_outcomes
 
@@ -90,8 +91,8 @@ class Recorder:
                 continue
             self.metrics.deliveries.labels(outcome.status).inc()
             # Successes are the bulk: at debug, so a busy node does not pay for them.
-            emit = bound.debug if outcome.status == "succeeded" else bound.info
-            if outcome.status == "dead":
+            emit = bound.debug if outcome.status == DeliveryStatus.SUCCEEDED else bound.info
+            if outcome.status == DeliveryStatus.DEAD:
                 emit = bound.warning
             emit(
                 "attempt recorded",

@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.clock import Clock
+from onewatch.domain.statuses import READY_STATUSES, DeliveryStatus
 from onewatch.errors import ConfigurationError
 from onewatch.store.schema import deliveries
 from onewatch.store.writer import write_transaction
@@ -44,7 +45,6 @@ log = structlog.get_logger(__name__)
 
 #: The field of a stream entry that carries the delivery id.
 DELIVERY_FIELD = "delivery"
-READY_STATUSES = ("pending", "retrying")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class DeliveryRelay:
         table = deliveries.c
         ready = or_(
             and_(table.status.in_(READY_STATUSES), table.next_attempt_at <= now),
-            and_(table.status == "running", table.locked_until < now),
+            and_(table.status == DeliveryStatus.RUNNING, table.locked_until < now),
         )
         unpublished = or_(
             table.published_at.is_(None),

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onewatch.domain.statuses import LIVE_EVENT_STATUSES
 from onewatch.errors import Forbidden
 from onewatch.settings import Settings
 from onewatch.store.schema import events
 
 #: Events that still cost scheduling work.
-LIVE_EVENT_STATUSES = ("active", "paused")
 
 
 class QuotaExceeded(Forbidden):

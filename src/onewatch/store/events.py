@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onewatch.domain.statuses import DeliveryKind, DeliveryStatus
 from onewatch.errors import Conflict
 from onewatch.store.constraints import is_unique_violation, sql_nulls
 from onewatch.store.ids import new_delivery_id
@@ -180,10 +181,10 @@ async def insert_manual_delivery(
         "event_id": event["id"],
         "service": event["service"],
         "event_key": event["key"],
-        "kind": "manual",
+        "kind": DeliveryKind.MANUAL,
         "scheduled_for": now,
         "next_attempt_at": now,
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "attempts": 0,
         "created_at": now,
         "updated_at": now,

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import delete, insert, select, update
@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch import __version__
+from onewatch.domain.statuses import NodeStatus
 from onewatch.store.schema import nodes
 from onewatch.store.writer import write_transaction
 
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from onewatch.runtime import RoleRunner, Runtime
 
 log = structlog.get_logger(__name__)
-
-NodeStatus = Literal["alive", "stale", "stopped"]
 
 #: How often a node refreshes its heartbeat (``Settings.node_heartbeat_seconds``).
 HEARTBEAT_INTERVAL = timedelta(seconds=1)
@@ -67,8 +66,8 @@ class NodeInfo:
 
     def status(self, now: datetime, stale_after: timedelta = STALE_AFTER) -> NodeStatus:
         if self.stopped_at is not None:
-            return "stopped"
-        return "stale" if now - self.heartbeat_at > stale_after else "alive"
+            return NodeStatus.STOPPED
+        return NodeStatus.STALE if now - self.heartbeat_at > stale_after else NodeStatus.ALIVE
 
 
 def this_node(node_id: str, roles: Sequence[str], now: datetime) -> NodeInfo:

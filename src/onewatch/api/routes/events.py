@@ -23,6 +23,7 @@ from onewatch.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, lis
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.api.render import event_as_input, event_json, merge_patch
 from onewatch.api.visible import visible_row
+from onewatch.domain.statuses import DeliveryKind, DeliveryStatus
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
 from onewatch.store import events as store
@@ -165,9 +166,9 @@ async def trigger_event(
         "id": delivery_id,
         "service": service,
         "eventKey": key,
-        "kind": "manual",
+        "kind": DeliveryKind.MANUAL,
         "scheduledFor": utc_text(now),
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "attemptCount": 0,
         "nextAttemptAt": utc_text(now),
         "lastStatusCode": None,
