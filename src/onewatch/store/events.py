@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onewatch.domain.statuses import DeliveryKind, DeliveryStatus
+from onewatch.domain.statuses import LIVE_EVENT_STATUSES, DeliveryKind, DeliveryStatus
 from onewatch.errors import Conflict
 from onewatch.store.constraints import is_unique_violation, sql_nulls
 from onewatch.store.ids import new_delivery_id
@@ -148,6 +148,16 @@ def _mentions(text: str) -> Any:
         func.lower(events.c.key).contains(needle, autoescape=True),
         func.lower(events.c.title).contains(needle, autoescape=True),
     )
+
+
+async def count_live_events(connection: AsyncConnection, service: str) -> int:
+    """How many of the service's events may still fire: what its event quota counts."""
+    result = await connection.execute(
+        select(func.count())
+        .select_from(events)
+        .where(events.c.service == service, events.c.status.in_(LIVE_EVENT_STATUSES))
+    )
+    return int(result.scalar_one())
 
 
 async def update_event(
