@@ -46,9 +46,9 @@ def libpq_url(plain_url: str) -> str:
 
 #: Prepared statements each SQLite connection keeps (Python's default is 128). An IN list
 #: renders one SQL text per length, so claims, recorded batches and lease renewals of
-#: varying sizes filled all 128 per pooled connection, a few MB of native heap each
-#: (at 1,000 fires/s, 100,000 stored: rss_mb_max 130.0 with 16, 133-140 with 128, at
-#: the same CPU per fire). The few statements in steady use stay prepared.
+#: varying sizes filled all 128 per pooled connection, native heap for nothing, at no
+#: gain in CPU per fire (BENCHMARKS.md, "Third round"). The few statements in steady
+#: use stay prepared.
 SQLITE_CACHED_STATEMENTS = 16
 
 
