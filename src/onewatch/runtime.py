@@ -7,7 +7,7 @@ default single process needs no other server.
 On PostgreSQL the node's wake-ups travel over LISTEN/NOTIFY (``store.pg_wakeup``), so an
 event changed through any node's API wakes every scheduler, and new deliveries wake
 every dispatcher; on SQLite, the single node's wake-ups stay in process. Every node,
-whatever its roles, keeps its row in ``nodes`` fresh (``store.nodes``).
+whatever its roles, keeps its row in ``nodes`` fresh (``engine.heartbeat``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock, SystemClock
+from onewatch.engine.heartbeat import run_heartbeat
 from onewatch.observability.metrics import Metrics
 from onewatch.ports import WakeUp
 from onewatch.settings import Settings
 from onewatch.store.database import create_engine, is_sqlite
 from onewatch.store.migrate import upgrade_to_head
-from onewatch.store.nodes import new_node_id, run_heartbeat
+from onewatch.store.nodes import new_node_id
 
 if TYPE_CHECKING:
     from onewatch.store.pg_wakeup import PgWakeUpHub

@@ -93,9 +93,9 @@ class Settings(BaseSettings):
 
     # Firing.
     #: Rows per scheduler transaction and per dispatcher claim. Each batch is turned into
-    #: deliveries (or tasks) on the event loop in one stretch of about 40 us a row, which
-    #: every due send waits behind: 200 keeps that near 8 ms and drained a burst of
-    #: 10,000 as fast as 500 did (a little faster, measured side by side).
+    #: deliveries (or tasks) on the event loop in one stretch, which every due send waits
+    #: behind: 200 keeps that stretch short and drains a burst no slower than 500 did
+    #: (BENCHMARKS.md, "Performance notes").
     scheduler_batch_size: int = Field(default=200, ge=1)
     #: Longest sleep between looks at the events table: bounds how late a change made by
     #: another process (an API-only node) is noticed; in-process changes wake it at once.

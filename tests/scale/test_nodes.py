@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.api.app import create_app
+from onewatch.engine.heartbeat import heartbeat_runner
 from onewatch.errors import Forbidden, Unauthorized
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import mint_token
@@ -23,7 +24,6 @@ from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.nodes import (
     NodeInfo,
-    heartbeat_runner,
     list_nodes,
     prune_nodes,
     register_node,

@@ -12,11 +12,11 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
+from onewatch.delivery.signing_source import SigningSecretSource
 from onewatch.delivery.target_policy import DestinationDenied, TargetPolicy, policy_connector
 from onewatch.observability.logging import configure_logging
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.settings import Settings
-from onewatch.store.signing_secrets import SigningSecretSource
 from tests.engine.support import Sink, wait_for
 from tests.security.conftest import FixedClock, bearer, build_app, served
 from tests.support.live import TEST_SECRET, live_app

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from onewatch.delivery.signing_source import SigningSecretSource
 from onewatch.delivery.target_policy import TargetPolicy, policy_connector
 from onewatch.errors import ConfigurationError, NotFound
 from onewatch.security.secrets_crypto import (
@@ -31,7 +32,6 @@ from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import signing_secrets
 from onewatch.store.signing_secrets import (
-    SigningSecretSource,
     active_secrets,
     create_secret,
     list_secrets,

@@ -33,8 +33,9 @@ from onewatch.application.event_ops import (
 )
 from onewatch.application.races import PUT_ATTEMPTS
 from onewatch.domain.documents import EventDocument
+from onewatch.domain.statuses import LIVE_EVENT_STATUSES
 from onewatch.errors import Conflict, OnewatchError
-from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_live_count, count_live_events
+from onewatch.security.quotas import check_live_count
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
 from onewatch.store.transactions import write_transaction
@@ -196,7 +197,9 @@ async def _live_counts(
     if max_events <= 0:
         return {}
     services = {item.identity[0] for item in items if item.row["status"] in LIVE_EVENT_STATUSES}
-    return {service: await count_live_events(connection, service) for service in sorted(services)}
+    return {
+        service: await store.count_live_events(connection, service) for service in sorted(services)
+    }
 
 
 def _check_new(

@@ -25,8 +25,9 @@ from onewatch.delivery.request import fill_endpoint
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
 from onewatch.domain.documents import EventDocument, SchedulingPattern, placeholders
 from onewatch.domain.schedule import Schedule, normalize_timezone
+from onewatch.domain.statuses import FINAL_EVENT_STATUSES, LIVE_EVENT_STATUSES, EventStatus
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
-from onewatch.security.quotas import LIVE_EVENT_STATUSES, check_event_quota
+from onewatch.security.quotas import check_event_quota
 from onewatch.settings import Settings
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
@@ -169,7 +170,7 @@ def _schedule_state(
     upcoming = first_fire(schedule, now, occurrences, document.misfire_grace_seconds)
     return {
         "next_occurrence": upcoming,
-        "status": status if upcoming is not None else "completed",
+        "status": status if upcoming is not None else EventStatus.COMPLETED,
     }
 
 
@@ -208,7 +209,7 @@ def _unchecked_row(
         _check_filled_destination(document, *inline, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
     definition = event_definition(service, document, timezone)
-    state = _schedule_state(document, now, 0, document.status or "active", schedule)
+    state = _schedule_state(document, now, 0, document.status or EventStatus.ACTIVE, schedule)
     return {**definition, **state, "occurrences": 0, "created_at": now, "updated_at": now}
 
 
@@ -354,12 +355,13 @@ def _next_state(
     rescheduled = any(current[name] != definition[name] for name in SCHEDULE_COLUMNS)
     wanted = document.status
     if rescheduled:
-        status = wanted or ("paused" if current["status"] == "paused" else "active")
+        paused = current["status"] == EventStatus.PAUSED
+        status = wanted or (EventStatus.PAUSED if paused else EventStatus.ACTIVE)
         return _schedule_state(document, now, current["occurrences"], status)
-    if current["status"] in ("completed", "cancelled") or wanted in (None, current["status"]):
+    if current["status"] in FINAL_EVENT_STATUSES or wanted in (None, current["status"]):
         return {}
-    if wanted == "paused":
-        return {"status": "paused"}
+    if wanted == EventStatus.PAUSED.value:
+        return {"status": EventStatus.PAUSED}
     return _resumed_state(current, document.scheduling_pattern, now)
 
 
@@ -368,7 +370,8 @@ def _resumed_state(
 ) -> dict[str, Any]:
     schedule = compile_pattern(pattern, anchor=current["created_at"])
     upcoming = next_fire(schedule, now, current["occurrences"])
-    return {"next_occurrence": upcoming, "status": "active" if upcoming else "completed"}
+    status = EventStatus.ACTIVE if upcoming else EventStatus.COMPLETED
+    return {"next_occurrence": upcoming, "status": status}
 
 
 async def _overwrite(
@@ -411,11 +414,11 @@ async def pause_event(context: EventContext, service: str, key: str) -> RowMappi
     """Stop firing; idempotent. A completed or cancelled event cannot be paused."""
     async with write_transaction(context.engine) as connection:
         current = await _existing(connection, service, key)
-        if current["status"] == "paused":
+        if current["status"] == EventStatus.PAUSED:
             return current
-        if current["status"] != "active":
+        if current["status"] != EventStatus.ACTIVE:
             raise Conflict(f"the event is {current['status']}; only an active one can pause")
-        values = {"status": "paused", "updated_at": context.clock.now()}
+        values = {"status": EventStatus.PAUSED, "updated_at": context.clock.now()}
         if not await store.update_event(connection, current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(connection, service, key)
@@ -428,9 +431,9 @@ async def resume_event(context: EventContext, service: str, key: str) -> RowMapp
     now = context.clock.now()
     async with write_transaction(context.engine) as connection:
         current = await _existing(connection, service, key)
-        if current["status"] == "active":
+        if current["status"] == EventStatus.ACTIVE:
             return current
-        if current["status"] != "paused":
+        if current["status"] != EventStatus.PAUSED:
             raise Conflict(f"the event is {current['status']}; only a paused one can resume")
         # Only the schedule: a row stored under older rules (a header now refused) resumes.
         pattern = SchedulingPattern.model_validate(event_as_input(current)["schedulingPattern"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from onewatch.domain.documents import utc_text
+from onewatch.domain.statuses import SETTABLE_EVENT_STATUSES
 from onewatch.store.types import StoredRow
 
 
@@ -62,7 +63,7 @@ def event_json(row: StoredRow) -> dict[str, Any]:
 def event_as_input(row: StoredRow) -> dict[str, Any]:
     """The event as a client would send it: the base a PATCH is merged into."""
     document = event_json(row)
-    if document["status"] not in ("active", "paused"):
+    if document["status"] not in SETTABLE_EVENT_STATUSES:
         del document["status"]
     return document
 

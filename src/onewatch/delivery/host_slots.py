@@ -2,8 +2,8 @@
 
 aiohttp's ``limit_per_host`` is one limit for the whole node: when one service's target
 hangs, its requests take every connection to that host and every other service calling
-the same host queues behind them (measured: 105-115 s late behind a host hanging for
-120 s). So the connector gets no per-host limit, and this bounds the calls each
+the same host queues behind them, late by as long as the hang (BENCHMARKS.md,
+"Fairness: a hanging host"). So the connector gets no per-host limit, and this bounds the calls each
 *service* has in flight to each host (``ONEWATCH_DISPATCHER_PER_HOST_LIMIT``) before the
 request reaches the pool: a hanging target holds its own service's share of the host,
 never another's, and every service still shares one pool of kept-alive connections.

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from onewatch.domain.statuses import DeliveryStatus
 from onewatch.errors import ValidationFailed
 
 #: 4xx statuses that say "later", not "never".
@@ -90,9 +91,11 @@ def effective_policy(*documents: Mapping[str, Any] | None) -> RetryPolicy:
 
 
 class Verdict(StrEnum):
-    SUCCEEDED = "succeeded"
-    RETRY = "retrying"
-    DEAD = "dead"
+    """What one attempt leaves its delivery as: each verdict is a delivery status."""
+
+    SUCCEEDED = DeliveryStatus.SUCCEEDED
+    RETRY = DeliveryStatus.RETRYING
+    DEAD = DeliveryStatus.DEAD
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@
 - ``dispatcher.Dispatcher``: leases ready deliveries from a ``sources.DeliverySource``,
   sends each at its exact instant (``attempt``), batches results (``recorder``).
 - ``maintenance``: reclaims expired leases, prunes old history, checkpoints SQLite.
+- ``heartbeat``: keeps this node's row in ``nodes`` fresh, on every node.
 - ``roles.background_roles()``: the runners ``Runtime.start`` launches;
   ``worker.run_roles(settings, stop)``: the same without the API.
 """

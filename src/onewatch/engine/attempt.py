@@ -24,6 +24,7 @@ from onewatch.domain.retry import (
     effective_policy,
     parse_retry_after,
 )
+from onewatch.domain.statuses import AttemptOutcome
 from onewatch.errors import ValidationFailed
 from onewatch.observability.metrics import Metrics, status_class
 from onewatch.store.deliveries import ClaimedDelivery, Outcome
@@ -106,7 +107,11 @@ def _outcome(
         started_at=started,
         latency_ms=response.latency_ms,
         status_code=response.status_code,
-        attempt_outcome="succeeded" if decision.verdict is Verdict.SUCCEEDED else "failed",
+        attempt_outcome=(
+            AttemptOutcome.SUCCEEDED
+            if decision.verdict is Verdict.SUCCEEDED
+            else AttemptOutcome.FAILED
+        ),
         response_excerpt=response.excerpt,
         error=error,
         finished_at=started if finished else None,

@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import structlog
-from sqlalchemy import text
 
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
+from onewatch.store.database import checkpoint_sqlite_wal, is_sqlite, sqlite_wal_file
 from onewatch.store.deliveries import prune_finished, reclaim_expired
 
 log = structlog.get_logger("onewatch.maintenance")
@@ -89,23 +89,14 @@ class Checkpointer:
 
     async def __call__(self, runtime: Runtime) -> int:
         """1 when it checkpointed, 0 when the WAL had not changed."""
-        wal = _wal_file(runtime)
-        before = _stamp(wal)
+        before = _stamp(sqlite_wal_file(runtime.engine))
         if before is not None and before == self.seen:
             return 0
-        async with runtime.engine.connect() as connection:
-            await connection.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+        await checkpoint_sqlite_wal(runtime.engine)
         # Stamped before the checkpoint: a commit racing with it changes the stamp, so
         # the next round checkpoints again rather than missing it.
         self.seen = before
         return 1
-
-
-def _wal_file(runtime: Runtime) -> Path | None:
-    database = runtime.engine.url.database
-    if not database or database == ":memory:":
-        return None
-    return Path(database + "-wal")
 
 
 def _stamp(wal: Path | None) -> tuple[int, int] | None:
@@ -138,6 +129,6 @@ async def run_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
         _every(reclaim_interval(runtime), stop, "reclaim", reclaim_once, runtime),
         _every(runtime.settings.prune_interval_seconds, stop, "prune", prune_once, runtime),
     ]
-    if runtime.engine.dialect.name == "sqlite":
+    if is_sqlite(runtime.engine):
         jobs.append(_every(CHECKPOINT_SECONDS, stop, "checkpoint", Checkpointer(), runtime))
     await asyncio.gather(*jobs)

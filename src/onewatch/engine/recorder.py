@@ -4,9 +4,10 @@ Sending never waits on the database: finished attempts go into a queue, and one 
 drains everything queued so far into a single ``record_outcomes`` call. After the first
 outcome of a batch it lingers a moment (``LINGER_SECONDS``, cut short by a full batch or
 ``close``) so that a steady stream is written a few times a second rather than once or
-twice per delivery: each transaction costs about a millisecond of CPU whatever its size,
-which at 1,000 fires/s was most of the dispatcher's budget. The price is that a process
-killed in that moment re-sends those deliveries after their lease (same ``webhook-id``).
+twice per delivery: a transaction's CPU cost hardly depends on its size, and one per
+delivery was most of the dispatcher's budget (BENCHMARKS.md, "Performance notes"). The
+price is that a process killed in that moment re-sends those deliveries after their
+lease (same ``webhook-id``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
+from onewatch.domain.statuses import DeliveryStatus
 from onewatch.observability.metrics import Metrics
 from onewatch.store.deliveries import Outcome, record_outcomes
 
@@ -90,8 +92,8 @@ class Recorder:
                 continue
             self.metrics.deliveries.labels(outcome.status).inc()
             # Successes are the bulk: at debug, so a busy node does not pay for them.
-            emit = bound.debug if outcome.status == "succeeded" else bound.info
-            if outcome.status == "dead":
+            emit = bound.debug if outcome.status == DeliveryStatus.SUCCEEDED else bound.info
+            if outcome.status == DeliveryStatus.DEAD:
                 emit = bound.warning
             emit(
                 "attempt recorded",

@@ -10,6 +10,7 @@ from typing import Any
 from onewatch.delivery.client import create_session
 from onewatch.delivery.headers import RequestSigner
 from onewatch.delivery.host_slots import HostSlots
+from onewatch.delivery.signing_source import SigningSecretSource
 from onewatch.domain.retry import system_random
 from onewatch.engine.attempt import AttemptTools
 from onewatch.engine.dispatcher import Dispatcher
@@ -18,7 +19,6 @@ from onewatch.engine.scheduler import Scheduler
 from onewatch.engine.sources import DeliverySource, TableSource
 from onewatch.runtime import RoleRunner, Runtime
 from onewatch.security.secrets_crypto import keyring_from_settings
-from onewatch.store.signing_secrets import SigningSecretSource
 
 
 async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -28,8 +28,7 @@ log = structlog.get_logger("onewatch.scheduler")
 ERROR_BACKOFF_SECONDS = 1.0
 #: Under steady load, passes per look-ahead. Each pass's work runs on the event loop in
 #: a few synchronous steps that every due send waits behind, so small frequent passes
-#: (50 ms apart by default: 50 events each at 1,000 fires/s) keep those stalls to a
-#: millisecond or two; a burst still goes in full batches, one after the other.
+#: keep those stalls short; a burst still goes in full batches, one after the other.
 PASSES_PER_LOOKAHEAD = 20
 
 
@@ -42,8 +41,8 @@ def _schedule(spec: ScheduleSpec) -> Schedule:
     """A compiled schedule; recurring ones from a cache, one-shots compiled afresh.
 
     A one-shot's pattern is its own instant, so its spec never comes back: cached, the
-    one-shots of a steady stream would fill all 8,192 entries (about 3 MB of RSS at
-    1,000 fires/s) and push out the recurring schedules the cache is there for.
+    one-shots of a steady stream would fill every entry (RSS for nothing, see
+    BENCHMARKS.md) and push out the recurring schedules the cache is there for.
     """
     if looks_like_instant(spec.pattern):
         return compile_schedule(spec)

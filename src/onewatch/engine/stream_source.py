@@ -29,10 +29,10 @@ from onewatch.queue.redis_streams import (
     RedisStreamSource,
     redis_client,
     relay_runner,
-    unpublish,
 )
 from onewatch.runtime import Runtime
 from onewatch.store.deliveries import ClaimedDelivery, claim_by_ids
+from onewatch.store.publication import unpublish
 
 log = structlog.get_logger("onewatch.dispatcher")
 

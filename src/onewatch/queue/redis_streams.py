@@ -28,14 +28,16 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
 from onewatch.errors import ConfigurationError
-from onewatch.store.schema import deliveries
-from onewatch.store.writer import write_transaction
+from onewatch.store.publication import (
+    lock_needing_publication,
+    mark_published,
+    next_ready_attempt_after,
+)
 
 if TYPE_CHECKING:
     from onewatch.runtime import RoleRunner, Runtime
@@ -44,7 +46,6 @@ log = structlog.get_logger(__name__)
 
 #: The field of a stream entry that carries the delivery id.
 DELIVERY_FIELD = "delivery"
-READY_STATUSES = ("pending", "retrying")
 
 
 @dataclass(frozen=True)
@@ -120,25 +121,6 @@ class DeliveryRelay:
         self._batch_size = batch_size
         self._republish_after = republish_after
 
-    def _needing_publication(self, now: datetime) -> Select[str]:
-        table = deliveries.c
-        ready = or_(
-            and_(table.status.in_(READY_STATUSES), table.next_attempt_at <= now),
-            and_(table.status == "running", table.locked_until < now),
-        )
-        unpublished = or_(
-            table.published_at.is_(None),
-            table.published_at < table.next_attempt_at,
-            table.published_at < now - self._republish_after,
-        )
-        return (
-            select(table.id)
-            .where(ready, unpublished)
-            .order_by(table.next_attempt_at)
-            .limit(self._batch_size)
-            .with_for_update(skip_locked=True)
-        )
-
     async def publish_ready(self) -> int:
         """Publish every delivery that needs it; returns how many. Raises ``RedisError``
         (having stamped nothing) when Redis cannot be reached."""
@@ -152,11 +134,13 @@ class DeliveryRelay:
     async def _publish_batch(self) -> int:
         now = self._clock.now()
         async with self._engine.begin() as connection:
-            ids = list((await connection.execute(self._needing_publication(now))).scalars())
+            ids = await lock_needing_publication(
+                connection, now, republish_after=self._republish_after, limit=self._batch_size
+            )
             if ids:
                 async with _bounded():
                     await self._append(ids)
-                await self._stamp(connection, ids, now)
+                await mark_published(connection, ids, now)
         return len(ids)
 
     async def _append(self, ids: Sequence[str]) -> None:
@@ -166,33 +150,9 @@ class DeliveryRelay:
                 pipe.xadd(self._names.stream, {DELIVERY_FIELD: delivery_id})
             await pipe.execute()
 
-    @staticmethod
-    async def _stamp(connection: AsyncConnection, ids: Sequence[str], now: datetime) -> None:
-        statement = update(deliveries).where(deliveries.c.id.in_(ids)).values(published_at=now)
-        await connection.execute(statement)
-
     async def next_attempt_after(self, now: datetime) -> datetime | None:
         """The earliest attempt still in the future: when the relay has work next."""
-        statement = select(func.min(deliveries.c.next_attempt_at)).where(
-            deliveries.c.status.in_(READY_STATUSES), deliveries.c.next_attempt_at > now
-        )
-        async with self._engine.connect() as connection:
-            earliest: datetime | None = (await connection.execute(statement)).scalar()
-        return earliest
-
-
-async def unpublish(engine: AsyncEngine, ids: Sequence[str]) -> int:
-    """Forget that these ready deliveries were published (a node gave them back unsent
-    and dropped their entries), so a relay publishes them at once rather than after
-    ``republish_after``; returns how many."""
-    statement = (
-        update(deliveries)
-        .where(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(READY_STATUSES))
-        .values(published_at=None)
-    )
-    async with write_transaction(engine) as connection:
-        result = await connection.execute(statement)
-    return int(result.rowcount)
+        return await next_ready_attempt_after(self._engine, now)
 
 
 class RedisStreamSource:

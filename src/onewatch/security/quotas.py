@@ -20,28 +20,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.errors import Forbidden
 from onewatch.settings import Settings
-from onewatch.store.schema import events
-
-#: Events that still cost scheduling work.
-LIVE_EVENT_STATUSES = ("active", "paused")
+from onewatch.store.events import count_live_events
 
 
 class QuotaExceeded(Forbidden):
     """The service is at one of its limits; nothing was stored."""
-
-
-async def count_live_events(connection: AsyncConnection, service: str) -> int:
-    result = await connection.execute(
-        select(func.count())
-        .select_from(events)
-        .where(events.c.service == service, events.c.status.in_(LIVE_EVENT_STATUSES))
-    )
-    return int(result.scalar_one())
 
 
 async def check_event_quota(

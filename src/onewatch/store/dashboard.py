@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import RowMapping, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onewatch.domain.statuses import AttemptOutcome, EventStatus
 from onewatch.store.schema import deliveries, delivery_attempts, events
 
 #: Most recent first attempts the lateness percentile is computed from.
@@ -51,7 +52,7 @@ async def failed_attempts_since(
         select(func.count())
         .select_from(delivery_attempts.join(deliveries))
         .where(delivery_attempts.c.started_at >= start)
-        .where(delivery_attempts.c.outcome != "succeeded")
+        .where(delivery_attempts.c.outcome != AttemptOutcome.SUCCEEDED)
     )
     if service is not None:
         query = query.where(deliveries.c.service == service)
@@ -101,7 +102,7 @@ async def active_schedules_due_by(
     )
     query = (
         select(*schedule, func.count().label("events"))
-        .where(events.c.status == "active", events.c.next_occurrence <= end)
+        .where(events.c.status == EventStatus.ACTIVE, events.c.next_occurrence <= end)
         .group_by(*schedule)
         .order_by(func.count().desc())
     )

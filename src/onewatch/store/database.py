@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
@@ -46,9 +46,9 @@ def libpq_url(plain_url: str) -> str:
 
 #: Prepared statements each SQLite connection keeps (Python's default is 128). An IN list
 #: renders one SQL text per length, so claims, recorded batches and lease renewals of
-#: varying sizes filled all 128 per pooled connection, a few MB of native heap each
-#: (at 1,000 fires/s, 100,000 stored: rss_mb_max 130.0 with 16, 133-140 with 128, at
-#: the same CPU per fire). The few statements in steady use stay prepared.
+#: varying sizes filled all 128 per pooled connection, native heap for nothing, at no
+#: gain in CPU per fire (BENCHMARKS.md, "Third round"). The few statements in steady
+#: use stay prepared.
 SQLITE_CACHED_STATEMENTS = 16
 
 
@@ -109,3 +109,23 @@ def create_engine(plain_url: str, **options: Any) -> AsyncEngine:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+async def answers(connection: AsyncConnection) -> None:
+    """Raise unless the database answers a trivial query (the readiness probe)."""
+    await connection.execute(text("SELECT 1"))
+
+
+def sqlite_wal_file(engine: AsyncEngine) -> Path | None:
+    """The write-ahead log beside a SQLite database file (None: in memory, or no file)."""
+    database = engine.url.database
+    if not is_sqlite(engine) or not database or database == ":memory:":
+        return None
+    return Path(database + "-wal")
+
+
+async def checkpoint_sqlite_wal(engine: AsyncEngine) -> None:
+    """Copy the write-ahead log back into the database beside the writers (PASSIVE:
+    it waits for no one, and a committing writer need not checkpoint itself)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))

@@ -36,12 +36,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onewatch.domain.statuses import (
+    READY_STATUSES,
+    UNFINISHED_STATUSES,
+    AttemptOutcome,
+    DeliveryStatus,
+)
 from onewatch.store.ids import new_lease_token
 from onewatch.store.many import ManyRows
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events, nodes
 from onewatch.store.writer import write_transaction, writing
-
-READY_STATUSES = ("pending", "retrying")
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ async def claim_ready(
         .where(deliveries.c.id.in_(_ready_ids(horizon, limit, skip_services)))
         .where(deliveries.c.status.in_(READY_STATUSES))
         .values(
-            status="running",
+            status=DeliveryStatus.RUNNING,
             lease_token=token,
             leased_by=holder,
             locked_until=now + timedelta(seconds=lease_seconds),
@@ -201,7 +205,7 @@ async def claim_by_ids(
         update(deliveries)
         .where(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(READY_STATUSES), due)
         .values(
-            status="running",
+            status=DeliveryStatus.RUNNING,
             lease_token=token,
             leased_by=holder,
             locked_until=now + timedelta(seconds=lease_seconds),
@@ -241,7 +245,7 @@ async def earliest_ready(
 _STILL_LEASED = (
     deliveries.c.id == bindparam("b_id"),
     deliveries.c.lease_token == bindparam("b_token"),
-    deliveries.c.status == "running",
+    deliveries.c.status == DeliveryStatus.RUNNING,
 )
 
 _RECORD_STATEMENT = (
@@ -383,7 +387,9 @@ _RELEASE = (
     update(deliveries)
     .where(*_STILL_LEASED)
     .values(
-        status=case((deliveries.c.attempts == 0, "pending"), else_="retrying"),
+        status=case(
+            (deliveries.c.attempts == 0, DeliveryStatus.PENDING), else_=DeliveryStatus.RETRYING
+        ),
         locked_until=None,
         lease_token=None,
         leased_by=None,
@@ -415,7 +421,7 @@ def _lapsed_leases(now: datetime, dead_after: timedelta | None, me: str | None) 
     lapsed: Any = deliveries.c.locked_until < now
     if dead_after is not None:
         lapsed = or_(lapsed, deliveries.c.leased_by.in_(_dead_nodes(now, dead_after, me)))
-    return deliveries.c.status == "running", lapsed
+    return deliveries.c.status == DeliveryStatus.RUNNING, lapsed
 
 
 async def reclaim_expired(
@@ -460,12 +466,12 @@ def _abandoned(row: Any, now: datetime) -> Outcome:
         delivery_id=row.id,
         lease_token=row.lease_token,
         attempt=row.attempts + 1,
-        status="retrying",
+        status=DeliveryStatus.RETRYING,
         next_attempt_at=max(row.next_attempt_at, now),
         started_at=now,
         latency_ms=None,
         status_code=None,
-        attempt_outcome="abandoned",
+        attempt_outcome=AttemptOutcome.ABANDONED,
         response_excerpt=None,
         error=(
             "lease expired: the dispatcher stopped before recording a result"
@@ -593,9 +599,9 @@ async def redrive(engine: AsyncEngine, delivery_id: str, *, now: datetime) -> bo
     """Give a dead delivery a fresh retry budget, due now; False unless it was dead."""
     statement = (
         update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.status == "dead")
+        .where(deliveries.c.id == delivery_id, deliveries.c.status == DeliveryStatus.DEAD)
         .values(
-            status="retrying",
+            status=DeliveryStatus.RETRYING,
             next_attempt_at=now,
             attempt_base=deliveries.c.attempts,
             redriven_at=now,
@@ -611,7 +617,7 @@ async def redrive(engine: AsyncEngine, delivery_id: str, *, now: datetime) -> bo
 async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
     query = (
         select(deliveries.c.status, func.count())
-        .where(deliveries.c.status.in_(("pending", "retrying", "running")))
+        .where(deliveries.c.status.in_(UNFINISHED_STATUSES))
         .group_by(deliveries.c.status)
     )
     async with engine.connect() as connection:
@@ -669,7 +675,7 @@ def _renew_statement(ids: list[str], tokens: set[str], now: datetime, until: dat
         .where(
             deliveries.c.id.in_(ids),
             deliveries.c.lease_token.in_(sorted(tokens)),
-            deliveries.c.status == "running",
+            deliveries.c.status == DeliveryStatus.RUNNING,
         )
         .values(
             locked_until=case((longer, deliveries.c.locked_until), else_=bound),

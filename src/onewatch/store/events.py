@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onewatch.domain.statuses import LIVE_EVENT_STATUSES, DeliveryKind, DeliveryStatus
 from onewatch.errors import Conflict
 from onewatch.store.constraints import is_unique_violation, sql_nulls
 from onewatch.store.ids import new_delivery_id
@@ -149,6 +150,16 @@ def _mentions(text: str) -> Any:
     )
 
 
+async def count_live_events(connection: AsyncConnection, service: str) -> int:
+    """How many of the service's events may still fire: what its event quota counts."""
+    result = await connection.execute(
+        select(func.count())
+        .select_from(events)
+        .where(events.c.service == service, events.c.status.in_(LIVE_EVENT_STATUSES))
+    )
+    return int(result.scalar_one())
+
+
 async def update_event(
     connection: AsyncConnection, event_id: int, expected_version: int, values: Mapping[str, Any]
 ) -> bool:
@@ -180,10 +191,10 @@ async def insert_manual_delivery(
         "event_id": event["id"],
         "service": event["service"],
         "event_key": event["key"],
-        "kind": "manual",
+        "kind": DeliveryKind.MANUAL,
         "scheduled_for": now,
         "next_attempt_at": now,
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "attempts": 0,
         "created_at": now,
         "updated_at": now,

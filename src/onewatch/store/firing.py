@@ -19,6 +19,7 @@ from sqlalchemy import Insert, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onewatch.domain.statuses import DeliveryKind, DeliveryStatus, EventStatus
 from onewatch.store.ids import new_delivery_id
 from onewatch.store.many import ManyRows
 from onewatch.store.schema import deliveries, events
@@ -56,7 +57,7 @@ class Advance:
 
     @property
     def status(self) -> str:
-        return "active" if self.next_occurrence is not None else "completed"
+        return EventStatus.ACTIVE if self.next_occurrence is not None else EventStatus.COMPLETED
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ async def earliest_due(engine: AsyncEngine) -> datetime | None:
     """The earliest ``next_occurrence`` of an active event (the scheduler's alarm)."""
     query = (
         select(events.c.next_occurrence)
-        .where(events.c.status == "active", events.c.next_occurrence.is_not(None))
+        .where(events.c.status == EventStatus.ACTIVE, events.c.next_occurrence.is_not(None))
         .order_by(events.c.next_occurrence)
         .limit(1)
     )
@@ -93,7 +94,7 @@ async def earliest_due(engine: AsyncEngine) -> datetime | None:
 async def _due_events(connection: AsyncConnection, horizon: datetime, limit: int) -> list[DueEvent]:
     query = (
         select(*_DUE_COLUMNS)
-        .where(events.c.status == "active", events.c.next_occurrence <= horizon)
+        .where(events.c.status == EventStatus.ACTIVE, events.c.next_occurrence <= horizon)
         .order_by(events.c.next_occurrence)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -107,7 +108,7 @@ _ADVANCE_STATEMENT = (
     .where(
         events.c.id == bindparam("b_id"),
         events.c.version == bindparam("b_version"),
-        events.c.status == "active",
+        events.c.status == EventStatus.ACTIVE,
     )
     .values(
         next_occurrence=bindparam("b_next"),
@@ -157,9 +158,9 @@ def _delivery_rows(advances: Sequence[Advance], now: datetime) -> list[dict[str,
             "event_id": advance.event.id,
             "service": advance.event.service,
             "event_key": advance.event.key,
-            "kind": "scheduled",
+            "kind": DeliveryKind.SCHEDULED,
             "scheduled_for": due,
-            "status": "pending",
+            "status": DeliveryStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": due,
             "created_at": now,

@@ -1,50 +1,37 @@
-"""Node identity and liveness: each node keeps its own row in ``nodes`` fresh.
+"""Node identity and liveness: the rows of ``nodes``, each node keeping its own fresh.
 
 There is no leader and no membership protocol: a node inserts its row at start,
 refreshes ``heartbeat_at`` every ``node_heartbeat_seconds``, and marks ``stopped_at`` on
-a clean shutdown; ``Runtime.start`` runs this on every node, whatever its roles. A node
-whose heartbeat is older than ``node_takeover_seconds`` is ``stale`` (it died or lost
-the database), and the other nodes take over the deliveries it leased
-(``store.deliveries.reclaim_expired``); rows silent for ``prune_after`` are deleted by
-whichever node beats next.
+a clean shutdown (the loop doing so is ``engine.heartbeat``, which ``Runtime.start`` runs
+on every node, whatever its roles). A node whose heartbeat is older than
+``node_takeover_seconds`` is ``stale`` (it died or lost the database), and the other
+nodes take over the deliveries it leased (``store.deliveries.reclaim_expired``); rows
+silent for ``prune_after`` are deleted by whichever node beats next.
 Everything here is a single conditional statement (in SQLite's write turn).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
 
-import structlog
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch import __version__
+from onewatch.domain.statuses import NodeStatus
 from onewatch.store.schema import nodes
 from onewatch.store.writer import write_transaction
-
-if TYPE_CHECKING:
-    from onewatch.runtime import RoleRunner, Runtime
-
-log = structlog.get_logger(__name__)
-
-NodeStatus = Literal["alive", "stale", "stopped"]
 
 #: How often a node refreshes its heartbeat (``Settings.node_heartbeat_seconds``).
 HEARTBEAT_INTERVAL = timedelta(seconds=1)
 #: A node silent for this long is stale, its leases taken over
 #: (``Settings.node_takeover_seconds``).
 STALE_AFTER = 3 * HEARTBEAT_INTERVAL
-#: A node silent (or stopped) for this long is removed from the table.
-PRUNE_AFTER = timedelta(days=1)
 
 
 def new_node_id() -> str:
@@ -67,8 +54,8 @@ class NodeInfo:
 
     def status(self, now: datetime, stale_after: timedelta = STALE_AFTER) -> NodeStatus:
         if self.stopped_at is not None:
-            return "stopped"
-        return "stale" if now - self.heartbeat_at > stale_after else "alive"
+            return NodeStatus.STOPPED
+        return NodeStatus.STALE if now - self.heartbeat_at > stale_after else NodeStatus.ALIVE
 
 
 def this_node(node_id: str, roles: Sequence[str], now: datetime) -> NodeInfo:
@@ -146,76 +133,3 @@ async def list_nodes(engine: AsyncEngine) -> list[NodeInfo]:
         )
         for row in rows
     ]
-
-
-async def _beat_and_prune(runtime: Runtime, node: NodeInfo, prune_after: timedelta) -> None:
-    now = runtime.clock.now()
-    if not await beat(runtime.engine, node.id, now):
-        # Pruned while this node could not reach the database: come back under its id.
-        await register_node(runtime.engine, _refreshed(node, now))
-    await prune_nodes(runtime.engine, now, prune_after)
-
-
-def _refreshed(node: NodeInfo, now: datetime) -> NodeInfo:
-    return NodeInfo(
-        id=node.id,
-        hostname=node.hostname,
-        pid=node.pid,
-        roles=node.roles,
-        version=node.version,
-        started_at=node.started_at,
-        heartbeat_at=now,
-    )
-
-
-async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stop.wait()
-
-
-async def _report(
-    runtime: Runtime, node: NodeInfo, registered: bool, prune_after: timedelta
-) -> bool:
-    """Register, or beat once registered; a database outage is logged and retried."""
-    try:
-        if registered:
-            await _beat_and_prune(runtime, node, prune_after)
-        else:
-            await register_node(runtime.engine, node)
-    except (SQLAlchemyError, OSError) as exc:
-        log.warning("node heartbeat failed", node_id=node.id, error=str(exc))
-        return registered
-    return True
-
-
-def heartbeat_runner(
-    interval: timedelta | None = None, prune_after: timedelta = PRUNE_AFTER
-) -> RoleRunner:
-    """A role runner that registers this node, beats until ``stop``, then marks it
-    stopped; every ``interval`` (by default the node's ``node_heartbeat_seconds``)."""
-
-    async def run_heartbeat(runtime: Runtime, stop: asyncio.Event) -> None:
-        node = this_node(runtime.node_id, runtime.settings.roles, runtime.clock.now())
-        seconds = _interval_seconds(runtime, interval)
-        registered = False
-        try:
-            while not stop.is_set():
-                registered = await _report(runtime, node, registered, prune_after)
-                await _sleep_unless_stopped(stop, seconds)
-        finally:
-            if registered:
-                with contextlib.suppress(SQLAlchemyError, OSError):
-                    await mark_stopped(runtime.engine, node.id, runtime.clock.now())
-
-    return run_heartbeat
-
-
-def _interval_seconds(runtime: Runtime, interval: timedelta | None) -> float:
-    if interval is not None:
-        return interval.total_seconds()
-    return runtime.settings.node_heartbeat_seconds
-
-
-#: The heartbeat with the node's own timing, for ``Runtime.start``.
-run_heartbeat = heartbeat_runner()

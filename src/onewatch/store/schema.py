@@ -20,6 +20,15 @@ from sqlalchemy import (
     text,
 )
 
+from onewatch.domain.statuses import (
+    DELIVERY_STATUSES,
+    EVENT_STATUSES,
+    READY_STATUSES,
+    AttemptOutcome,
+    DeliveryKind,
+    DeliveryStatus,
+    EventStatus,
+)
 from onewatch.store.types import BigId, Json, UTCDateTime
 
 NAMING_CONVENTION = {
@@ -33,15 +42,18 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 ACTION_TYPES = ("webhook", "graphql")
-EVENT_STATUSES = ("active", "paused", "completed", "cancelled")
-DELIVERY_STATUSES = ("pending", "running", "succeeded", "retrying", "dead")
-DELIVERY_KINDS = ("scheduled", "manual")
+DELIVERY_KINDS = tuple(DeliveryKind)
+ATTEMPT_OUTCOMES = tuple(AttemptOutcome)
 MISFIRE_POLICIES = ("fire_once", "fire_all", "skip")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     quoted = ", ".join(f"'{value}'" for value in values)
     return f"{column} IN ({quoted})"
+
+
+def _is(column: str, value: str) -> str:
+    return f"{column} = '{value}'"
 
 
 actions = Table(
@@ -107,8 +119,8 @@ events = Table(
 Index(
     "ix_events_due",
     events.c.next_occurrence,
-    sqlite_where=text("status = 'active'"),
-    postgresql_where=text("status = 'active'"),
+    sqlite_where=text(_is("status", EventStatus.ACTIVE)),
+    postgresql_where=text(_is("status", EventStatus.ACTIVE)),
 )
 Index("ix_events_service_status", events.c.service, events.c.status, events.c.id)
 Index("ix_events_service_action", events.c.service, events.c.action_key)
@@ -158,15 +170,15 @@ deliveries = Table(
 Index(
     "ix_deliveries_ready",
     deliveries.c.next_attempt_at,
-    sqlite_where=text("status IN ('pending', 'retrying')"),
-    postgresql_where=text("status IN ('pending', 'retrying')"),
+    sqlite_where=text(_one_of("status", READY_STATUSES)),
+    postgresql_where=text(_one_of("status", READY_STATUSES)),
 )
 # Leases to reclaim after a dispatcher died.
 Index(
     "ix_deliveries_running",
     deliveries.c.locked_until,
-    sqlite_where=text("status = 'running'"),
-    postgresql_where=text("status = 'running'"),
+    sqlite_where=text(_is("status", DeliveryStatus.RUNNING)),
+    postgresql_where=text(_is("status", DeliveryStatus.RUNNING)),
 )
 Index("ix_deliveries_service_status", deliveries.c.service, deliveries.c.status, deliveries.c.id)
 Index("ix_deliveries_event", deliveries.c.event_id, deliveries.c.scheduled_for)
@@ -190,7 +202,7 @@ delivery_attempts = Table(
     Column("response_excerpt", Text, nullable=True),
     Column("error", Text, nullable=True),
     UniqueConstraint("delivery_id", "attempt"),
-    CheckConstraint(_one_of("outcome", ("succeeded", "failed", "abandoned")), name="outcome"),
+    CheckConstraint(_one_of("outcome", ATTEMPT_OUTCOMES), name="outcome"),
 )
 
 # Standard Webhooks signing secrets, sealed (AES-GCM) under the key named by key_id.

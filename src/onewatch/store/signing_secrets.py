@@ -9,9 +9,6 @@ both sign: harmless).
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,9 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from onewatch.clock import Clock
-from onewatch.delivery.request import OutboundRequest
-from onewatch.delivery.signing import generate_secret, signature_headers
+from onewatch.delivery.signing import generate_secret
 from onewatch.errors import NotFound
 from onewatch.security.secrets_crypto import Keyring, Sealed
 from onewatch.store.schema import signing_secrets
@@ -175,83 +170,21 @@ async def reseal_all(connection: AsyncConnection, keyring: Keyring) -> int:
     return count
 
 
-async def _read_active(
+async def read_active_secrets(
     engine: AsyncEngine, keyring: Keyring, service: str, now: datetime
 ) -> list[str]:
+    """The active secrets, opened, newest first: a read only (none if the service has none)."""
     async with read_connection(engine) as connection:
         rows = await connection.execute(_active_query(service, now))
     return [keyring.open(Sealed(row.key_id, row.ciphertext), service) for row in rows]
 
 
-async def _read_or_create(
+async def read_or_create_active_secrets(
     engine: AsyncEngine, keyring: Keyring, service: str, now: datetime
 ) -> list[str]:
     """The active secrets; the first one is created (under the write lock) if none."""
-    found = await _read_active(engine, keyring, service, now)
+    found = await read_active_secrets(engine, keyring, service, now)
     if found:
         return found
     async with write_transaction(engine) as connection:
         return await active_secrets(connection, service, now, keyring=keyring)
-
-
-class SigningSecretSource:
-    """The dispatcher's signer: signing headers per request, active secrets cached briefly.
-
-    The cache (``cache_seconds``, default 5) keeps the store out of the hot path; a
-    rotation or revocation reaches every dispatcher within it, well inside any sane
-    overlap. A per-service lock makes a burst of a new service's first deliveries
-    read (and create) its secret once, not once per delivery.
-    """
-
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        keyring: Keyring,
-        clock: Clock,
-        *,
-        cache_seconds: float = 5.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._engine = engine
-        self._keyring = keyring
-        self._clock = clock
-        self._cache_seconds = cache_seconds
-        self._monotonic = monotonic
-        self._cache: dict[str, tuple[float, list[str]]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def _cached(self, service: str) -> list[str] | None:
-        cached = self._cache.get(service)
-        if cached is not None and self._monotonic() - cached[0] < self._cache_seconds:
-            return cached[1]
-        return None
-
-    async def secrets_for(self, service: str) -> list[str]:
-        """The plaintexts that sign ``service``'s requests now (newest first)."""
-        found = self._cached(service)
-        if found is not None:
-            return found
-        async with self._locks.setdefault(service, asyncio.Lock()):
-            found = self._cached(service)  # another task filled it while this one waited
-            if found is None:
-                found = await _read_or_create(
-                    self._engine, self._keyring, service, self._clock.now()
-                )
-                self._cache[service] = (self._monotonic(), found)
-        return found
-
-    async def headers(
-        self, service: str, delivery_id: str, timestamp: datetime | int, body: bytes
-    ) -> dict[str, str]:
-        """``webhook-id``/``-timestamp``/``-signature`` for one attempt's exact body."""
-        return signature_headers(await self.secrets_for(service), delivery_id, timestamp, body)
-
-    async def sign(self, request: OutboundRequest, *, service: str) -> dict[str, str]:
-        """``RequestSigner``: sign the request's own ``webhook-id``/``-timestamp`` and body."""
-        message_id = request.headers["webhook-id"]
-        timestamp = int(request.headers["webhook-timestamp"])
-        return await self.headers(service, message_id, timestamp, request.body or b"")
-
-    def forget(self, service: str) -> None:
-        """Drop the cached secrets of ``service`` (after a rotation on this node)."""
-        self._cache.pop(service, None)

@@ -18,6 +18,7 @@ from sqlalchemy import RowMapping
 from onewatch.application.render import event_json
 from onewatch.domain.schedule import InvalidPattern
 from onewatch.domain.schedule.zones import zone_info
+from onewatch.domain.statuses import SETTABLE_EVENT_STATUSES
 
 SCHEDULE_FIELDS = ("pattern", "timezone", "separation", "maxOccurrences", "startAt", "endAt")
 RETRY_FIELDS = ("maxAttempts", "minBackoffSeconds", "maxBackoffSeconds", "maxAgeSeconds")
@@ -140,7 +141,7 @@ def form_from_event(row: RowMapping) -> dict[str, str]:
         "key": document["key"],
         "service": document["service"],
         "title": document["title"] or "",
-        "status": document["status"] if document["status"] in ("active", "paused") else "",
+        "status": document["status"] if document["status"] in SETTABLE_EVENT_STATUSES else "",
         "misfirePolicy": document["misfirePolicy"],
         "misfireGraceSeconds": str(document["misfireGraceSeconds"]),
         **_target_values(document),

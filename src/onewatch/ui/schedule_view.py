@@ -18,6 +18,7 @@ from onewatch.application.render import event_as_input
 from onewatch.application.scheduling import compile_pattern, pattern_error
 from onewatch.domain.documents import SchedulingPattern
 from onewatch.domain.schedule import InvalidPattern, OffsetChange, describe_pattern, offset_changes
+from onewatch.domain.statuses import EventStatus
 from onewatch.errors import ValidationFailed
 
 NEXT_FIRES = 10
@@ -51,10 +52,10 @@ def next_fires(row: RowMapping, now: datetime, count: int = NEXT_FIRES) -> list[
     pattern = SchedulingPattern.model_validate(event_as_input(row)["schedulingPattern"])
     schedule = compile_pattern(pattern, anchor=row["created_at"])
     fired = row["occurrences"]
-    if row["status"] == "active" and row["next_occurrence"] is not None:
+    if row["status"] == EventStatus.ACTIVE and row["next_occurrence"] is not None:
         first: datetime = row["next_occurrence"]
         return [first, *schedule.upcoming(first, fired + 1, count - 1)]
-    if row["status"] == "paused":
+    if row["status"] == EventStatus.PAUSED:
         return schedule.upcoming(now, fired, count)
     return []
 

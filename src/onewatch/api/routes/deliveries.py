@@ -12,6 +12,7 @@ from onewatch.api.rate_limit import RateLimitDep
 from onewatch.application.access import require_service_access
 from onewatch.application.pagination import listing_scope
 from onewatch.domain.documents import utc_text
+from onewatch.domain.statuses import DELIVERY_STATUSES, DeliveryStatus
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.security.tokens import Principal
 from onewatch.store.deliveries import (
@@ -23,7 +24,6 @@ from onewatch.store.deliveries import (
     list_deliveries,
     redrive,
 )
-from onewatch.store.schema import DELIVERY_STATUSES
 
 router = APIRouter(tags=["deliveries"], dependencies=[RateLimitDep])
 
@@ -55,7 +55,9 @@ def delivery_json(view: DeliveryView) -> dict[str, Any]:
         "scheduledFor": utc_text(view.scheduled_for),
         "status": view.status,
         "attemptCount": view.attempt_count,
-        "nextAttemptAt": utc_text(view.next_attempt_at) if view.status != "succeeded" else None,
+        "nextAttemptAt": (
+            utc_text(view.next_attempt_at) if view.status != DeliveryStatus.SUCCEEDED else None
+        ),
         "lastStatusCode": view.last_status_code,
         "lastError": view.last_error,
         "createdAt": utc_text(view.created_at),

@@ -28,6 +28,7 @@ from onewatch.application.pagination import (
 from onewatch.application.render import event_as_input, event_json, merge_patch
 from onewatch.application.visible import visible_row
 from onewatch.domain.documents import EventDocument, utc_text
+from onewatch.domain.statuses import DeliveryKind, DeliveryStatus
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
 from onewatch.store import events as store
@@ -170,9 +171,9 @@ async def trigger_event(
         "id": delivery_id,
         "service": service,
         "eventKey": key,
-        "kind": "manual",
+        "kind": DeliveryKind.MANUAL,
         "scheduledFor": utc_text(now),
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "attemptCount": 0,
         "nextAttemptAt": utc_text(now),
         "lastStatusCode": None,

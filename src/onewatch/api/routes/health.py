@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from onewatch.api.deps import RuntimeDep
 from onewatch.api.errors import error_body
+from onewatch.store.database import answers
 from onewatch.store.failures import MIN_HEAD_ROOM_BYTES, sqlite_head_room_bytes
 from onewatch.store.migrate import is_current
 
@@ -27,7 +27,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         async with runtime.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            await answers(connection)
             head_room = await sqlite_head_room_bytes(connection)
         current = await is_current(runtime.engine)
     except Exception as exc:  # any failure to reach the store means "not ready"

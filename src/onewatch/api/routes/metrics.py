@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from onewatch.api.deps import RuntimeDep
+from onewatch.domain.statuses import UNFINISHED_STATUSES
 from onewatch.store.deliveries import count_by_status, oldest_pending_due
 
 router = APIRouter(tags=["metrics"])
@@ -15,7 +16,7 @@ router = APIRouter(tags=["metrics"])
 async def refresh_queue_gauges(runtime: RuntimeDep) -> None:
     """Queue depth lives in the table, shared by every node: read it when scraped."""
     counts = await count_by_status(runtime.engine)
-    for status in ("pending", "retrying", "running"):
+    for status in UNFINISHED_STATUSES:
         runtime.metrics.queue.labels(status).set(counts.get(status, 0))
     now = runtime.clock.now()
     oldest = await oldest_pending_due(runtime.engine, now=now)

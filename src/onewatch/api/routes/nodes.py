@@ -10,8 +10,9 @@ from pydantic.alias_generators import to_camel
 
 from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
+from onewatch.domain.statuses import NodeStatus
 from onewatch.errors import Forbidden
-from onewatch.store.nodes import NodeInfo, NodeStatus, list_nodes
+from onewatch.store.nodes import NodeInfo, list_nodes
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"], dependencies=[RateLimitDep])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from onewatch.domain.statuses import DeliveryStatus
 from onewatch.store.deliveries import DeliveryFilter, get_delivery, list_deliveries, redrive
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.templating import page
@@ -19,7 +20,7 @@ async def dead_letters(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, service: str = "", before: str = ""
 ) -> HTMLResponse:
     scope = viewer.scope(service)
-    where = DeliveryFilter(scope, "dead", before=before or None, limit=PAGE_SIZE + 1)
+    where = DeliveryFilter(scope, DeliveryStatus.DEAD, before=before or None, limit=PAGE_SIZE + 1)
     views = await list_deliveries(runtime.engine, where)
     shown = views[:PAGE_SIZE]
     older = shown[-1].id if len(views) > PAGE_SIZE and shown else None

@@ -16,11 +16,11 @@ from onewatch.application import event_ops
 from onewatch.application.pagination import decode_cursor, split_page
 from onewatch.application.visible import visible_row
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
+from onewatch.domain.statuses import EVENT_STATUSES
 from onewatch.errors import NotFound, OnewatchError, ValidationFailed
 from onewatch.runtime import Runtime
 from onewatch.store import events as store
 from onewatch.store.deliveries import DeliveryFilter, DeliveryView, list_deliveries
-from onewatch.store.schema import EVENT_STATUSES
 from onewatch.store.transactions import read_connection
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.schedule_view import next_fires, with_clock_changes
