@@ -12,7 +12,6 @@ Redis Streams.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,10 +20,7 @@ from bench.sink import SinkProcess
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.nodes import list_nodes
 from onewatch.store.schema import deliveries
 from tests.backends.redis_server import RedisServer
@@ -35,7 +31,6 @@ from tests.scale.cluster import (
     only_attempt_succeeded,
     received_per_id,
     sink_count,
-    start_sink,
     statuses,
     takeover_errors,
 )
@@ -50,35 +45,6 @@ SPREAD = timedelta(seconds=10)
 #: Far below the 60 s lease the nodes keep: only a heartbeat take-over meets it.
 TAKEOVER_DEADLINE = 20.0
 LEASE_SECONDS = 60.0
-
-
-@pytest.fixture
-async def store(postgres_database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(postgres_database_url)
-    await upgrade_to_head(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def settings(postgres_database_url: str, tmp_path: Path) -> Settings:
-    data = tmp_path / "data"
-    data.mkdir()
-    configured = Settings(data_dir=data, database_url=postgres_database_url)
-    keyring_from_settings(configured)  # made once, so the nodes do not race to make it
-    return configured
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[SinkProcess]:
-    """Answers after 100 ms, so the node killed has requests in flight."""
-    process = start_sink(tmp_path / "sink.log", delay_ms=100)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 async def leased_by(engine: AsyncEngine) -> dict[str, str]:

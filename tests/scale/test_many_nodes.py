@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,10 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.queue.redis_streams import StreamNames, redis_client
-from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.nodes import NodeInfo, list_nodes
 from onewatch.store.schema import deliveries
 from tests.backends.redis_server import RedisServer
@@ -37,7 +33,6 @@ from tests.scale.cluster import (
     only_attempt_succeeded,
     received_per_id,
     sink_count,
-    start_sink,
     statuses,
     takeover_errors,
 )
@@ -54,37 +49,6 @@ LEASE_SECONDS = 8.0
 MAX_HELD = "200"
 #: The dispatcher's default look-ahead, which a claim adds to the lease.
 LOOKAHEAD_SECONDS = 1.0
-
-
-@pytest.fixture
-async def store(postgres_database_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """A migrated private database; the nodes share one data folder and its keys."""
-    engine = create_engine(postgres_database_url)
-    await upgrade_to_head(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def settings(postgres_database_url: str, tmp_path: Path) -> Settings:
-    data = tmp_path / "data"
-    data.mkdir()
-    configured = Settings(data_dir=data, database_url=postgres_database_url)
-    keyring_from_settings(configured)  # made once, so the nodes do not race to make it
-    return configured
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[SinkProcess]:
-    """A target answering after 100 ms: at any instant each node has requests in flight
-    (about a third of 100 at 1,000/s), so a node killed mid-run surely dies holding some."""
-    process = start_sink(tmp_path / "sink.log", delay_ms=100)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 async def started(nodes: Nodes, engine: AsyncEngine) -> None:
