@@ -17,21 +17,11 @@ import tempfile
 from pathlib import Path
 
 from bench import procs
+from bench.checkouts import parse_checkouts
 from bench.config import FULL
 from bench.context import Context
 from bench.scenarios import api
 from bench.sink import SinkProcess
-
-
-def _checkouts(pairs: list[str]) -> dict[str, Path]:
-    found = {}
-    for pair in pairs:
-        name, _, path = pair.partition("=")
-        root = Path(path or ".").resolve()
-        if not (root / "src" / "onewatch").is_dir():
-            raise SystemExit(f"{pair}: no src/onewatch under {root}")
-        found[name] = root
-    return found
 
 
 def main() -> None:
@@ -41,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--work-dir", type=Path, default=None)
     args = parser.parse_args()
-    checkouts = _checkouts(args.checkouts)
+    checkouts = parse_checkouts(args.checkouts)
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="onewatch-compare-"))
     sink = SinkProcess(procs.child_env(), work_dir / "sink.log")
     sizes = dataclasses.replace(FULL, api_seconds=args.seconds, api_list_requests=20)

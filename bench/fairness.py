@@ -33,6 +33,7 @@ import aiohttp
 from aiohttp import web
 
 from bench import procs
+from bench.checkouts import parse_checkouts
 from bench.onewatch_node import OnewatchNode, admin_token
 
 STUCK = ("stuck-1", "stuck-2", "stuck-3")
@@ -178,17 +179,6 @@ async def run_once(
         await target.stop()
 
 
-def _checkouts(pairs: list[str]) -> dict[str, Path]:
-    found = {}
-    for pair in pairs:
-        name, _, path = pair.partition("=")
-        root = Path(path or ".").resolve()
-        if not (root / "src" / "onewatch").is_dir():
-            raise SystemExit(f"{pair}: no src/onewatch under {root}")
-        found[name] = root
-    return found
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fairness")
     parser.add_argument("checkouts", nargs="+", help="name=path of a checkout")
@@ -200,7 +190,7 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=None)
     args = parser.parse_args()
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="onewatch-fairness-"))
-    for name, root in _checkouts(args.checkouts).items():
+    for name, root in parse_checkouts(args.checkouts).items():
         stuck = args.events if args.stuck_events is None else args.stuck_events
         result = asyncio.run(run_once(root, args.hang, args.events, stuck, work_dir))
         print(name, result, flush=True)
