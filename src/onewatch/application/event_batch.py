@@ -26,10 +26,10 @@ from onewatch.application.action_ops import Written
 from onewatch.application.event_ops import (
     EventContext,
     EventRules,
-    _check_filled_destination,
-    _overwrite,
-    _unchecked_row,
     action_endpoint,
+    check_filled_destination,
+    overwrite,
+    unchecked_row,
 )
 from onewatch.application.races import PUT_ATTEMPTS
 from onewatch.domain.documents import EventDocument
@@ -66,7 +66,7 @@ class Prepared:
 def prepare(service: str, document: EventDocument, now: datetime, rules: EventRules) -> Prepared:
     """Check the pattern and an inline target (``ValidationFailed``); done before the
     transaction, so the writer is held only for the checks that read the store."""
-    return Prepared(document, _unchecked_row(service, document, now, rules))
+    return Prepared(document, unchecked_row(service, document, now, rules))
 
 
 async def upsert_events(
@@ -156,7 +156,7 @@ async def _replace(
     rules: EventRules,
 ) -> Outcome:
     try:
-        return await _overwrite(connection, current, item.identity[0], item.document, now, rules)
+        return await overwrite(connection, current, item.identity[0], item.document, now, rules)
     except OnewatchError as exc:
         return exc
 
@@ -213,7 +213,7 @@ def _check_new(
     if document.action is not None:
         action = actions.get((service, document.action))
         endpoint, where = action_endpoint(service, document, action)
-        _check_filled_destination(document, endpoint, where, rules.policy)
+        check_filled_destination(document, endpoint, where, rules.policy)
     if service in live and item.row["status"] in LIVE_EVENT_STATUSES:
         check_live_count(service, live[service], rules.max_events)
         live[service] += 1

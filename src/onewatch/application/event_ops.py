@@ -128,10 +128,10 @@ async def _check_target(
     connection: AsyncConnection, service: str, doc: EventDocument, policy: TargetPolicy
 ) -> None:
     endpoint, where = await _endpoint_of(connection, service, doc)
-    _check_filled_destination(doc, endpoint, where, policy)
+    check_filled_destination(doc, endpoint, where, policy)
 
 
-def _check_filled_destination(
+def check_filled_destination(
     doc: EventDocument, endpoint: str, where: str, policy: TargetPolicy
 ) -> None:
     """``params.url`` fills every placeholder, and the outbound policy lets the call out."""
@@ -194,7 +194,7 @@ async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMap
     return row
 
 
-def _unchecked_row(
+def unchecked_row(
     service: str, document: EventDocument, now: datetime, rules: EventRules
 ) -> dict[str, Any]:
     """A new event's row, after every check that needs no store (the pattern, an inline
@@ -206,7 +206,7 @@ def _unchecked_row(
     schedule = compile_pattern(document.scheduling_pattern, anchor=now)
     inline = _inline_endpoint(document)
     if inline is not None:
-        _check_filled_destination(document, *inline, rules.policy)
+        check_filled_destination(document, *inline, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
     definition = event_definition(service, document, timezone)
     state = _schedule_state(document, now, 0, document.status or EventStatus.ACTIVE, schedule)
@@ -225,7 +225,7 @@ async def _store_checks(
     service = row["service"]
     if document.inline_target is None:
         endpoint, where = await _endpoint_of(connection, service, document)
-        _check_filled_destination(document, endpoint, where, rules.policy)
+        check_filled_destination(document, endpoint, where, rules.policy)
     if row["status"] in LIVE_EVENT_STATUSES:
         await check_event_quota(connection, service, rules.max_events, adding=1 + live_before)
 
@@ -237,7 +237,7 @@ async def _insert(
     now: datetime,
     rules: EventRules,
 ) -> Written:
-    row = _unchecked_row(service, document, now, rules)
+    row = unchecked_row(service, document, now, rules)
     await _store_checks(connection, row, document, rules)
     await store.insert_event(connection, row)
     return Written(await _reload(connection, service, document.key), created=True)
@@ -247,7 +247,7 @@ async def _insert(
 class _Create:
     document: EventDocument
     rules: EventRules
-    #: The row to insert, built before the create joins a batch (``_unchecked_row``).
+    #: The row to insert, built before the create joins a batch (``unchecked_row``).
     row: dict[str, Any]
 
     @property
@@ -301,7 +301,7 @@ def _creates_on(engine: AsyncEngine) -> GroupCommit[_Create, Written]:
 
 async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
-    row = _unchecked_row(service, document, context.clock.now(), context.rules)
+    row = unchecked_row(service, document, context.clock.now(), context.rules)
     create = _Create(document, context.rules, row)
     written = await _creates_on(context.engine).submit(context.engine, create)
     context.on_change(written.row["next_occurrence"])
@@ -317,7 +317,7 @@ async def replace_event(context: EventContext, service: str, document: EventDocu
             current = await store.get_event(connection, service, document.key)
             if current is None:
                 return await _insert(connection, service, document, now, context.rules)
-            return await _overwrite(connection, current, service, document, now, context.rules)
+            return await overwrite(connection, current, service, document, now, context.rules)
 
     written = await retry_lost_race(attempt)
     if written.changed:
@@ -338,7 +338,7 @@ async def update_event(
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an event cannot change", field="key")
-        written = await _overwrite(connection, current, service, document, now, context.rules)
+        written = await overwrite(connection, current, service, document, now, context.rules)
     if written.changed:
         context.on_change(None)
     return written
@@ -374,7 +374,7 @@ def _resumed_state(
     return {"next_occurrence": upcoming, "status": status}
 
 
-async def _overwrite(
+async def overwrite(
     connection: AsyncConnection,
     current: RowMapping,
     service: str,

@@ -107,7 +107,8 @@ def _finite_numbers(value: Any) -> Any:
 
 
 def _has_non_finite(value: Any) -> bool:
-    # Measured per event (url and body): 3-6 µs, against 16-27 µs for json.dumps(allow_nan=False).
+    # A walk, not json.dumps(allow_nan=False): it allocates no text and is several times
+    # cheaper per event.
     if isinstance(value, float):
         return not math.isfinite(value)
     if isinstance(value, dict):
