@@ -22,7 +22,7 @@ from onewatch.application.event_ops import EventContext
 from onewatch.clock import SystemClock
 from onewatch.importer import import_documents, read_dump
 from onewatch.security.tokens import SECRET_FILE_NAME, load_or_create_secret
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from onewatch.store.migrate import is_current, upgrade_to_head
 from tests.engine.support import add_delivery, add_event, utcnow
 from tests.support.databases import migrated_engine

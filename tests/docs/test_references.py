@@ -20,7 +20,7 @@ from onewatch.clock import SystemClock
 from onewatch.observability.metrics import Metrics
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from tests.docs.blocks import DOCS, pages
 from tests.support.live import node_settings
 

@@ -23,7 +23,7 @@ from onewatch.security.quotas import (
     check_event_quota,
 )
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import events
 from tests.engine.support import Sink, add_event, make_runtime, settings_for, utcnow, wait_for
@@ -235,8 +235,8 @@ async def test_dispatcher_caps_concurrent_deliveries_per_service(tmp_path: Path)
     try:
         with structlog.testing.capture_logs() as logs:
             await runtime.start(background_roles())
-            await _one_shots(runtime.engine, target, "noisy", 5)
-            await _one_shots(runtime.engine, target, "quiet", 1)
+            await _one_shots(runtime.store.engine, target, "noisy", 5)
+            await _one_shots(runtime.store.engine, target, "quiet", 1)
             runtime.wakeup.notify()
             await wait_for(
                 lambda: target.ids.total() == 3 and target.in_flight["noisy"] == 2,

@@ -28,7 +28,7 @@ from onewatch.security.secrets_crypto import (
     keyring_from_settings,
 )
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import signing_secrets
 from onewatch.store.signing_secrets import (

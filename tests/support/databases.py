@@ -16,8 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
 from tests.conftest import postgres_url
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -31,12 +30,12 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]
         return
     server = postgres_url()
     name = f"onewatch_test_{uuid4().hex[:16]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = open_store(server, isolation_level="AUTOCOMMIT")
     try:
-        async with admin.connect() as connection:
+        async with admin.engine.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as connection:
+        async with admin.engine.connect() as connection:
             await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
@@ -44,10 +43,11 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]
 
 @asynccontextmanager
 async def migrated_engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """The engine of a fresh, migrated store: for tests that seed and read rows straight."""
     async with fresh_database_url(backend, tmp_path) as url:
-        engine = create_engine(url)
+        store = open_store(url)
         try:
-            await upgrade_to_head(engine)
-            yield engine
+            await store.migrate()
+            yield store.engine
         finally:
-            await engine.dispose()
+            await store.dispose()

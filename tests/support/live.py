@@ -29,7 +29,7 @@ from onewatch.clock import Clock, SystemClock
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import mint_token
 from onewatch.settings import Role, Settings
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from tests.support.waiting import wait_for
 
 TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes-long"
