@@ -104,7 +104,9 @@ async def _b_delivered_while_a_hangs(
 ) -> None:
     sink.delays["/a"] = HANG_SECONDS
     now = utcnow()
-    a_event = await _due(runtime.store.engine, sink, "a", hanging, now - timedelta(seconds=a_first_by))
+    a_event = await _due(
+        runtime.store.engine, sink, "a", hanging, now - timedelta(seconds=a_first_by)
+    )
     await wait_for(lambda: len(sink.on("/a")) > 0, what="A's requests to reach the target")
     b_event = await _due(runtime.store.engine, sink, "b", healthy, now)
     runtime.dispatch_wakeup.notify()

@@ -160,7 +160,9 @@ async def test_a_stolen_lease_is_dropped_unsent(
     node = await start_node(scheduler_lookahead_seconds=5.0, dispatcher_lookahead_seconds=5.0)
     role = DispatcherRole()
     await node.start({"scheduler": run_scheduler, "dispatcher": role})
-    stolen = await _delivery_id(node.store.engine, await _one_shot(node, sink, "/stolen", due_in=3.0))
+    stolen = await _delivery_id(
+        node.store.engine, await _one_shot(node, sink, "/stolen", due_in=3.0)
+    )
     await wait_for(lambda: stolen in role.held, what="the delivery to be held")
 
     with structlog.testing.capture_logs() as logs:
@@ -206,7 +208,9 @@ async def test_a_lease_stolen_mid_request_is_not_recorded_twice(
     role = DispatcherRole()
     await node.start({"scheduler": run_scheduler, "dispatcher": role})
     with structlog.testing.capture_logs() as logs:
-        ident = await _delivery_id(node.store.engine, await _one_shot(node, sink, "/slow", due_in=0.5))
+        ident = await _delivery_id(
+            node.store.engine, await _one_shot(node, sink, "/slow", due_in=0.5)
+        )
         await wait_for(lambda: len(sink.on("/slow")) == 1, what="the request to be in flight")
         await steal(node.store.engine, ident)
         await wait_for(lambda: role.held == {}, seconds=15, what="the refused result")
