@@ -64,6 +64,25 @@ class WakeUp(Protocol):
     async def wait(self, seconds: float, earliest: datetime | None = None) -> bool: ...
 
 
+class DeliverySource(Protocol):
+    """Where a dispatcher finds candidate deliveries: the table, or a Redis stream.
+
+    ``next_batch`` returns up to ``limit`` delivery ids that may be ready (it may wait a
+    short, bounded while for some; an empty list is fine). They are *candidates* only:
+    the dispatcher still claims each one in the store with a conditional update and a
+    lease, and skips those it cannot claim (done already, claimed by another node,
+    duplicates). ``done`` is called for every id ``next_batch`` returned, once its
+    result is recorded in the store or once the claim was refused; before that an
+    implementation must keep the id recoverable (a stream entry stays pending, and is
+    reclaimed if this node dies). Neither raises for a queue outage: the store is the
+    truth, and a lost candidate is found again.
+    """
+
+    async def next_batch(self, limit: int) -> list[str]: ...
+
+    async def done(self, ids: list[str]) -> None: ...
+
+
 class StoreTransaction(Protocol):
     """One open transaction: every change made through it commits together or not at all.
 

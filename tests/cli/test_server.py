@@ -24,7 +24,7 @@ from onewatch.importer import import_documents, read_dump
 from onewatch.security.tokens import SECRET_FILE_NAME, load_or_create_secret
 from onewatch.store import open_store
 from tests.engine.support import add_delivery, add_event, utcnow
-from tests.support.databases import migrated_engine
+from tests.support.databases import migrated_store
 from tests.support.server_process import running_target
 from tests.support.store import snapshot
 from tests.support.waiting import wait_for
@@ -163,12 +163,12 @@ async def test_import_again_from_an_array_changes_nothing(tmp_path: Path) -> Non
     as_array = tmp_path / "dump.json"
     as_array.write_text(json.dumps([json.loads(line) for line in lines.read_text().splitlines()]))
     assert read_dump(as_array) == read_dump(lines)
-    async with migrated_engine("sqlite", tmp_path) as engine:
-        context = EventContext(engine, SystemClock())
+    async with migrated_store("sqlite", tmp_path) as store:
+        context = EventContext(store, SystemClock())
         first = await import_documents(context, read_dump(lines))
-        before = await snapshot(engine)
+        before = await snapshot(store.engine)
         again = await import_documents(context, read_dump(as_array))
-        assert await snapshot(engine) == before
+        assert await snapshot(store.engine) == before
     assert [r.outcome for r in first] == ["created", "created", "failed"]
     assert [r.outcome for r in again] == ["unchanged", "unchanged", "failed"]
     assert [r.number for r in again] == [1, 2, 3]
@@ -182,10 +182,10 @@ async def test_import_refuses_framing_headers_and_dot_url_values(tmp_path: Path)
     event["action"] = action["key"]
     event["params"]["header"]["X-Split"] = "a\r\nInjected: 1"
     event["params"]["url"]["id"] = ".."
-    async with migrated_engine("sqlite", tmp_path) as engine:
-        before = await snapshot(engine)
-        results = await import_documents(EventContext(engine, SystemClock()), [action, event])
-        assert await snapshot(engine) == before
+    async with migrated_store("sqlite", tmp_path) as store:
+        before = await snapshot(store.engine)
+        results = await import_documents(EventContext(store, SystemClock()), [action, event])
+        assert await snapshot(store.engine) == before
     assert [r.outcome for r in results] == ["failed", "failed"]
     assert results[0].reason.startswith("webhook.headers.Host: Host is a framing")
     assert "params.header.X-Split: a header value must not contain" in results[1].reason

@@ -14,9 +14,9 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from tests.conftest import postgres_url
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -42,12 +42,12 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]
 
 
 @asynccontextmanager
-async def migrated_engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """The engine of a fresh, migrated store: for tests that seed and read rows straight."""
+async def migrated_store(backend: str, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """A fresh, migrated store (``open_store``), disposed afterwards."""
     async with fresh_database_url(backend, tmp_path) as url:
         store = open_store(url)
         try:
             await store.migrate()
-            yield store.engine
+            yield store
         finally:
             await store.dispose()
