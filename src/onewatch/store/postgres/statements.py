@@ -3,12 +3,15 @@
 asyncpg reports no row count for an executemany, so a batch of conditional updates
 cannot be checked by count as on SQLite. Each batch is instead one ``UPDATE ... FROM
 unnest(...)`` that names the rows it changed (``RETURNING``): the caller keeps exactly
-those, in the same transaction.
+those, in the same transaction. Status words are bound from ``domain.statuses``, so the
+text names no status of its own.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import text
+
+from onewatch.domain.statuses import DeliveryStatus, EventStatus
 
 #: Advance each due event only from the version (and the active status) it was read at.
 ADVANCE_EVENTS = text(
@@ -21,10 +24,10 @@ ADVANCE_EVENTS = text(
         CAST(:next_occurrences AS TIMESTAMPTZ[]), CAST(:occurrences AS INTEGER[]),
         CAST(:statuses AS VARCHAR[])
     ) AS v(id, version, next_occurrence, occurrences, status)
-    WHERE e.id = v.id AND e.version = v.version AND e.status = 'active'
+    WHERE e.id = v.id AND e.version = v.version AND e.status = :active
     RETURNING e.id
     """
-)
+).bindparams(active=EventStatus.ACTIVE.value)
 
 #: Record each outcome only where the row is still running under the lease that sent it.
 RECORD_OUTCOMES = text(
@@ -39,10 +42,10 @@ RECORD_OUTCOMES = text(
         CAST(:status_codes AS INTEGER[]), CAST(:errors AS TEXT[]),
         CAST(:finished AS TIMESTAMPTZ[])
     ) AS v(id, token, status, attempt, next_attempt_at, status_code, error, finished_at)
-    WHERE d.id = v.id AND d.lease_token = v.token AND d.status = 'running'
+    WHERE d.id = v.id AND d.lease_token = v.token AND d.status = :running
     RETURNING d.id
     """
-)
+).bindparams(running=DeliveryStatus.RUNNING.value)
 
 #: Held while migrating ("onewatch" in ASCII, as a number): nodes starting at once take
 #: turns, and the later ones find the schema current.
