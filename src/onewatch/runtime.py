@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from onewatch.clock import Clock, SystemClock
 from onewatch.engine.heartbeat import run_heartbeat
 from onewatch.observability.metrics import Metrics
+from onewatch.observability.tracing import tracing_from_environment
 from onewatch.ports import WakeUp
 from onewatch.settings import Settings
 from onewatch.store.database import create_engine, is_sqlite
@@ -31,6 +32,7 @@ from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.nodes import new_node_id
 
 if TYPE_CHECKING:
+    from onewatch.observability.otel import Tracing
     from onewatch.store.pg_wakeup import PgWakeUpHub
 
 
@@ -111,6 +113,9 @@ class Runtime:
     wakeup_hub: PgWakeUpHub | None = None
     #: Reports this node in ``nodes``; every node runs it, whatever its roles.
     heartbeat: RoleRunner = run_heartbeat
+    #: Spans of this node's deliveries and API requests; None unless the OTEL_*
+    #: environment configures an exporter (``observability.tracing``).
+    tracing: Tracing | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _heartbeat_stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -120,6 +125,7 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> Runtime:
         url = settings.resolved_database_url
         runtime = cls(settings=settings, engine=create_engine(url))
+        runtime.tracing = tracing_from_environment(runtime.node_id)
         if is_sqlite(runtime.engine):
             # The single SQLite node keeps its wake-ups in process, and never loads the
             # PostgreSQL driver (asyncpg) that the hub needs: megabytes of a node's RSS.
@@ -156,7 +162,8 @@ class Runtime:
 
     async def stop(self) -> None:
         """Ask every role to stop and wait for their clean-up; then report the node
-        stopped (after its work, not before), close the wake-ups and the store."""
+        stopped (after its work, not before), close the wake-ups and the store, and
+        export the spans still queued."""
         self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -170,3 +177,7 @@ class Runtime:
         if self.wakeup_hub is not None:
             await self.wakeup_hub.close()
         await self.engine.dispose()
+        tracing, self.tracing = self.tracing, None
+        if tracing is not None:
+            # The last spans (the roles' final attempts) leave now, off the event loop.
+            await asyncio.to_thread(tracing.shutdown)

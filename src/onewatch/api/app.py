@@ -51,7 +51,8 @@ class OnewatchAPI(FastAPI):
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the app around one ``Runtime``; its lifespan starts and stops the roles.
 
-    Requests meet, outermost first: the front door ``FastCreate`` (a well-formed
+    Requests meet, outermost first: with tracing on, the SERVER span of each request
+    (``api.tracing``); the front door ``FastCreate`` (a well-formed
     ``POST /v1/events``, the hottest request, is answered there, with the same checks),
     then FastAPI's entry, the error handlers, ``BodySizeLimit`` and the routes.
     """
@@ -93,4 +94,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_docs(app)
     install_openapi(app)
     app.front_door = FastCreate(app, ordinary=app.ordinary_way)
+    if runtime.tracing is not None:
+        # Imported only when tracing is on: the instrumentation is megabytes of imports.
+        from onewatch.api.tracing import traced
+
+        app.front_door = traced(app.front_door, app.routes, runtime.tracing)
     return app
