@@ -98,5 +98,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         # Imported only when tracing is on: the instrumentation is megabytes of imports.
         from onewatch.api.tracing import traced
 
-        app.front_door = traced(app.front_door, app.routes, runtime.tracing)
+        app.front_door = traced(app.front_door, runtime.tracing)
     return app

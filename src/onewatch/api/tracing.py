@@ -7,22 +7,21 @@ A caller's ``traceparent`` makes the request's span a child of the caller's.
 
 Span names are ``METHOD /route/{template}`` (never the raw path: keys and ids would make
 a name per request); the route is known only once routing has run, so the span is
-renamed when the request is over.
+renamed when the response starts.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.util.http import get_excluded_urls
-from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from onewatch.api import fast_create
 from onewatch.observability.otel import Tracing
 
 
@@ -31,39 +30,44 @@ def _method_only(scope: Scope) -> tuple[str, dict[str, Any]]:
     return str(scope.get("method") or "HTTP"), {}
 
 
-def _route_path(scope: Scope, routes: Iterable[BaseRoute]) -> str | None:
+def _route_path(scope: Scope) -> str | None:
     """The template of the route that served ``scope``: the one routing chose, or for a
-    request the front door answered before routing, the route that would have."""
-    route = scope.get("route")
-    if route is None:
-        route = next((r for r in routes if r.matches(scope)[0] is Match.FULL), None)
-    path = getattr(route, "path", None)
+    create the front door answered before routing, the one path it answers."""
+    path = getattr(scope.get("route"), "path", None)
+    if path is None and scope["method"] == "POST" and scope["path"] == fast_create.PATH:
+        return fast_create.PATH
     return path if isinstance(path, str) else None
 
 
 class RouteNames:
-    """Names the request's span after its route once the request is over."""
+    """Names the request's span after its route as the response starts (routing is over
+    then, and the span still open: it ends with the response's last byte)."""
 
-    def __init__(self, app: ASGIApp, routes: Iterable[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.routes = list(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
-        finally:
-            if scope["type"] == "http":
-                self._name(scope)
+            return
 
-    def _name(self, scope: Scope) -> None:
-        path = _route_path(scope, self.routes)
+        async def naming_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._name(scope)
+            await send(message)
+
+        await self.app(scope, receive, naming_send)
+
+    @staticmethod
+    def _name(scope: Scope) -> None:
+        path = _route_path(scope)
         if path is not None:
             span = trace.get_current_span()
             span.update_name(f"{scope['method']} {path}")
             span.set_attribute("http.route", path)
 
 
-def traced(app: ASGIApp, routes: Iterable[BaseRoute], tracing: Tracing) -> ASGIApp:
+def traced(app: ASGIApp, tracing: Tracing) -> ASGIApp:
     """``app`` inside a SERVER span per request, exported by ``tracing``'s provider.
 
     The stable HTTP conventions (``http.request.method``, ``url.path``...), as the
@@ -73,7 +77,7 @@ def traced(app: ASGIApp, routes: Iterable[BaseRoute], tracing: Tracing) -> ASGIA
     """
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     return OpenTelemetryMiddleware(
-        RouteNames(app, routes),
+        RouteNames(app),
         excluded_urls=get_excluded_urls("ASGI"),
         default_span_details=_method_only,
         tracer_provider=tracing.provider,

@@ -27,7 +27,12 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
+from opentelemetry.sdk.resources import (
+    SERVICE_INSTANCE_ID,
+    SERVICE_NAME,
+    OTELResourceDetector,
+    Resource,
+)
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -141,11 +146,11 @@ def _processor(name: str) -> SpanProcessor:
 
 
 def _resource(node_id: str) -> Resource:
-    """OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES first; else ``onewatch`` and the node."""
-    detected = Resource({SERVICE_INSTANCE_ID: node_id}).merge(Resource.create())
-    if str(detected.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
-        detected = detected.merge(Resource({SERVICE_NAME: "onewatch"}))
-    return detected
+    """OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES first; then ``onewatch`` as the
+    service and the node id (as ``GET /v1/nodes`` lists it) as its instance; then the
+    SDK's own attributes."""
+    ours = Resource({SERVICE_NAME: "onewatch", SERVICE_INSTANCE_ID: node_id})
+    return Resource.create().merge(ours).merge(OTELResourceDetector().detect())
 
 
 def _nanoseconds(moment: datetime) -> int:
