@@ -72,6 +72,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: install_docs
         redoc_url=None,
+        # Onewatch's own SERVER spans (``api.tracing``) cover every request, the front
+        # door's too: FastAPI's would double the routed ones under a global provider.
+        telemetry={"tracing": False} if runtime.tracing is not None else None,
     )
     app.state.runtime = runtime
     app.state.verifier = verifier_from_settings(runtime.settings)
