@@ -3,16 +3,28 @@ for what a span may show (URLs) and what a tenant may send (trace headers)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from onewatch.delivery.headers import with_headers
 from onewatch.delivery.request import OutboundRequest
 from onewatch.errors import ConfigurationError
-from onewatch.observability.otel import occurrence_ids, redacted_url
+from onewatch.observability.otel import Tracing, PinnableIds, occurrence_ids, redacted_url
 from onewatch.observability.tracing import traces_exporters, tracing_from_environment
+from onewatch.store.deliveries import ClaimedDelivery, Outcome
 
+SRC = Path(__file__).resolve().parents[2] / "src"
 ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
 
 
@@ -95,6 +107,29 @@ def test_occurrence_ids_are_the_same_everywhere_and_differ_per_delivery() -> Non
     assert 0 < trace_id < 2**128 and 0 < span_id < 2**64
 
 
+def _claimed(ident: str) -> ClaimedDelivery:
+    now = datetime.now(UTC)
+    return ClaimedDelivery(
+        id=ident,
+        lease_token="t",
+        event_id=1,
+        service="billing",
+        event_key="report",
+        kind="scheduled",
+        scheduled_for=now,
+        next_attempt_at=now,
+        attempts=0,
+        attempt_base=0,
+        redriven_at=None,
+        params={},
+        target_type="webhook",
+        target={"endpoint": "http://t/"},
+        payload={},
+        event_retry_policy=None,
+        action_retry_policy=None,
+    )
+
+
 def _stamped(tenant: dict[str, str], ours: dict[str, str]) -> dict[str, str]:
     request = OutboundRequest("POST", "http://t/", tenant, None)
     base = {"webhook-id": "msg_1", "webhook-timestamp": str(int(datetime.now(UTC).timestamp()))}
@@ -115,3 +150,78 @@ def test_without_tracing_a_tenants_trace_headers_are_sent() -> None:
     headers = _stamped(tenant, {})
     assert headers["traceparent"] == tenant["traceparent"]
     assert headers["tracestate"] == "t=1"
+
+
+def test_serve_with_an_unknown_exporter_says_so_and_exits_1(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONEWATCH_", "OTEL_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
+    env["OTEL_TRACES_EXPORTER"] = "zipkin"
+    done = subprocess.run(
+        [sys.executable, "-m", "onewatch", "serve", "--port", "0", "--data-dir", "d"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: OTEL_TRACES_EXPORTER: zipkin is not supported (use otlp, console or none)"
+    )
+
+
+def _tracing_sampled_by(ratio: float) -> tuple[Tracing, InMemorySpanExporter]:
+    ids = PinnableIds()
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)), id_generator=ids)
+    exported = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    return Tracing(provider, ids), exported
+
+
+def _finished(item: ClaimedDelivery) -> Outcome:
+    now = datetime.now(UTC)
+    return Outcome(
+        delivery_id=item.id,
+        lease_token="t",
+        attempt=1,
+        status="succeeded",
+        next_attempt_at=now,
+        started_at=now,
+        latency_ms=1,
+        status_code=200,
+        attempt_outcome="succeeded",
+        response_excerpt=None,
+        error=None,
+        finished_at=now,
+    )
+
+
+def test_a_sampled_delivery_keeps_all_its_spans_and_a_dropped_one_none() -> None:
+    tracing, exported = _tracing_sampled_by(0.5)
+    kept = 0
+    for number in range(200):
+        item = _claimed(f"msg_{number}")
+        with tracing.attempt(item) as span:
+            flags = span.headers()["traceparent"].rsplit("-", 1)[1]
+        tracing.occurrence_finished(item, _finished(item))
+        spans = [
+            s
+            for s in exported.get_finished_spans()
+            if s.attributes["onewatch.delivery.id"] == item.id
+        ]
+        sampled = TraceIdRatioBased(0.5).should_sample(None, occurrence_ids(item.id)[0], "x")
+        expected = sampled.decision.is_sampled()
+        assert len(spans) == (2 if expected else 0)
+        assert flags == ("01" if expected else "00")
+        kept += expected
+    assert 50 < kept < 150
+
+
+def test_the_traceparent_is_the_one_the_sdk_propagator_writes() -> None:
+    tracing, _exported = _tracing_sampled_by(1.0)
+    with tracing.attempt(_claimed("msg_1")) as span:
+        carrier: dict[str, str] = {}
+        TraceContextTextMapPropagator().inject(carrier, trace.set_span_in_context(span.span))
+        assert span.headers() == carrier

@@ -43,7 +43,6 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from onewatch import __version__
 from onewatch.delivery.request import OutboundRequest
@@ -56,7 +55,6 @@ SCOPE = "onewatch"
 OCCURRENCE_SPAN = "onewatch occurrence"
 #: What a redacted query value becomes (the name the HTTP conventions use).
 REDACTED = "REDACTED"
-_PROPAGATOR = TraceContextTextMapPropagator()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -68,7 +66,7 @@ def occurrence_ids(delivery_id: str) -> tuple[int, int]:
     return trace_id, span_id
 
 
-class _PinnableIds(RandomIdGenerator):
+class PinnableIds(RandomIdGenerator):
     """Random ids, except for a span started while ``pinned`` holds the ids it must get.
 
     The SDK makes a span's ids itself; an id generator is its one extension point for
@@ -165,10 +163,20 @@ class AttemptSpan:
         self.span = span
 
     def headers(self) -> dict[str, str]:
-        """``traceparent`` (and ``tracestate`` when there is one) naming this span."""
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(self.span))
-        return carrier
+        """``traceparent`` (and ``tracestate`` when there is one) naming this span.
+
+        Written directly in the W3C format (version 00), as the SDK's propagator writes
+        it (``tests/observability`` compares both) at a third of its cost per attempt.
+        """
+        context = self.span.get_span_context()
+        headers = {
+            "traceparent": (
+                f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+            )
+        }
+        if context.trace_state:
+            headers["tracestate"] = context.trace_state.to_header()
+        return headers
 
     def request(self, request: OutboundRequest) -> None:
         self.span.update_name(request.method)
@@ -191,7 +199,7 @@ class AttemptSpan:
 class Tracing:
     """This node's tracer provider and the spans Onewatch makes with it."""
 
-    def __init__(self, provider: TracerProvider, ids: _PinnableIds) -> None:
+    def __init__(self, provider: TracerProvider, ids: PinnableIds) -> None:
         self.provider = provider
         self.tracer = provider.get_tracer(SCOPE, __version__)
         self._ids = ids
@@ -200,7 +208,7 @@ class Tracing:
     def start(cls, exporters: tuple[str, ...], *, node_id: str) -> Tracing:
         """A provider with one processor per exporter; nothing global is set, so each
         runtime (several per test process) keeps its own."""
-        ids = _PinnableIds()
+        ids = PinnableIds()
         # The sampler comes from OTEL_TRACES_SAMPLER(_ARG), as the SDK reads them.
         provider = TracerProvider(resource=_resource(node_id), id_generator=ids)
         for name in exporters:
