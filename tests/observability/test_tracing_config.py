@@ -20,7 +20,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from onewatch.delivery.headers import with_headers
 from onewatch.delivery.request import OutboundRequest
 from onewatch.errors import ConfigurationError
-from onewatch.observability.otel import Tracing, PinnableIds, occurrence_ids, redacted_url
+from onewatch.observability.otel import PinnableIds, Tracing, occurrence_ids, redacted_url
 from onewatch.observability.tracing import traces_exporters, tracing_from_environment
 from onewatch.store.deliveries import ClaimedDelivery, Outcome
 
