@@ -183,7 +183,12 @@ async def _send_in_host_slot(
 
 
 async def attempt(tools: AttemptTools, item: ClaimedDelivery) -> Outcome:
-    """Send ``item`` once and return its outcome; never raises for a target's fault."""
+    """Send ``item`` once and return its outcome; never raises for a target's fault.
+
+    Untraced (the default), this is the attempt and nothing else: one check, no span
+    object. Traced, the attempt runs inside its CLIENT span, and a final outcome also
+    exports the delivery's occurrence span (``observability.otel``).
+    """
     if tools.tracing is None:
         return await _attempt(tools, item, None)
     with tools.tracing.attempt(item) as span:
