@@ -18,6 +18,7 @@ from tests.engine.support import (
     Sink,
     add_action,
     add_event,
+    attempts_of,
     deliveries_of,
     settings_for,
     utcnow,
@@ -173,3 +174,38 @@ async def test_spans_still_queued_are_exported_when_the_node_stops(
         await runtime.stop()
     assert [span.kind for span in otel_environment.of_kind(CLIENT)] == [CLIENT]
     assert otel_environment.named(OCCURRENCE_SPAN)
+
+
+async def test_attempts_made_by_two_nodes_land_in_one_trace(
+    otel_environment: OtlpReceiver, sink: Sink, tmp_path: Path
+) -> None:
+    # The first answer asks for two seconds: node A stops meanwhile, node B retries.
+    sink.script["/hook"] = [(429, {"Retry-After": "2"}, "later")]
+    first_node = Runtime.from_settings(settings_for(tmp_path))
+    await first_node.start(background_roles())
+    try:
+        delivery_id = await _fire(first_node, sink, "/hook")
+
+        async def first_recorded() -> bool:
+            return len(await attempts_of(first_node.engine, delivery_id)) == 1
+
+        await wait_for(first_recorded, what="the first attempt to be recorded")
+    finally:
+        await first_node.stop()
+    second_node = Runtime.from_settings(settings_for(tmp_path))
+    await second_node.start(background_roles())
+    try:
+        (first, second), occurrence = await _spans(otel_environment, clients=2)
+    finally:
+        await second_node.stop()
+
+    trace_id, occurrence_span_id = occurrence_ids(delivery_id)
+    assert [span.resource["service.instance.id"] for span in (first, second)] == [
+        first_node.node_id,
+        second_node.node_id,
+    ]
+    assert {(span.trace_id, span.parent_span_id) for span in (first, second)} == {
+        (trace_id, occurrence_span_id)
+    }
+    assert occurrence.resource["service.instance.id"] == second_node.node_id
+    assert [_traceparent(hit)[1] for hit in sink.on("/hook")] == [first.span_id, second.span_id]
