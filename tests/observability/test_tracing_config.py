@@ -20,7 +20,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from onewatch.delivery.headers import with_headers
 from onewatch.delivery.request import OutboundRequest
 from onewatch.errors import ConfigurationError
-from onewatch.observability.otel import PinnableIds, Tracing, occurrence_ids, redacted_url
+from onewatch.observability.otel import (
+    PinnableIds,
+    Tracing,
+    occurrence_ids,
+    redacted_url,
+    server_attributes,
+)
 from onewatch.observability.tracing import traces_exporters, tracing_from_environment
 from onewatch.store.deliveries import ClaimedDelivery, Outcome
 
@@ -98,6 +104,29 @@ def test_the_signal_protocol_wins_over_the_general_one() -> None:
 )
 def test_a_url_in_a_span_has_no_credentials_nor_query_values(url: str, shown: str) -> None:
     assert redacted_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "attributes"),
+    [
+        (
+            "https://hooks.example.org/a",
+            {"url.full": "https://hooks.example.org/a", "server.address": "hooks.example.org",
+             "server.port": 443},
+        ),
+        (
+            "http://[::1]:8080/a?k=v",
+            {"url.full": "http://[::1]:8080/a?k=REDACTED", "server.address": "::1",
+             "server.port": 8080},
+        ),
+        ("http://h:99999/a", {}),
+        ("http://[::1/a", {}),
+    ],
+)  # fmt: skip
+def test_a_spans_server_attributes_never_fail_on_a_bad_url(
+    url: str, attributes: dict[str, object]
+) -> None:
+    assert server_attributes(url) == attributes
 
 
 def test_occurrence_ids_are_the_same_everywhere_and_differ_per_delivery() -> None:

@@ -105,12 +105,20 @@ def redacted_url(url: str) -> str:
     return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, ""))
 
 
-def _server_attributes(url: str) -> dict[str, str | int]:
-    parts = urlsplit(url)
-    attributes: dict[str, str | int] = {"url.full": redacted_url(url)}
+def server_attributes(url: str) -> dict[str, str | int]:
+    """``url.full``, ``server.address`` and ``server.port`` of a request to ``url``.
+
+    None for a URL that does not parse (a port out of range, a broken IPv6 literal): the
+    send fails on it and says why, and a span must never turn that into a crash.
+    """
+    try:
+        parts = urlsplit(url)
+        attributes: dict[str, str | int] = {"url.full": redacted_url(url)}
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return {}
     if parts.hostname:
         attributes["server.address"] = parts.hostname
-    port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     if port:
         attributes["server.port"] = port
     return attributes
@@ -181,7 +189,7 @@ class AttemptSpan:
     def request(self, request: OutboundRequest) -> None:
         self.span.update_name(request.method)
         self.span.set_attribute("http.request.method", request.method)
-        self.span.set_attributes(_server_attributes(request.url))
+        self.span.set_attributes(server_attributes(request.url))
 
     def response(self, response: Response) -> None:
         if response.status_code is not None:
