@@ -43,11 +43,11 @@ def otel_environment(receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) ->
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
         "OTEL_TRACES_SAMPLER",
         "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_PYTHON_ASGI_EXCLUDED_URLS",
+        "OTEL_PYTHON_EXCLUDED_URLS",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
     monkeypatch.setenv("OTEL_SERVICE_NAME", "onewatch-test")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", TEST_SCHEDULE_DELAY_MS)
-    # The instrumentation reads it once per process; set here so the test restores it.
-    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     return receiver

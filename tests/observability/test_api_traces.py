@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from onewatch.api.app import create_app
 from onewatch.api.fast_create import FastCreate
 from onewatch.runtime import Runtime
@@ -48,6 +50,22 @@ async def test_api_requests_are_server_spans_named_after_their_route(
     assert read.parent_span_id is None
     assert absent.attributes["url.path"] == "/v1/events/billing/absent"
     assert absent.attributes["http.response.status_code"] == 404
+    assert "error.type" not in absent.attributes  # a 4xx is the client's error
+    assert read.attributes["server.port"] == int(live.base_url.rsplit(":", 1)[1])
+    assert read.attributes["client.address"] == "127.0.0.1"
+
+
+async def test_excluded_paths_make_no_span_and_queries_are_redacted(
+    otel_environment: OtlpReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_EXCLUDED_URLS", "healthz,^/readyz$")
+    async with live_app(tmp_path, traced=True) as live, live.client("billing") as http:
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/v1/events", params={"limit": "5"})).status_code == 200
+        (listed,) = await _server_spans(otel_environment, "GET /v1/events", 1)
+    assert listed.attributes["url.query"] == "limit=REDACTED"
+    assert not [span for span in otel_environment.spans if "/healthz" in span.name]
+    assert all(span.attributes.get("url.path") != "/healthz" for span in otel_environment.spans)
 
 
 def test_without_tracing_the_front_door_is_the_fast_create_itself(tmp_path: Path) -> None:
