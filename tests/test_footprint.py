@@ -20,14 +20,9 @@ from onewatch.store.migrate import upgrade_to_head
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg")
-#: Tracing's SDK, exporter, instrumentation and protobuf: only a node given an OTEL_*
-#: exporter loads them (FastAPI itself imports the OpenTelemetry API, which is small).
-NOT_WITHOUT_TRACING = (
-    "opentelemetry.sdk",
-    "opentelemetry.exporter",
-    "opentelemetry.instrumentation",
-    "google.protobuf",
-)
+#: Tracing's SDK, exporter and protobuf: only a node given an OTEL_* exporter loads them
+#: (FastAPI itself imports the OpenTelemetry API, which is small).
+NOT_WITHOUT_TRACING = ("opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf")
 
 START_NODE = """
 import asyncio, json, sys

@@ -98,7 +98,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_openapi(app)
     app.front_door = FastCreate(app, ordinary=app.ordinary_way)
     if runtime.tracing is not None:
-        # Imported only when tracing is on: the instrumentation is megabytes of imports.
+        # Imported only when tracing is on: with it come the SDK and protobuf (megabytes).
         from onewatch.api.tracing import traced
 
         app.front_door = traced(app.front_door, runtime.tracing)
