@@ -20,9 +20,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from onewatch.delivery.headers import with_headers
 from onewatch.delivery.request import OutboundRequest
 from onewatch.errors import ConfigurationError
+from onewatch.delivery.sender import Response
 from onewatch.observability.otel import (
     PinnableIds,
     Tracing,
+    error_type_of,
     occurrence_ids,
     redacted_url,
     server_attributes,
@@ -127,6 +129,22 @@ def test_a_spans_server_attributes_never_fail_on_a_bad_url(
     url: str, attributes: dict[str, object]
 ) -> None:
     assert server_attributes(url) == attributes
+
+
+@pytest.mark.parametrize(
+    ("response", "error_type"),
+    [
+        (Response(200, 1, "ok"), None),
+        (Response(204, 1, ""), None),
+        (Response(302, 1, ""), "302"),  # not followed: a failed attempt for Onewatch
+        (Response(503, 1, "busy"), "503"),
+        (Response(200, 1, "{}", graphql_errors=True), "graphql_errors"),
+        (Response(None, 5000, None, error="timed out", error_type="timeout"), "timeout"),
+        (Response(None, 0, None, error="unknown"), "_OTHER"),
+    ],
+)
+def test_error_type_names_why_an_attempt_failed(response: Response, error_type: str | None) -> None:
+    assert error_type_of(response) == error_type
 
 
 def test_occurrence_ids_are_the_same_everywhere_and_differ_per_delivery() -> None:

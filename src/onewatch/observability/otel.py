@@ -124,7 +124,7 @@ def server_attributes(url: str) -> dict[str, str | int]:
     return attributes
 
 
-def _error_type(response: Response) -> str | None:
+def error_type_of(response: Response) -> str | None:
     """The conventions' ``error.type``: the status code of a failed answer, or a short
     name for a failure before any answer; for Onewatch any status but 2xx fails."""
     if response.status_code is not None and not 200 <= response.status_code < 300:
@@ -194,7 +194,7 @@ class AttemptSpan:
     def response(self, response: Response) -> None:
         if response.status_code is not None:
             self.span.set_attribute("http.response.status_code", response.status_code)
-        error_type = _error_type(response)
+        error_type = error_type_of(response)
         if error_type is not None:
             self.span.set_attribute("error.type", error_type)
 
