@@ -19,8 +19,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from onewatch.delivery.headers import with_headers
 from onewatch.delivery.request import OutboundRequest
-from onewatch.errors import ConfigurationError
 from onewatch.delivery.sender import Response
+from onewatch.errors import ConfigurationError
 from onewatch.observability.otel import (
     PinnableIds,
     Tracing,
