@@ -35,8 +35,8 @@ from onewatch.observability.metrics import Metrics
 from onewatch.observability.otel import Tracing
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
-from onewatch.store.deliveries import ClaimedDelivery
+from onewatch.store import open_store
+from onewatch.store.records import ClaimedDelivery
 
 _HEALTHZ = {
     "type": "http",
@@ -103,7 +103,8 @@ async def _cpu_per_attempt(
 async def _cpu_per_request(requests: int, tracing: Tracing | None) -> float:
     data_dir = Path(tempfile.mkdtemp(prefix="onewatch-tracing-cost-"))
     settings = Settings(data_dir=data_dir, roles=["api"])
-    runtime = Runtime(settings, create_engine(settings.resolved_database_url), tracing=tracing)
+    store = open_store(settings.resolved_database_url)
+    runtime = Runtime(settings=settings, store=store, tracing=tracing)
     app = create_app(runtime)
 
     async def receive() -> dict[str, object]:
@@ -119,7 +120,7 @@ async def _cpu_per_request(requests: int, tracing: Tracing | None) -> float:
         await app(dict(_HEALTHZ), receive, send)
     if tracing is not None:
         await asyncio.to_thread(tracing.shutdown)
-    await runtime.engine.dispose()
+    await runtime.store.dispose()
     return (time.process_time() - started) / requests * 1000
 
 

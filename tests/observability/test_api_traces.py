@@ -10,7 +10,7 @@ import pytest
 from onewatch.api.app import create_app
 from onewatch.api.fast_create import FastCreate
 from onewatch.runtime import Runtime
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from tests.api.samples import event, webhook_action
 from tests.support.live import live_app, node_settings
 from tests.support.otlp_receiver import SERVER, OtlpReceiver, ReceivedSpan
@@ -70,6 +70,6 @@ async def test_excluded_paths_make_no_span_and_queries_are_redacted(
 
 def test_without_tracing_the_front_door_is_the_fast_create_itself(tmp_path: Path) -> None:
     settings = node_settings(tmp_path, ["api"])
-    runtime = Runtime(settings=settings, engine=create_engine(settings.resolved_database_url))
+    runtime = Runtime(settings=settings, store=open_store(settings.resolved_database_url))
     app = create_app(runtime)
     assert isinstance(app.front_door, FastCreate)  # type: ignore[attr-defined]

@@ -46,7 +46,7 @@ async def traced_node(otel_environment: OtlpReceiver, tmp_path: Path) -> AsyncIt
 async def _fire(runtime: Runtime, sink: Sink, path: str) -> str:
     """One delivery to ``sink``'s ``path`` (a secret in its query); its delivery id."""
     await add_action(
-        runtime.engine,
+        runtime.store.engine,
         key="notify",
         target={
             "endpoint": f"{sink.base}{path}?token=s3cret&plain",
@@ -55,7 +55,7 @@ async def _fire(runtime: Runtime, sink: Sink, path: str) -> str:
         retry_policy=FAST,
     )
     event_id = await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key="report",
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         action_key="notify",
@@ -63,10 +63,10 @@ async def _fire(runtime: Runtime, sink: Sink, path: str) -> str:
     runtime.wakeup.notify()
 
     async def created() -> bool:
-        return bool(await deliveries_of(runtime.engine, event_id))
+        return bool(await deliveries_of(runtime.store.engine, event_id))
 
     await wait_for(created, what="the delivery to be created")
-    return str((await deliveries_of(runtime.engine, event_id))[0]["id"])
+    return str((await deliveries_of(runtime.store.engine, event_id))[0]["id"])
 
 
 def _traceparent(received: Received) -> tuple[int, int, str]:
@@ -187,7 +187,7 @@ async def test_attempts_made_by_two_nodes_land_in_one_trace(
         delivery_id = await _fire(first_node, sink, "/hook")
 
         async def first_recorded() -> bool:
-            return len(await attempts_of(first_node.engine, delivery_id)) == 1
+            return len(await attempts_of(first_node.store.engine, delivery_id)) == 1
 
         await wait_for(first_recorded, what="the first attempt to be recorded")
     finally:

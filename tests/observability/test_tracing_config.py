@@ -30,7 +30,7 @@ from onewatch.observability.otel import (
     server_attributes,
 )
 from onewatch.observability.tracing import traces_exporters, tracing_from_environment
-from onewatch.store.deliveries import ClaimedDelivery, Outcome
+from onewatch.store.records import ClaimedDelivery, Outcome
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}

@@ -28,7 +28,7 @@ from onewatch.domain.retry import (
 from onewatch.domain.statuses import AttemptOutcome
 from onewatch.errors import ValidationFailed
 from onewatch.observability.metrics import Metrics, status_class
-from onewatch.store.deliveries import ClaimedDelivery, Outcome
+from onewatch.store.records import ClaimedDelivery, Outcome
 
 if TYPE_CHECKING:
     from onewatch.observability.otel import AttemptSpan, Tracing

@@ -48,7 +48,7 @@ from onewatch import __version__
 from onewatch.delivery.request import OutboundRequest
 from onewatch.delivery.sender import Response
 from onewatch.domain.statuses import AttemptOutcome, DeliveryStatus
-from onewatch.store.deliveries import ClaimedDelivery, Outcome
+from onewatch.store.records import ClaimedDelivery, Outcome
 
 #: The instrumentation scope of every span Onewatch makes itself.
 SCOPE = "onewatch"
