@@ -16,16 +16,20 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onewatch.clock import Clock, SystemClock
 from onewatch.engine.heartbeat import run_heartbeat
 from onewatch.observability.metrics import Metrics
+from onewatch.observability.tracing import tracing_from_environment
 from onewatch.ports import Store, WakeUp
 from onewatch.settings import Settings
 from onewatch.store import open_store
 from onewatch.store.records import new_node_id
 from onewatch.wakeup import LocalWakeUp
+
+if TYPE_CHECKING:
+    from onewatch.observability.otel import Tracing
 
 __all__ = ["LocalWakeUp", "RoleRunner", "Runtime"]
 
@@ -47,6 +51,9 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     #: Reports this node in ``nodes``; every node runs it, whatever its roles.
     heartbeat: RoleRunner = run_heartbeat
+    #: Spans of this node's deliveries and API requests; None unless the OTEL_*
+    #: environment configures an exporter (``observability.tracing``).
+    tracing: Tracing | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _heartbeat_stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -61,7 +68,9 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        return cls(settings=settings, store=open_store(settings.resolved_database_url))
+        runtime = cls(settings=settings, store=open_store(settings.resolved_database_url))
+        runtime.tracing = tracing_from_environment(runtime.node_id)
+        return runtime
 
     async def start(self, roles: dict[str, RoleRunner]) -> None:
         """Migrate if asked, start the wake-ups and the heartbeat, then each background
@@ -79,7 +88,8 @@ class Runtime:
 
     async def stop(self) -> None:
         """Ask every role to stop and wait for their clean-up; then report the node
-        stopped (after its work, not before), close the wake-ups and the store."""
+        stopped (after its work, not before), close the wake-ups and the store, and
+        export the spans still queued."""
         self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -91,3 +101,7 @@ class Runtime:
                 await self._heartbeat_task
             self._heartbeat_task = None
         await self.store.dispose()
+        tracing, self.tracing = self.tracing, None
+        if tracing is not None:
+            # The last spans (the roles' final attempts) leave now, off the event loop.
+            await asyncio.to_thread(tracing.shutdown)

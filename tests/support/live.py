@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from onewatch.api.app import create_app
 from onewatch.clock import Clock, SystemClock
+from onewatch.observability.tracing import tracing_from_environment
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import mint_token
 from onewatch.settings import Role, Settings
@@ -100,12 +101,14 @@ async def live_app(
     settings: Settings | None = None,
     database_url: str | None = None,
     extend: Callable[[FastAPI], None] | None = None,
+    traced: bool = False,
 ) -> AsyncIterator[LiveApp]:
     """Serve the app on a free port until the block ends, then shut it down cleanly.
 
     The store is a SQLite file in ``tmp_path`` unless ``database_url`` names another
     (``tests.support.databases.fresh_database_url`` makes a PostgreSQL one). ``extend``
-    may add routes or middleware to the app before it serves.
+    may add routes or middleware to the app before it serves. ``traced`` gives the node
+    the tracing the OTEL_* environment configures, as ``Runtime.from_settings`` does.
     """
     settings = settings or node_settings(tmp_path, roles, database_url)
     runtime = Runtime(
@@ -113,6 +116,8 @@ async def live_app(
         store=open_store(settings.resolved_database_url),
         clock=clock or SystemClock(),
     )
+    if traced:
+        runtime.tracing = tracing_from_environment(runtime.node_id)
     app = create_app(runtime)
     if extend is not None:
         extend(app)

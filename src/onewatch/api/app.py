@@ -51,7 +51,8 @@ class OnewatchAPI(FastAPI):
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the app around one ``Runtime``; its lifespan starts and stops the roles.
 
-    Requests meet, outermost first: the front door ``FastCreate`` (a well-formed
+    Requests meet, outermost first: with tracing on, the SERVER span of each request
+    (``api.tracing``); the front door ``FastCreate`` (a well-formed
     ``POST /v1/events``, the hottest request, is answered there, with the same checks),
     then FastAPI's entry, the error handlers, ``BodySizeLimit`` and the routes.
     """
@@ -71,6 +72,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: install_docs
         redoc_url=None,
+        # Onewatch's own SERVER spans (``api.tracing``) cover every request, the front
+        # door's too: FastAPI's would double the routed ones under a global provider.
+        telemetry={"tracing": False} if runtime.tracing is not None else None,
     )
     app.state.runtime = runtime
     app.state.verifier = verifier_from_settings(runtime.settings)
@@ -93,4 +97,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_docs(app)
     install_openapi(app)
     app.front_door = FastCreate(app, ordinary=app.ordinary_way)
+    if runtime.tracing is not None:
+        # Imported only when tracing is on: with it come the SDK and protobuf (megabytes).
+        from onewatch.api.tracing import traced
+
+        app.front_door = traced(app.front_door, runtime.tracing)
     return app

@@ -5,6 +5,11 @@ repeats it, so a target can drop a duplicate after an at-least-once redelivery.
 A tenant's header that ``delivery.header_rules`` forbids (``Host``, ``Content-Length``,
 CR/LF in a value...) is dropped here and logged, so a row stored before the API
 refused them cannot frame or address a request.
+
+With tracing on, ``traceparent`` names the attempt's span (``observability.otel``), and
+like every header of Onewatch's it wins over a tenant's header of the same name; a
+tenant's ``tracestate`` is dropped with it, as it belongs to another trace. With tracing
+off, a tenant's ``traceparent`` and ``tracestate`` are sent as configured.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ log = structlog.get_logger("onewatch.dispatcher")
 #: Headers only Onewatch may set: a user header of the same name is dropped, so a
 #: tenant cannot pass off its own ``webhook-signature`` as Onewatch's.
 SIGNATURE_HEADER = "webhook-signature"
+#: W3C Trace Context: the trace's ``tracestate`` goes with its ``traceparent``.
+TRACEPARENT_HEADER = "traceparent"
+TRACESTATE_HEADER = "tracestate"
 
 
 class RequestSigner(Protocol):
@@ -61,6 +69,8 @@ def with_headers(request: OutboundRequest, ours: Mapping[str, str]) -> OutboundR
     """The request with Onewatch's headers; they win over user headers of the same name,
     and user headers the rules forbid are dropped (logged by name, never by value)."""
     reserved = {name.lower() for name in ours} | {SIGNATURE_HEADER}
+    if TRACEPARENT_HEADER in reserved:
+        reserved.add(TRACESTATE_HEADER)
     headers, dropped = sendable_headers(request.headers)
     for name, problem in dropped.items():
         log.warning(

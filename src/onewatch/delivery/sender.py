@@ -33,6 +33,8 @@ class Response:
     graphql_errors: bool = False
     #: The outbound target policy refused the destination (no connection was made).
     denied: bool = False
+    #: A short, stable name for ``error`` (a trace's ``error.type``): not its text.
+    error_type: str | None = None
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
@@ -96,14 +98,20 @@ async def send(
             retry_after = response.headers.get("Retry-After")
     except DestinationDenied as exc:
         latency = int((time.perf_counter() - started) * 1000)
-        return Response(None, latency, None, error=str(exc), denied=True)
+        return Response(
+            None, latency, None, error=str(exc), denied=True, error_type="destination_denied"
+        )
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         latency = int((time.perf_counter() - started) * 1000)
-        return Response(None, latency, None, error=_describe(exc))
+        return Response(None, latency, None, error=_describe(exc), error_type=_error_type(exc))
     latency = int((time.perf_counter() - started) * 1000)
     excerpt = body[:excerpt_bytes].decode("utf-8", errors="replace") if excerpt_bytes else None
     graphql_errors = request.is_graphql and 200 <= status < 300 and _has_graphql_errors(body)
     return Response(status, latency, excerpt, None, retry_after, graphql_errors)
+
+
+def _error_type(exc: BaseException) -> str:
+    return "timeout" if isinstance(exc, TimeoutError) else type(exc).__qualname__
 
 
 def _describe(exc: BaseException) -> str:

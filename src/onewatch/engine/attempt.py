@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
 import structlog
@@ -29,6 +30,9 @@ from onewatch.errors import ValidationFailed
 from onewatch.observability.metrics import Metrics, status_class
 from onewatch.store.records import ClaimedDelivery, Outcome
 
+if TYPE_CHECKING:
+    from onewatch.observability.otel import AttemptSpan, Tracing
+
 log = structlog.get_logger("onewatch.dispatcher")
 
 #: Why a refused destination is not retried: the refusal is the operator's rule applied
@@ -50,6 +54,8 @@ class AttemptTools:
     signer: RequestSigner | None = None
     #: Each service's calls in flight per target host (unlimited unless given).
     host_slots: HostSlots = field(default_factory=lambda: HostSlots(0))
+    #: This node's tracing, or None (the default) when it is off.
+    tracing: Tracing | None = None
 
 
 def _policy(item: ClaimedDelivery) -> RetryPolicy:
@@ -67,7 +73,7 @@ class SigningUnavailable(Exception):
 
 
 async def _request(
-    item: ClaimedDelivery, now: datetime, signer: RequestSigner | None
+    item: ClaimedDelivery, now: datetime, signer: RequestSigner | None, span: AttemptSpan | None
 ) -> OutboundRequest:
     request = build_request(item.target_type, item.target, item.payload, item.params)
     ours = delivery_headers(
@@ -78,6 +84,9 @@ async def _request(
         attempt=item.attempt_number,
         now=now,
     )
+    if span is not None:
+        ours.update(span.headers())
+        span.request(request)
     stamped = with_headers(request, ours)
     if signer is None:
         return stamped
@@ -133,14 +142,19 @@ def _observe(tools: AttemptTools, item: ClaimedDelivery, response: Response, lat
     tools.metrics.attempt_latency.observe(response.latency_ms / 1000)
 
 
-async def _response(tools: AttemptTools, item: ClaimedDelivery, started: datetime) -> Response:
+async def _response(
+    tools: AttemptTools, item: ClaimedDelivery, started: datetime, span: AttemptSpan | None
+) -> Response:
     """What the target answered; a failure to sign is an error response (retried later)."""
     try:
-        request = await _request(item, started, tools.signer)
+        request = await _request(item, started, tools.signer, span)
     except SigningUnavailable as exc:
-        return Response(None, 0, None, error=str(exc))
-    response = await _send_in_host_slot(tools, item.service, request)
-    _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
+        response = Response(None, 0, None, error=str(exc), error_type="signing_unavailable")
+    else:
+        response = await _send_in_host_slot(tools, item.service, request)
+        _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
+    if span is not None:
+        span.response(response)
     return response
 
 
@@ -164,16 +178,35 @@ async def _send_in_host_slot(
                 connect_timeout=tools.connect_timeout,
             )
     except NoFreeHostSlot as exc:
-        return Response(None, int((time.perf_counter() - began) * 1000), None, error=str(exc))
+        waited = int((time.perf_counter() - began) * 1000)
+        return Response(None, waited, None, error=str(exc), error_type="host_slot_timeout")
 
 
 async def attempt(tools: AttemptTools, item: ClaimedDelivery) -> Outcome:
-    """Send ``item`` once and return its outcome; never raises for a target's fault."""
+    """Send ``item`` once and return its outcome; never raises for a target's fault.
+
+    Untraced (the default), this is the attempt and nothing else: one check, no span
+    object. Traced, the attempt runs inside its CLIENT span, and a final outcome also
+    exports the delivery's occurrence span (``observability.otel``).
+    """
+    if tools.tracing is None:
+        return await _attempt(tools, item, None)
+    with tools.tracing.attempt(item) as span:
+        outcome = await _attempt(tools, item, span)
+        span.outcome(outcome)
+    if outcome.finished_at is not None:
+        tools.tracing.occurrence_finished(item, outcome)
+    return outcome
+
+
+async def _attempt(tools: AttemptTools, item: ClaimedDelivery, span: AttemptSpan | None) -> Outcome:
     started = tools.clock.now()
     try:
-        response = await _response(tools, item, started)
+        response = await _response(tools, item, started, span)
     except UnsendableTarget as exc:
-        response = Response(None, 0, None, error=str(exc))
+        response = Response(None, 0, None, error=str(exc), error_type="unsendable_target")
+        if span is not None:
+            span.response(response)
         decision = Decision(Verdict.DEAD, reason="target cannot be sent")
         return _outcome(item, started, response, decision)
     if response.denied:

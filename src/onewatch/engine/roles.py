@@ -67,6 +67,7 @@ async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
             connect_timeout=settings.http_connect_timeout_seconds,
             signer=request_signer(runtime),
             host_slots=HostSlots(settings.dispatcher_per_host_limit),
+            tracing=runtime.tracing,
         )
         dispatcher = Dispatcher(runtime, source, tools)
         # Queue mode: the relay that feeds the stream runs beside every dispatcher.
