@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from onewatch.domain.schedule import ScheduleSpec, compile_schedule
@@ -65,6 +65,8 @@ def test_every_is_counted_as_the_engine_walks_it(
     end_after: int | None,
     start_before: int | None,
 ) -> None:
+    # An end at the start itself is refused when the event is written: no such row exists.
+    assume(end_after is None or start_before is None or end_after + start_before > 0)
     first = NOW + timedelta(seconds=first_after)
     group = _group(
         f"@every {interval}s",
