@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.domain.statuses import (
+    FINISHED_STATUSES,
     READY_STATUSES,
     UNFINISHED_STATUSES,
     AttemptOutcome,
@@ -44,6 +45,7 @@ from onewatch.domain.statuses import (
 )
 from onewatch.store.ids import new_lease_token
 from onewatch.store.many import ManyRows
+from onewatch.store.overlap import release_buffered
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events, nodes
 from onewatch.store.writer import write_transaction, writing
 
@@ -315,7 +317,13 @@ async def _record_one_by_one(
             kept.append(outcome)
     if kept:
         await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
+        await release_buffered(connection, _finished_ids(kept), now)
     return kept
+
+
+def _finished_ids(outcomes: Sequence[Outcome]) -> list[str]:
+    """Deliveries that reached their end: a delivery buffered behind one may go now."""
+    return [o.delivery_id for o in outcomes if o.status in FINISHED_STATUSES]
 
 
 #: PostgreSQL: the whole batch in one statement that names the rows it changed (asyncpg
@@ -357,6 +365,7 @@ async def _record_returning(
     kept = [outcome for outcome in outcomes if outcome.delivery_id in changed]
     if kept:
         await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
+        await release_buffered(connection, _finished_ids(kept), now)
     return kept
 
 
@@ -374,6 +383,7 @@ async def record_outcomes(
         changed = await _RECORD.execute(connection, [_record_params(o, now) for o in outcomes])
         if changed == len(outcomes):
             await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in outcomes])
+            await release_buffered(connection, _finished_ids(outcomes), now)
             await connection.commit()
             return list(outcomes)
         await connection.rollback()
@@ -511,6 +521,8 @@ class DeliveryView:
     created_at: datetime
     finished_at: datetime | None
     attempts: list[AttemptView]
+    #: Why it was not sent (a skipped delivery, by the event's overlap policy).
+    skip_reason: str | None = None
 
 
 _VIEW_COLUMNS = (
@@ -526,6 +538,7 @@ _VIEW_COLUMNS = (
     deliveries.c.last_error,
     deliveries.c.created_at,
     deliveries.c.finished_at,
+    deliveries.c.skip_reason,
 )
 
 

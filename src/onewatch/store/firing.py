@@ -19,9 +19,12 @@ from sqlalchemy import Insert, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onewatch.domain.jitter import jittered
+from onewatch.domain.overlap import OverlapPolicy
 from onewatch.domain.statuses import DeliveryKind, DeliveryStatus, EventStatus
 from onewatch.store.ids import new_delivery_id
 from onewatch.store.many import ManyRows
+from onewatch.store.overlap import settle_overlaps
 from onewatch.store.schema import deliveries, events
 from onewatch.store.writer import writing
 
@@ -44,6 +47,8 @@ class DueEvent:
     misfire_policy: str
     misfire_grace_seconds: int
     version: int
+    overlap: str = "allow"
+    jitter_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,8 @@ _DELIVERY_COLUMNS = (
     "next_attempt_at",
     "created_at",
     "updated_at",
+    "finished_at",
+    "skip_reason",
 )
 _INSERT_DELIVERIES = {
     name: ManyRows(module.insert(deliveries).on_conflict_do_nothing(), _DELIVERY_COLUMNS)
@@ -162,13 +169,22 @@ def _delivery_rows(advances: Sequence[Advance], now: datetime) -> list[dict[str,
             "scheduled_for": due,
             "status": DeliveryStatus.PENDING,
             "attempts": 0,
-            "next_attempt_at": due,
+            # The occurrence keeps its nominal instant (its identity); jitter delays the send.
+            "next_attempt_at": _due_at(advance.event, due),
             "created_at": now,
             "updated_at": now,
+            "finished_at": None,
+            "skip_reason": None,
         }
         for advance in advances
         for due in advance.fires
     ]
+
+
+def _due_at(event: DueEvent, nominal: datetime) -> datetime:
+    if not event.jitter_seconds:
+        return nominal
+    return jittered(event.service, event.key, nominal, event.jitter_seconds)
 
 
 async def _insert_deliveries(
@@ -176,6 +192,12 @@ async def _insert_deliveries(
 ) -> int:
     rows = _delivery_rows(advances, now)
     if rows:
+        # Inside this transaction, after the events were claimed and advanced: see
+        # store.overlap for why no other node can decide the same occurrence meanwhile.
+        policies = {
+            a.event.id: a.event.overlap for a in advances if a.event.overlap != OverlapPolicy.ALLOW
+        }
+        await settle_overlaps(connection, policies, rows, now)
         await _INSERT_DELIVERIES[connection.dialect.name].execute(connection, rows)
     return len(rows)
 

@@ -8,19 +8,23 @@ node whose schema is current needs no more than one read of ``alembic_version``
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from onewatch.store.database import sqlite_driver
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest revision in ``migrations/versions`` (a test holds it to Alembic's own head).
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0008"
 
 #: PostgreSQL advisory lock key held while migrating ("onewatch" in ASCII, as a number).
 MIGRATION_LOCK_KEY = 0x6F6E657761746368
@@ -43,6 +47,16 @@ def _upgrade(connection: Connection) -> None:
         # then find the schema current. (SQLite is one node: nothing to coordinate.)
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     command.upgrade(alembic_config(connection), "head")
+    if connection.dialect.name == "sqlite":
+        _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """With foreign keys off while migrating, a rebuilt table could have broken one: then
+    roll it all back rather than commit a store whose references dangle."""
+    broken = connection.execute(text("PRAGMA foreign_key_check")).all()
+    if broken:
+        raise RuntimeError(f"the migration left broken foreign keys: {broken[:5]}")
 
 
 def _current_revisions(connection: Connection) -> set[str]:
@@ -71,8 +85,29 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; a no-op when it is there already."""
     if await _stored_revisions(engine) == {HEAD_REVISION}:
         return
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    async with engine.connect() as connection:
+        async with _sqlite_foreign_keys_off(connection), connection.begin():
+            await connection.run_sync(_upgrade)
+
+
+@asynccontextmanager
+async def _sqlite_foreign_keys_off(connection: AsyncConnection) -> AsyncIterator[None]:
+    """SQLite: foreign keys off around the migration's transaction (no-op elsewhere).
+
+    A migration that changes a check constraint rebuilds its table (create, copy, drop,
+    rename); with foreign keys on, dropping ``events`` would cascade into every delivery
+    and attempt. SQLite ignores the pragma inside a transaction, so it is set before the
+    transaction begins, through the driver (SQLAlchemy would begin one first).
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = await sqlite_driver(connection)
+    await driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        await driver.execute("PRAGMA foreign_keys=ON")
 
 
 async def is_current(engine: AsyncEngine) -> bool:

@@ -181,5 +181,6 @@ async def trigger_event(
         "createdAt": utc_text(now),
         "finishedAt": None,
         "attempts": [],
+        "skipReason": None,
     }
     return JSONResponse(body, status_code=202)

@@ -1,0 +1,148 @@
+"""Overlap policies in the store: deciding a new occurrence's fate, releasing a buffered one.
+
+Atomicity owed:
+- ``settle_overlaps`` runs inside the scheduler's firing transaction, after the due
+  events were claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and advanced under their
+  ``version``: no other scheduler can fire the same event until this one commits, so two
+  nodes cannot both find "nothing unfinished" and both send.
+- ``release_buffered`` runs inside the transaction that records a delivery's final
+  outcome. On PostgreSQL it first locks the events concerned (``FOR UPDATE``, in id
+  order): a firing transaction that buffered a new occurrence either committed before
+  (the release then sees it) or has not claimed the event yet (it then sees the
+  predecessor finished and sends at once). Without that lock a buffered occurrence
+  committed just after the release looked could wait forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from onewatch.domain.overlap import InFlight, OverlapPolicy, settle
+from onewatch.domain.statuses import UNFINISHED_STATUSES, DeliveryStatus
+from onewatch.store.schema import deliveries, events
+
+#: Unfinished and not buffered: what a buffered delivery waits for.
+_AHEAD_STATUSES = tuple(s for s in UNFINISHED_STATUSES if s != DeliveryStatus.BUFFERED)
+
+
+async def _unfinished(connection: AsyncConnection, event_ids: Sequence[int]) -> list[Any]:
+    query = (
+        select(deliveries.c.event_id, deliveries.c.id, deliveries.c.status)
+        .where(deliveries.c.event_id.in_(event_ids))
+        .where(deliveries.c.status.in_(UNFINISHED_STATUSES))
+        .order_by(deliveries.c.scheduled_for, deliveries.c.id)
+    )
+    return list((await connection.execute(query)).all())
+
+
+async def _release(connection: AsyncConnection, delivery_id: str, now: datetime) -> None:
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id, deliveries.c.status == DeliveryStatus.BUFFERED)
+        .values(status=DeliveryStatus.PENDING, updated_at=now)
+    )
+    await connection.execute(statement)
+
+
+async def _in_flight(
+    connection: AsyncConnection, event_ids: Sequence[int], now: datetime
+) -> dict[int, InFlight]:
+    """Each event's unfinished deliveries; a buffered one with nothing left ahead of it
+    (its predecessor finished by a path that did not release it) is released here."""
+    ahead: dict[int, str] = {}
+    waiting: dict[int, str] = {}
+    for row in await _unfinished(connection, event_ids):
+        found = waiting if row.status == DeliveryStatus.BUFFERED else ahead
+        found.setdefault(row.event_id, row.id)
+    states = {}
+    for event_id in set(ahead) | set(waiting):
+        if event_id not in ahead:
+            await _release(connection, waiting[event_id], now)
+            states[event_id] = InFlight(blocking=waiting[event_id])
+        else:
+            states[event_id] = InFlight(ahead[event_id], waiting.get(event_id))
+    return states
+
+
+def _by_event(rows: Sequence[dict[str, Any]], event_ids: Collection[int]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["event_id"] in event_ids:
+            grouped.setdefault(row["event_id"], []).append(row)
+    for group in grouped.values():
+        group.sort(key=lambda row: row["scheduled_for"])
+    return grouped
+
+
+async def settle_overlaps(
+    connection: AsyncConnection,
+    policies: Mapping[int, str],
+    rows: Sequence[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Set status (and skip reason) of the new delivery rows of events whose policy
+    (``policies``: event id -> overlap, ``allow`` left out) is not ``allow``."""
+    if not policies:
+        return
+    grouped = _by_event(rows, policies)
+    if not grouped:
+        return
+    found = await _in_flight(connection, sorted(grouped), now)
+    for event_id, group in grouped.items():
+        policy = OverlapPolicy(policies[event_id])
+        fates = settle(policy, found.get(event_id, InFlight()), [row["id"] for row in group])
+        for row, fate in zip(group, fates, strict=True):
+            row["status"] = fate.status
+            row["skip_reason"] = fate.skip_reason
+            if fate.status == DeliveryStatus.SKIPPED:
+                row["finished_at"] = now
+
+
+def _concerned_events(finished_ids: Sequence[str]) -> Any:
+    """Events of the finished deliveries that may have one buffered: any whose policy is
+    not ``allow`` (a buffered one may be committing right now), and any with one already
+    buffered (the policy was changed since)."""
+    buffered = deliveries.alias("buffered")
+    has_buffered = exists().where(
+        buffered.c.event_id == events.c.id, buffered.c.status == DeliveryStatus.BUFFERED
+    )
+    of_finished = select(deliveries.c.event_id).where(deliveries.c.id.in_(list(finished_ids)))
+    return (
+        select(events.c.id)
+        .where(events.c.id.in_(of_finished))
+        .where(or_(events.c.overlap != OverlapPolicy.ALLOW, has_buffered))
+        .order_by(events.c.id)
+        .with_for_update()
+    )
+
+
+def _release_statement(event_ids: Sequence[int], now: datetime) -> Any:
+    ahead = deliveries.alias("ahead")
+    still_ahead = exists().where(
+        and_(ahead.c.event_id == deliveries.c.event_id, ahead.c.status.in_(_AHEAD_STATUSES))
+    )
+    return (
+        update(deliveries)
+        .where(deliveries.c.event_id.in_(list(event_ids)))
+        .where(deliveries.c.status == DeliveryStatus.BUFFERED, ~still_ahead)
+        .values(status=DeliveryStatus.PENDING, updated_at=now)
+    )
+
+
+async def release_buffered(
+    connection: AsyncConnection, finished_ids: Sequence[str], now: datetime
+) -> int:
+    """Make pending the buffered delivery of each event whose last unfinished delivery is
+    among ``finished_ids`` (just recorded as finished, in this transaction); how many."""
+    if not finished_ids:
+        return 0
+    locked = (await connection.execute(_concerned_events(finished_ids))).scalars().all()
+    if not locked:
+        return 0
+    result = await connection.execute(_release_statement(locked, now))
+    return int(result.rowcount)
