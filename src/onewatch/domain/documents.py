@@ -338,12 +338,6 @@ class BackfillRequest(CamelModel):
     from_: Instant = Field(alias="from")
     to: Instant
 
-    @model_validator(mode="after")
-    def _ordered(self) -> BackfillRequest:
-        if self.to < self.from_:
-            raise ValueError("to is before from")
-        return self
-
 
 def kind_of(document: Any) -> str:
     """``event`` (it has ``schedulingPattern``), ``action`` (it has ``type``) or ``unknown``."""

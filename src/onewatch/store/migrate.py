@@ -85,9 +85,12 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; a no-op when it is there already."""
     if await _stored_revisions(engine) == {HEAD_REVISION}:
         return
-    async with engine.connect() as connection:
-        async with _sqlite_foreign_keys_off(connection), connection.begin():
-            await connection.run_sync(_upgrade)
+    async with (
+        engine.connect() as connection,
+        _sqlite_foreign_keys_off(connection),
+        connection.begin(),
+    ):
+        await connection.run_sync(_upgrade)
 
 
 @asynccontextmanager

@@ -20,6 +20,8 @@ from sqlalchemy import (
     text,
 )
 
+from onewatch.domain.jitter import MAX_JITTER_SECONDS
+from onewatch.domain.overlap import OVERLAP_POLICIES
 from onewatch.domain.statuses import (
     DELIVERY_STATUSES,
     EVENT_STATUSES,
@@ -29,8 +31,6 @@ from onewatch.domain.statuses import (
     DeliveryStatus,
     EventStatus,
 )
-from onewatch.domain.jitter import MAX_JITTER_SECONDS
-from onewatch.domain.overlap import OVERLAP_POLICIES
 from onewatch.store.types import BigId, Json, UTCDateTime
 
 NAMING_CONVENTION = {

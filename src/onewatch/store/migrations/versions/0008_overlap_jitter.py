@@ -39,9 +39,7 @@ def _add_event_columns() -> None:
         batch_op.add_column(
             sa.Column("jitter_seconds", sa.Integer(), server_default=sa.text("0"), nullable=False)
         )
-        batch_op.create_check_constraint(
-            "overlap", "overlap IN ('allow', 'skip', 'buffer_one')"
-        )
+        batch_op.create_check_constraint("overlap", "overlap IN ('allow', 'skip', 'buffer_one')")
         batch_op.create_check_constraint(
             "jitter_seconds", "jitter_seconds >= 0 AND jitter_seconds <= 86400"
         )
