@@ -19,11 +19,12 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.domain.overlap import InFlight, OverlapPolicy, settle
 from onewatch.domain.statuses import UNFINISHED_STATUSES, DeliveryStatus
+from onewatch.store.database import sqlite_driver
 from onewatch.store.schema import deliveries, events
 
 #: Unfinished and not buffered: what a buffered delivery waits for.
@@ -103,15 +104,18 @@ async def settle_overlaps(
                 row["finished_at"] = now
 
 
-def _concerned_events(finished_ids: Sequence[str]) -> Any:
-    """Events of the finished deliveries that may have one buffered: any whose policy is
-    not ``allow`` (a buffered one may be committing right now), and any with one already
-    buffered (the policy was changed since)."""
+def _concerned_events() -> Any:
+    """Events of the finished deliveries (``ids``) that may have one buffered: any whose
+    policy is not ``allow`` (a buffered one may be committing right now), and any with
+    one already buffered (the policy was changed since). Built once: this runs with
+    every batch of outcomes recorded."""
     buffered = deliveries.alias("buffered")
     has_buffered = exists().where(
         buffered.c.event_id == events.c.id, buffered.c.status == DeliveryStatus.BUFFERED
     )
-    of_finished = select(deliveries.c.event_id).where(deliveries.c.id.in_(list(finished_ids)))
+    of_finished = select(deliveries.c.event_id).where(
+        deliveries.c.id.in_(bindparam("ids", expanding=True))
+    )
     return (
         select(events.c.id)
         .where(events.c.id.in_(of_finished))
@@ -121,17 +125,44 @@ def _concerned_events(finished_ids: Sequence[str]) -> Any:
     )
 
 
-def _release_statement(event_ids: Sequence[int], now: datetime) -> Any:
+_CONCERNED_EVENTS = _concerned_events()
+
+#: The same question on SQLite, sent through the driver in one trip to its thread
+#: (SQLAlchemy's cursor takes three or four, ``store.one_trip``): it runs with every
+#: batch of outcomes and almost always finds nothing. One writer: no lock to take.
+_CONCERNED_EVENTS_SQLITE = (
+    "SELECT DISTINCT e.id FROM events AS e JOIN deliveries AS d ON d.event_id = e.id"
+    " WHERE d.id IN ({marks}) AND (e.overlap <> 'allow' OR EXISTS (SELECT 1 FROM"
+    " deliveries AS b WHERE b.event_id = e.id AND b.status = 'buffered'))"
+)
+
+
+def _release_statement() -> Any:
     ahead = deliveries.alias("ahead")
     still_ahead = exists().where(
         and_(ahead.c.event_id == deliveries.c.event_id, ahead.c.status.in_(_AHEAD_STATUSES))
     )
     return (
         update(deliveries)
-        .where(deliveries.c.event_id.in_(list(event_ids)))
+        .where(deliveries.c.event_id.in_(bindparam("events", expanding=True)))
         .where(deliveries.c.status == DeliveryStatus.BUFFERED, ~still_ahead)
-        .values(status=DeliveryStatus.PENDING, updated_at=now)
+        .values(
+            status=DeliveryStatus.PENDING,
+            updated_at=bindparam("now", type_=deliveries.c.updated_at.type),
+        )
     )
+
+
+_RELEASE = _release_statement()
+
+
+async def _concerned(connection: AsyncConnection, finished_ids: Sequence[str]) -> list[int]:
+    if connection.dialect.name == "sqlite":
+        driver = await sqlite_driver(connection)
+        sql = _CONCERNED_EVENTS_SQLITE.format(marks=", ".join("?" * len(finished_ids)))
+        return [int(row[0]) for row in await driver.execute_fetchall(sql, list(finished_ids))]
+    found = await connection.execute(_CONCERNED_EVENTS, {"ids": list(finished_ids)})
+    return [int(ident) for ident in found.scalars().all()]
 
 
 async def release_buffered(
@@ -141,8 +172,8 @@ async def release_buffered(
     among ``finished_ids`` (just recorded as finished, in this transaction); how many."""
     if not finished_ids:
         return 0
-    locked = (await connection.execute(_concerned_events(finished_ids))).scalars().all()
+    locked = await _concerned(connection, finished_ids)
     if not locked:
         return 0
-    result = await connection.execute(_release_statement(locked, now))
+    result = await connection.execute(_RELEASE, {"events": list(locked), "now": now})
     return int(result.rowcount)
