@@ -15,17 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.domain.documents import BackfillRequest, utc_text
 from onewatch.domain.jitter import jittered
 from onewatch.domain.schedule import InvalidPattern, Schedule, ScheduleSpec, compile_schedule
 from onewatch.domain.statuses import DeliveryKind, DeliveryStatus
 from onewatch.errors import NotFound, ValidationFailed
-from onewatch.store import events as event_store
-from onewatch.store.backfill import insert_occurrences
+from onewatch.ports import Store
 from onewatch.store.ids import new_delivery_id
-from onewatch.store.transactions import write_transaction
 
 _JUST_BEFORE = timedelta(microseconds=1)
 
@@ -107,7 +104,7 @@ def _rows(event: RowMapping, instants: list[datetime], now: datetime) -> list[di
 
 
 async def backfill_event(
-    engine: AsyncEngine,
+    store: Store,
     service: str,
     key: str,
     request: BackfillRequest,
@@ -118,8 +115,8 @@ async def backfill_event(
     """Create the deliveries of the event's occurrences in the range that do not exist;
     a range holding more than ``limit`` occurrences is refused (422 naming ``to``)."""
     _check_range(request, now)
-    async with write_transaction(engine) as connection:
-        event = await event_store.get_event(connection, service, key)
+    async with store.write() as tx:
+        event = await tx.get_event(service, key)
         if event is None:
             raise NotFound(f"no event {key!r} in service {service!r}", field="key")
         instants = occurrences_between(_schedule_of(event), request.from_, request.to, limit)
@@ -129,5 +126,5 @@ async def backfill_event(
                 " creates): narrow it",
                 field="to",
             )
-        created = await insert_occurrences(connection, _rows(event, instants, now))
+        created = await tx.insert_occurrences(_rows(event, instants, now))
     return Backfilled(len(instants), created)

@@ -23,12 +23,22 @@ from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.domain.overlap import InFlight, OverlapPolicy, settle
-from onewatch.domain.statuses import UNFINISHED_STATUSES, DeliveryStatus
-from onewatch.store.database import sqlite_driver
+from onewatch.domain.statuses import FINISHED_STATUSES, UNFINISHED_STATUSES, DeliveryStatus
+from onewatch.store.records import Advance, Outcome
 from onewatch.store.schema import deliveries, events
 
 #: Unfinished and not buffered: what a buffered delivery waits for.
 _AHEAD_STATUSES = tuple(s for s in UNFINISHED_STATUSES if s != DeliveryStatus.BUFFERED)
+
+
+def overlap_policies(advances: Sequence[Advance]) -> dict[int, str]:
+    """Event id -> overlap policy of the advanced events whose policy is not ``allow``."""
+    return {a.event.id: a.event.overlap for a in advances if a.event.overlap != OverlapPolicy.ALLOW}
+
+
+def finished_ids(outcomes: Sequence[Outcome]) -> list[str]:
+    """Deliveries that reached their end: one buffered behind them may go now."""
+    return [o.delivery_id for o in outcomes if o.status in FINISHED_STATUSES]
 
 
 async def _unfinished(connection: AsyncConnection, event_ids: Sequence[int]) -> list[Any]:
@@ -158,7 +168,8 @@ _RELEASE = _release_statement()
 
 async def _concerned(connection: AsyncConnection, finished_ids: Sequence[str]) -> list[int]:
     if connection.dialect.name == "sqlite":
-        driver = await sqlite_driver(connection)
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
         sql = _CONCERNED_EVENTS_SQLITE.format(marks=", ".join("?" * len(finished_ids)))
         return [int(row[0]) for row in await driver.execute_fetchall(sql, list(finished_ids))]
     found = await connection.execute(_CONCERNED_EVENTS, {"ids": list(finished_ids)})

@@ -25,7 +25,7 @@ async def backfill(
     require_service_access(principal, service)
     settings = runtime.settings
     done = await backfill_event(
-        runtime.engine,
+        runtime.store,
         service,
         key,
         request,
