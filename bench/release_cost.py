@@ -21,10 +21,10 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.domain.statuses import AttemptOutcome, DeliveryStatus
-from onewatch.store import deliveries as store_deliveries
-from onewatch.store.database import create_engine
-from onewatch.store.deliveries import Outcome, claim_ready, record_outcomes
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import base as store_base
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
+from onewatch.store.records import Outcome
 from onewatch.store.schema import deliveries, events
 
 BATCH = 200
@@ -56,7 +56,7 @@ async def _events(engine: AsyncEngine) -> list[int]:
         return [int(ident) for ident in result.scalars().all()]
 
 
-async def _batch(engine: AsyncEngine, event_ids: Sequence[int], round_: int) -> list[Outcome]:
+async def _batch(store: SqlStore, event_ids: Sequence[int], round_: int) -> list[Outcome]:
     rows = [
         {
             "id": f"r{round_}-{n}",
@@ -73,9 +73,9 @@ async def _batch(engine: AsyncEngine, event_ids: Sequence[int], round_: int) -> 
         }
         for n in range(BATCH)
     ]
-    async with engine.begin() as connection:
+    async with store.engine.begin() as connection:
         await connection.execute(insert(deliveries), rows)
-    claimed = await claim_ready(engine, now=NOW, horizon=NOW, limit=BATCH, lease_seconds=60)
+    claimed = await store.claim_ready(now=NOW, horizon=NOW, limit=BATCH, lease_seconds=60)
     return [
         Outcome(
             d.id,
@@ -100,22 +100,22 @@ async def _no_release(*_args: Any) -> int:
 
 
 async def measure(url: str) -> dict[str, float]:
-    engine = create_engine(url)
-    real: Callable[..., Awaitable[int]] = store_deliveries.release_buffered
+    store = open_store(url)
+    real: Callable[..., Awaitable[int]] = store_base.release_buffered
     timings: dict[str, list[float]] = {"with the look": [], "without": []}
     try:
-        await upgrade_to_head(engine)
-        event_ids = await _events(engine)
+        await store.migrate()
+        event_ids = await _events(store.engine)
         for round_ in range(ROUNDS * 2):
             mode = "with the look" if round_ % 2 == 0 else "without"
-            store_deliveries.release_buffered = real if round_ % 2 == 0 else _no_release  # type: ignore[assignment]
-            outcomes = await _batch(engine, event_ids, round_)
+            store_base.release_buffered = real if round_ % 2 == 0 else _no_release  # type: ignore[assignment]
+            outcomes = await _batch(store, event_ids, round_)
             start = time.perf_counter()
-            await record_outcomes(engine, outcomes, now=NOW)
+            await store.record_outcomes(outcomes, now=NOW)
             timings[mode].append(time.perf_counter() - start)
     finally:
-        store_deliveries.release_buffered = real  # type: ignore[assignment]
-        await engine.dispose()
+        store_base.release_buffered = real  # type: ignore[assignment]
+        await store.dispose()
     return {mode: statistics.median(values[3:]) * 1000 for mode, values in timings.items()}
 
 

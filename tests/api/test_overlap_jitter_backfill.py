@@ -75,7 +75,7 @@ async def test_a_skipped_delivery_is_listed_with_its_reason(live: LiveApp) -> No
         due = datetime(2029, 12, 31, 23, tzinfo=UTC)
         reason = "overlap skip: delivery d-1 is still unfinished"
         await add_delivery(
-            live.runtime.engine,
+            live.runtime.store.engine,
             ident="d-2",
             event_id=int(created["id"]),
             event_key="hourly",
@@ -123,18 +123,18 @@ async def test_backfill_creates_each_past_occurrence_once(live: LiveApp) -> None
         assert datetime.fromisoformat(item["nextAttemptAt"]) == jittered(
             "alpha", "hourly", nominal, 60
         )
-    row = await event_row(live.runtime.engine, int(created["id"]))
+    row = await event_row(live.runtime.store.engine, int(created["id"]))
     assert row["next_occurrence"] == datetime(2030, 1, 1, 1, tzinfo=UTC), "not moved"
     assert row["occurrences"] == 0
 
 
 async def _refused(live: LiveApp, body: Any, field: str, status: int = 422) -> None:
     async with live.client("alpha") as http:
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         response = await http.post("/v1/events/alpha/minutely/backfill", json=body)
     assert response.status_code == status, response.text
     assert field in [error["field"] for error in response.json()["errors"]], response.text
-    assert await snapshot(live.runtime.engine) == before
+    assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_backfill_refuses_a_bad_range_naming_the_field(live: LiveApp) -> None:

@@ -34,7 +34,7 @@ async def node(store_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
 async def test_each_delivery_is_due_at_its_offset_never_before_its_instant(node: Runtime) -> None:
     ids = [
         await add_event(
-            node.engine,
+            node.store.engine,
             key=f"spread-{n}",
             pattern="*/5 * * * *",
             target_type="webhook",
@@ -49,7 +49,7 @@ async def test_each_delivery_is_due_at_its_offset_never_before_its_instant(node:
     await Scheduler(node).fire_once()
     dues = []
     for n, event_id in enumerate(ids):
-        (row,) = await deliveries_of(node.engine, event_id)
+        (row,) = await deliveries_of(node.store.engine, event_id)
         assert row["scheduled_for"] == _at(5), "the occurrence keeps its nominal instant"
         assert _at(5) <= row["next_attempt_at"] <= _at(5) + timedelta(seconds=JITTER)
         assert row["next_attempt_at"] == jittered("billing", f"spread-{n}", _at(5), JITTER)
@@ -59,7 +59,7 @@ async def test_each_delivery_is_due_at_its_offset_never_before_its_instant(node:
 
 async def test_a_second_pass_creates_no_duplicate_and_agrees(node: Runtime) -> None:
     event_id = await add_event(
-        node.engine,
+        node.store.engine,
         key="nightly",
         pattern="*/5 * * * *",
         target_type="webhook",
@@ -73,7 +73,7 @@ async def test_a_second_pass_creates_no_duplicate_and_agrees(node: Runtime) -> N
     node.clock.moment = _at(10)  # type: ignore[attr-defined]
     await Scheduler(node).fire_once()
     await Scheduler(node).fire_once()
-    rows = await deliveries_of(node.engine, event_id)
+    rows = await deliveries_of(node.store.engine, event_id)
     assert [row["scheduled_for"] for row in rows] == [_at(5), _at(10)]
     for row in rows:
         nominal = row["scheduled_for"]

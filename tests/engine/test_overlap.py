@@ -19,7 +19,7 @@ from aiohttp import web
 from onewatch.engine.roles import background_roles
 from onewatch.engine.scheduler import Scheduler
 from onewatch.runtime import Runtime
-from onewatch.store.deliveries import DeliveryFilter, list_deliveries
+from onewatch.store.records import DeliveryFilter
 from tests.engine.support import (
     ManualClock,
     Sink,
@@ -91,7 +91,7 @@ async def node(store_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
 
 async def _event(runtime: Runtime, target: HeldTarget, overlap: str) -> int:
     return await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key=f"every-minute-{overlap}",
         pattern="* * * * *",
         target_type="webhook",
@@ -108,7 +108,7 @@ async def _fire_at(runtime: Runtime, minute: int) -> None:
 
 
 async def _statuses(runtime: Runtime, event_id: int) -> list[str]:
-    return [row["status"] for row in await deliveries_of(runtime.engine, event_id)]
+    return [row["status"] for row in await deliveries_of(runtime.store.engine, event_id)]
 
 
 async def _wait_statuses(runtime: Runtime, event_id: int, expected: list[str]) -> None:
@@ -124,17 +124,17 @@ async def test_skip_records_an_occurrence_due_while_the_previous_one_runs(
     event_id = await _event(node, target, "skip")
     await _fire_at(node, 1)
     await wait_for(lambda: len(target.arrived) == 1, what="the first delivery sent")
-    first = (await deliveries_of(node.engine, event_id))[0]
+    first = (await deliveries_of(node.store.engine, event_id))[0]
 
     await _fire_at(node, 2)  # the 00:01 delivery is still running: 00:02 is skipped
-    rows = await deliveries_of(node.engine, event_id)
+    rows = await deliveries_of(node.store.engine, event_id)
     assert [row["status"] for row in rows] == ["running", "skipped"]
     skipped = rows[1]
     assert skipped["scheduled_for"] == _at(2)
     assert skipped["skip_reason"] == f"overlap skip: delivery {first['id']} is still unfinished"
     assert skipped["finished_at"] is not None
     # Visible in the deliveries listing (what GET /v1/deliveries answers from).
-    (listed, _) = await list_deliveries(node.engine, DeliveryFilter(event_id=event_id))
+    (listed, _) = await node.store.list_deliveries(DeliveryFilter(event_id=event_id))
     assert (listed.status, listed.skip_reason) == ("skipped", skipped["skip_reason"])
 
     target.gate.set()
@@ -153,7 +153,7 @@ async def test_buffer_one_waits_behind_the_running_one_and_skips_a_third(
     await wait_for(lambda: len(target.arrived) == 1, what="the first delivery sent")
     await _fire_at(node, 2)
     await _fire_at(node, 3)
-    rows = await deliveries_of(node.engine, event_id)
+    rows = await deliveries_of(node.store.engine, event_id)
     assert [row["status"] for row in rows] == ["running", "buffered", "skipped"]
     first, buffered, skipped = rows
     assert skipped["skip_reason"] == (

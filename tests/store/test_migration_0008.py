@@ -12,8 +12,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import alembic_config, upgrade_to_head
+from onewatch.store import open_store
+from onewatch.store.migrate import alembic_config
 
 _EVENT = text(
     "INSERT INTO events (id, service, key, target_type, target, params, pattern, timezone,"
@@ -62,7 +62,8 @@ async def _insert(engine: AsyncEngine, minute: int, status: str, reason: str | N
 
 
 async def test_history_survives_and_the_new_rules_hold(blank_store_url: str) -> None:
-    engine = create_engine(blank_store_url)
+    store = open_store(blank_store_url)
+    engine = store.engine
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_to_0006)
@@ -70,7 +71,7 @@ async def test_history_survives_and_the_new_rules_hold(blank_store_url: str) -> 
             await connection.execute(_EVENT, at)
             await connection.execute(_DELIVERY, {**at, "id": "d1", "status": "succeeded"})
             await connection.execute(_ATTEMPT, at)
-        await upgrade_to_head(engine)
+        await store.migrate()
         assert await _counts(engine) == [1, 1, 1], "no row lost to a cascade while rebuilding"
         async with engine.connect() as connection:
             policy = await connection.execute(text("SELECT overlap, jitter_seconds FROM events"))
@@ -85,4 +86,4 @@ async def test_history_survives_and_the_new_rules_hold(blank_store_url: str) -> 
                 await connection.execute(text("UPDATE events SET overlap = 'sometimes'"))
         assert await _counts(engine) == [1, 3, 1]
     finally:
-        await engine.dispose()
+        await store.dispose()

@@ -19,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.domain.statuses import AttemptOutcome, DeliveryStatus
 from onewatch.engine.scheduler import plan_event
-from onewatch.store.database import create_engine
-from onewatch.store.deliveries import Outcome, claim_ready, record_outcomes
-from onewatch.store.firing import Advance, DueEvent, FireBatch, fire_due_events
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
+from onewatch.store.records import Advance, DueEvent, FireBatch, Outcome
 from tests.engine.support import add_event, deliveries_of, wait_for
 
 
@@ -31,13 +30,13 @@ def _at(minute: int, second: float = 0) -> datetime:
 
 
 @pytest.fixture
-async def pg(postgres_database_url: str) -> AsyncIterator[tuple[str, AsyncEngine]]:
-    engine = create_engine(postgres_database_url)
-    await upgrade_to_head(engine)
+async def pg(postgres_database_url: str) -> AsyncIterator[tuple[str, SqlStore]]:
+    store = open_store(postgres_database_url)
+    await store.migrate()
     try:
-        yield postgres_database_url, engine
+        yield postgres_database_url, store
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
 class HeldFiring:
@@ -55,23 +54,23 @@ class HeldFiring:
         return plan_event(event, now=self.now, horizon=self.now, fire_all_cap=10)
 
     async def _fire(self) -> FireBatch:
-        engine = create_engine(self.url)
+        store = open_store(self.url)
         try:
-            return await fire_due_events(
-                engine, now=self.now, horizon=self.now, limit=10, plan=self._plan
+            return await store.fire_due_events(
+                now=self.now, horizon=self.now, limit=10, plan=self._plan
             )
         finally:
-            await engine.dispose()
+            await store.dispose()
 
     def run(self) -> FireBatch:
         return asyncio.run(self._fire())
 
 
-async def _fire(engine: AsyncEngine, now: datetime) -> FireBatch:
+async def _fire(store: SqlStore, now: datetime) -> FireBatch:
     def plan(event: DueEvent) -> Advance:
         return plan_event(event, now=now, horizon=now, fire_all_cap=10)
 
-    return await fire_due_events(engine, now=now, horizon=now, limit=10, plan=plan)
+    return await store.fire_due_events(now=now, horizon=now, limit=10, plan=plan)
 
 
 async def _event(engine: AsyncEngine, overlap: str) -> int:
@@ -90,9 +89,10 @@ async def _event(engine: AsyncEngine, overlap: str) -> int:
 
 
 async def test_two_nodes_firing_at_once_do_not_both_find_nothing_unfinished(
-    pg: tuple[str, AsyncEngine],
+    pg: tuple[str, SqlStore],
 ) -> None:
-    url, engine = pg
+    url, store = pg
+    engine = store.engine
     event_id = await _event(engine, "skip")
     held = HeldFiring(url, _at(1))
     node_a = asyncio.create_task(asyncio.to_thread(held.run))
@@ -100,12 +100,12 @@ async def test_two_nodes_firing_at_once_do_not_both_find_nothing_unfinished(
         assert await asyncio.to_thread(held.claimed.wait, 10), "node A claimed the event"
         # Node B, a minute later, while A holds the event inside its transaction: it must
         # not decide anything about the event (it would find nothing unfinished yet).
-        assert (await _fire(engine, _at(2, 0.5))).deliveries_created == 0
+        assert (await _fire(store, _at(2, 0.5))).deliveries_created == 0
     finally:
         held.go.set()
     assert (await node_a).deliveries_created == 1
     # B again, after A committed: it finds A's delivery unfinished and skips its own.
-    await _fire(engine, _at(2, 0.5))
+    await _fire(store, _at(2, 0.5))
     rows = await deliveries_of(engine, event_id)
     assert [(row["scheduled_for"], row["status"]) for row in rows] == [
         (_at(1), DeliveryStatus.PENDING),
@@ -140,20 +140,21 @@ def _succeeded(delivery_id: str, token: str, now: datetime) -> Outcome:
 
 
 async def test_a_buffered_occurrence_committed_during_the_release_is_not_stranded(
-    pg: tuple[str, AsyncEngine],
+    pg: tuple[str, SqlStore],
 ) -> None:
     """Node A buffers 00:02 behind 00:01 (which it sees running) while a dispatcher
     records 00:01's success: whichever order the two commit in, 00:02 ends up pending."""
-    url, engine = pg
+    url, store = pg
+    engine = store.engine
     event_id = await _event(engine, "buffer_one")
-    await _fire(engine, _at(1))
-    (claimed,) = await claim_ready(engine, now=_at(1), horizon=_at(1), limit=10, lease_seconds=600)
+    await _fire(store, _at(1))
+    (claimed,) = await store.claim_ready(now=_at(1), horizon=_at(1), limit=10, lease_seconds=600)
     held = HeldFiring(url, _at(2))
     node_a = asyncio.create_task(asyncio.to_thread(held.run))
     try:
         assert await asyncio.to_thread(held.claimed.wait, 10), "node A claimed the event"
         outcome = _succeeded(claimed.id, claimed.lease_token, _at(2))
-        recording = asyncio.create_task(record_outcomes(engine, [outcome], now=_at(2)))
+        recording = asyncio.create_task(store.record_outcomes([outcome], now=_at(2)))
         # The recording transaction waits for the event A holds before it looks for a
         # buffered delivery (the one A is about to commit).
         await wait_for(lambda: _waiting_on_a_lock(engine), what="the release to wait")
