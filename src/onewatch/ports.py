@@ -141,6 +141,11 @@ class StoreTransaction(Protocol):
         (unique (event, kind, scheduled_for))."""
         ...
 
+    async def insert_occurrences(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """A backfill's delivery rows, each skipped where its (event, kind, scheduled_for)
+        exists already; how many were new."""
+        ...
+
     # --- actions --------------------------------------------------------------------
     async def insert_action(self, values: Mapping[str, Any]) -> int: ...
 

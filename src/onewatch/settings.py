@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     #: another process (an API-only node) is noticed; in-process changes wake it at once.
     scheduler_max_idle_seconds: float = Field(default=1.0, gt=0)
     misfire_fire_all_cap: int = Field(default=100, ge=1)
+    #: Most occurrences one ``POST .../backfill`` may create: a larger range is refused
+    #: (422 naming ``to``), so one request cannot flood the dispatchers.
+    backfill_max_occurrences: int = Field(default=1000, ge=1, le=100_000)
     dispatcher_batch_size: int = Field(default=200, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1)
     dispatcher_per_host_limit: int = Field(default=64, ge=1)

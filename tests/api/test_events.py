@@ -39,7 +39,9 @@ async def test_create_computes_the_next_occurrence_in_utc(live: LiveApp) -> None
         "maxOccurrences": 12,
         "startAt": None,
         "endAt": None,
+        "jitterSeconds": 0,
     }
+    assert body["overlap"] == "allow"
 
 
 async def test_create_wakes_the_scheduler(live: LiveApp) -> None:

@@ -144,6 +144,17 @@ EVENT_CASES: list[tuple[str, Callable[[Document], None], str]] = [
         "retryPolicy",
     ),
     ("unknown misfire policy", _set("misfirePolicy", "sometimes"), "misfirePolicy"),
+    ("unknown overlap policy", _set("overlap", "queue_all"), "overlap"),
+    (
+        "negative jitter",
+        _set("schedulingPattern.jitterSeconds", -1),
+        "schedulingPattern.jitterSeconds",
+    ),
+    (
+        "jitter over a day",
+        _set("schedulingPattern.jitterSeconds", 86401),
+        "schedulingPattern.jitterSeconds",
+    ),
     ("negative grace", _set("misfireGraceSeconds", -1), "misfireGraceSeconds"),
     ("server-set status", _set("status", "completed"), "status"),
     ("misspelt field", _set("schedulingPatern", {}), "schedulingPatern"),

@@ -22,15 +22,24 @@ def _check_texts(table: Table) -> set[str]:
 
 def test_the_words_are_the_ones_already_stored() -> None:
     assert EVENT_STATUSES == ("active", "paused", "completed", "cancelled")
-    assert DELIVERY_STATUSES == ("pending", "running", "succeeded", "retrying", "dead")
+    assert DELIVERY_STATUSES == (
+        "pending",
+        "running",
+        "succeeded",
+        "retrying",
+        "dead",
+        "buffered",
+        "skipped",
+    )
     assert tuple(AttemptOutcome) == ("succeeded", "failed", "abandoned")
     assert json.dumps({"status": EventStatus.PAUSED}) == '{"status": "paused"}'
 
 
 def test_the_check_constraints_are_built_from_the_enums() -> None:
     assert "status IN ('active', 'paused', 'completed', 'cancelled')" in _check_texts(events)
-    assert "status IN ('pending', 'running', 'succeeded', 'retrying', 'dead')" in _check_texts(
-        deliveries
+    assert (
+        "status IN ('pending', 'running', 'succeeded', 'retrying', 'dead', 'buffered', 'skipped')"
+        in _check_texts(deliveries)
     )
     assert "outcome IN ('succeeded', 'failed', 'abandoned')" in _check_texts(delivery_attempts)
     assert DeliveryStatus.RUNNING == "running"

@@ -116,6 +116,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "schedulingPattern": {"pattern": NEVER},
     },
     ("POST", "/v1/schedules/preview"): {"schedulingPattern": {"pattern": "@daily"}},
+    ("POST", "/v1/events/{service}/{key}/backfill"): {
+        "from": "2020-01-01T00:00:00Z",
+        "to": "2020-01-02T00:00:00Z",
+    },
     # A new event of the owner's, and a replacement of the owner's existing one.
     ("POST", "/v1/events/batch"): {
         "items": [

@@ -14,6 +14,7 @@ from onewatch.api.fast_create import FastCreate
 from onewatch.api.openapi import install_openapi
 from onewatch.api.routes import (
     actions,
+    backfill,
     deliveries,
     event_batch,
     events,
@@ -85,6 +86,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         actions,
         event_batch,
         events,
+        backfill,
         schedules,
         deliveries,
         metrics,

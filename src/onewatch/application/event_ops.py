@@ -84,6 +84,8 @@ def event_definition(service: str, document: EventDocument, timezone: str) -> di
         "retry_policy": policy.model_dump(by_alias=True) if policy else None,
         "misfire_policy": document.misfire_policy,
         "misfire_grace_seconds": document.misfire_grace_seconds,
+        "overlap": document.overlap,
+        "jitter_seconds": pattern.jitter_seconds,
     }
 
 

@@ -31,6 +31,7 @@ def scheduling_pattern_json(row: StoredRow) -> dict[str, Any]:
         "maxOccurrences": row["max_occurrences"],
         "startAt": utc_text(row["start_at"]),
         "endAt": utc_text(row["end_at"]),
+        "jitterSeconds": row["jitter_seconds"],
     }
 
 
@@ -55,6 +56,7 @@ def event_json(row: StoredRow) -> dict[str, Any]:
         "retryPolicy": row["retry_policy"],
         "misfirePolicy": row["misfire_policy"],
         "misfireGraceSeconds": row["misfire_grace_seconds"],
+        "overlap": row["overlap"],
         "createdAt": utc_text(row["created_at"]),
         "updatedAt": utc_text(row["updated_at"]),
     }

@@ -11,7 +11,8 @@ import inspect
 from datetime import datetime, timedelta
 from typing import Any
 
-from onewatch.domain.documents import SchedulingPattern
+from onewatch.domain.documents import SchedulingPattern, utc_text
+from onewatch.domain.jitter import jittered
 from onewatch.domain.schedule import (
     InvalidPattern,
     Schedule,
@@ -89,3 +90,18 @@ def first_fire(
             field="schedulingPattern.pattern",
         )
     return late_fire
+
+
+def preview_occurrences(
+    fires: list[datetime], jitter_seconds: int, identity: tuple[str, str] | None
+) -> list[dict[str, str | None]]:
+    """Each fire's nominal instant (``scheduledFor``, its identity) and when it is sent
+    (``dueAt``: plus the event's jitter offset, which depends on the event's (service,
+    key) ``identity``; None when the jitter is not zero and no event is named)."""
+    occurrences: list[dict[str, str | None]] = []
+    for nominal in fires:
+        due: datetime | None = nominal
+        if jitter_seconds:
+            due = None if identity is None else jittered(*identity, nominal, jitter_seconds)
+        occurrences.append({"scheduledFor": utc_text(nominal), "dueAt": utc_text(due)})
+    return occurrences

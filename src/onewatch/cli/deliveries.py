@@ -52,6 +52,7 @@ DETAIL: list[Column] = [
     ("next attempt", lambda d: d.next_attempt_at),
     ("last status", lambda d: d.last_status_code),
     ("last error", lambda d: d.last_error),
+    ("skip reason", lambda d: d.skip_reason),
     ("finished", lambda d: d.finished_at),
 ]
 ATTEMPT_COLUMNS: list[Column] = [
@@ -67,7 +68,8 @@ ATTEMPT_COLUMNS: list[Column] = [
 @deliveries_app.command("list")
 def list_deliveries(
     status: Annotated[
-        str | None, typer.Option(help="pending, running, succeeded, retrying or dead.")
+        str | None,
+        typer.Option(help="pending, running, succeeded, retrying, dead, buffered or skipped."),
     ] = None,
     event: Annotated[
         str | None, typer.Option(metavar="KEY", help="Only this event's (KEY or SERVICE/KEY).")

@@ -54,6 +54,8 @@ DETAIL: list[Column] = [
     ("params", lambda e: e.params),
     ("retry policy", lambda e: e.retry_policy),
     ("misfire policy", lambda e: e.misfire_policy),
+    ("overlap", lambda e: e.overlap),
+    ("jitter (s)", lambda e: e.scheduling_pattern.jitter_seconds),
     ("id", lambda e: e.id),
     ("updated", lambda e: e.updated_at),
 ]

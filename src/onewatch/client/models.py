@@ -74,6 +74,7 @@ class Event(Answer):
     retry_policy: RetryPolicy | None = None
     misfire_policy: str = "fire_once"
     misfire_grace_seconds: int = 60
+    overlap: str = "allow"
     created_at: datetime
     updated_at: datetime
 
@@ -106,6 +107,7 @@ class Delivery(Answer):
     created_at: datetime
     finished_at: datetime | None = None
     attempts: list[Attempt] = Field(default_factory=list)
+    skip_reason: str | None = None
 
 
 class SchedulePreview(Answer):

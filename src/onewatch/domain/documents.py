@@ -32,6 +32,7 @@ from pydantic.alias_generators import to_camel
 
 from onewatch.delivery.header_rules import header_name_problem, header_value_problem
 from onewatch.delivery.url_values import url_value_problem
+from onewatch.domain.jitter import MAX_JITTER_SECONDS
 from onewatch.domain.names import MAX_SERVICE_LENGTH, key_problem, service_name_problem
 
 MAX_KEY_LENGTH = 200
@@ -274,6 +275,12 @@ class SchedulingPattern(CamelModel):
     max_occurrences: int | None = Field(default=None, ge=1, le=MAX_STORED_INTEGER)
     start_at: Instant | None = None
     end_at: Instant | None = None
+    jitter_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_JITTER_SECONDS,
+        description="Send each occurrence up to this many seconds after its instant.",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> SchedulingPattern:
@@ -298,6 +305,7 @@ class EventDocument(ServerOwnedIgnored):
     retry_policy: RetryPolicy | None = None
     misfire_policy: Literal["fire_once", "fire_all", "skip"] = "fire_once"
     misfire_grace_seconds: int = Field(default=60, ge=0, le=30 * 86400)
+    overlap: Literal["allow", "skip", "buffer_one"] = "allow"
 
     @model_validator(mode="after")
     def _target(self) -> EventDocument:
@@ -319,6 +327,16 @@ class SchedulePreviewRequest(CamelModel):
     scheduling_pattern: SchedulingPattern
     count: int = Field(default=5, ge=1, le=100)
     after: Instant | None = None
+    #: The event whose jitter offsets to show (they depend on its service and key).
+    key: Key | None = None
+    service: ServiceName | None = None
+
+
+class BackfillRequest(CamelModel):
+    """A past range whose occurrences an event should have fired: both ends included."""
+
+    from_: Instant = Field(alias="from")
+    to: Instant
 
 
 def kind_of(document: Any) -> str:

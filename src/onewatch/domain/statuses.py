@@ -37,14 +37,21 @@ class DeliveryStatus(StrEnum):
     SUCCEEDED = "succeeded"
     RETRYING = "retrying"
     DEAD = "dead"
+    #: Waiting for the event's previous delivery to finish (overlap ``buffer_one``).
+    BUFFERED = "buffered"
+    #: Never sent: it came due while the event's previous delivery was unfinished
+    #: (overlap ``skip``, or ``buffer_one`` with one already waiting); ``skip_reason`` says why.
+    SKIPPED = "skipped"
 
 
 #: Every delivery status, in the order the schema's check constraint lists them.
 DELIVERY_STATUSES = tuple(DeliveryStatus)
 #: Deliveries a dispatcher may claim once their ``next_attempt_at`` has come.
 READY_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
-#: Deliveries not yet finished: waiting, or held by a dispatcher.
-UNFINISHED_STATUSES = (*READY_STATUSES, DeliveryStatus.RUNNING)
+#: Deliveries not yet finished: waiting, held by a dispatcher, or buffered behind another.
+UNFINISHED_STATUSES = (*READY_STATUSES, DeliveryStatus.RUNNING, DeliveryStatus.BUFFERED)
+#: Deliveries that reached their end: nothing more happens to them (unless redriven).
+FINISHED_STATUSES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED)
 
 
 class DeliveryKind(StrEnum):

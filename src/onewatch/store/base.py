@@ -35,6 +35,7 @@ from onewatch.store.failures import store_failure
 from onewatch.store.group_commit import GroupCommit
 from onewatch.store.many import ManyRows
 from onewatch.store.migrate import is_current, upgrade_to_head
+from onewatch.store.overlap import finished_ids, overlap_policies, release_buffered, settle_overlaps
 from onewatch.store.records import (
     Advance,
     ClaimedDelivery,
@@ -170,6 +171,9 @@ class SqlStore(ABC):
             kept = await self._advance(connection, [plan(event) for event in due], now)
             rows = firing.delivery_rows(kept, now)
             if rows:
+                # After the events were claimed and advanced, in this transaction: see
+                # store.overlap for why no other node can decide the same occurrence.
+                await settle_overlaps(connection, overlap_policies(kept), rows, now)
                 await self.execute_many(connection, self.insert_deliveries, rows)
         return FireBatch(len(kept), len(rows), full=len(due) == limit)
 
@@ -229,13 +233,18 @@ class SqlStore(ABC):
             params = [deliveries.record_params(outcome, now)]
             if await self.execute_many(connection, deliveries.RECORD, params) == 1:
                 kept.append(outcome)
-        await self._insert_attempts(connection, kept)
+        await self._insert_attempts(connection, kept, now)
         return kept
 
-    async def _insert_attempts(self, connection: AsyncConnection, kept: Sequence[Outcome]) -> None:
+    async def _insert_attempts(
+        self, connection: AsyncConnection, kept: Sequence[Outcome], now: datetime
+    ) -> None:
+        """The attempt rows of the recorded outcomes; a delivery buffered behind one that
+        just finished is released in the same transaction (``store.overlap``)."""
         if kept:
             rows = [deliveries.attempt_row(outcome) for outcome in kept]
             await self.execute_many(connection, deliveries.INSERT_ATTEMPTS, rows)
+            await release_buffered(connection, finished_ids(kept), now)
 
     async def release(self, held: Sequence[tuple[str, str]], *, now: datetime) -> int:
         if not held:

@@ -369,6 +369,7 @@ _VIEW_COLUMNS = (
     deliveries.c.last_error,
     deliveries.c.created_at,
     deliveries.c.finished_at,
+    deliveries.c.skip_reason,
 )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onewatch.domain.jitter import jittered
 from onewatch.domain.statuses import DeliveryKind, DeliveryStatus, EventStatus
 from onewatch.store.ids import new_delivery_id
 from onewatch.store.many import ManyRows
@@ -94,6 +95,8 @@ DELIVERY_COLUMNS = (
     "next_attempt_at",
     "created_at",
     "updated_at",
+    "finished_at",
+    "skip_reason",
 )
 
 
@@ -108,10 +111,19 @@ def delivery_rows(advances: Sequence[Advance], now: datetime) -> list[dict[str, 
             "scheduled_for": due,
             "status": DeliveryStatus.PENDING,
             "attempts": 0,
-            "next_attempt_at": due,
+            # The occurrence keeps its nominal instant (its identity); jitter delays the send.
+            "next_attempt_at": _due_at(advance.event, due),
             "created_at": now,
             "updated_at": now,
+            "finished_at": None,
+            "skip_reason": None,
         }
         for advance in advances
         for due in advance.fires
     ]
+
+
+def _due_at(event: DueEvent, nominal: datetime) -> datetime:
+    if not event.jitter_seconds:
+        return nominal
+    return jittered(event.service, event.key, nominal, event.jitter_seconds)

@@ -8,20 +8,21 @@ node whose schema is current needs no more than one read of ``alembic_version``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest revision in ``migrations/versions`` (a test holds it to Alembic's own head).
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0008"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -37,6 +38,16 @@ def _upgrade(connection: Connection) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(connection), "head")
+    if connection.dialect.name == "sqlite":
+        _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """With foreign keys off while migrating, a rebuilt table could have broken one: then
+    roll it all back rather than commit a store whose references dangle."""
+    broken = connection.execute(text("PRAGMA foreign_key_check")).all()
+    if broken:
+        raise RuntimeError(f"the migration left broken foreign keys: {broken[:5]}")
 
 
 def _no_lock(_connection: Connection) -> None:
@@ -76,9 +87,34 @@ async def upgrade_to_head(
     """
     if await _stored_revisions(engine) == {HEAD_REVISION}:
         return
-    async with engine.begin() as connection:
+    async with (
+        engine.connect() as connection,
+        _sqlite_foreign_keys_off(connection),
+        connection.begin(),
+    ):
         await connection.run_sync(take_turn)
         await connection.run_sync(_upgrade)
+
+
+@asynccontextmanager
+async def _sqlite_foreign_keys_off(connection: AsyncConnection) -> AsyncIterator[None]:
+    """SQLite: foreign keys off around the migration's transaction (no-op elsewhere).
+
+    A migration that changes a check constraint rebuilds its table (create, copy, drop,
+    rename); with foreign keys on, dropping ``events`` would cascade into every delivery
+    and attempt. SQLite ignores the pragma inside a transaction, so it is set before the
+    transaction begins, through the driver (SQLAlchemy would begin one first).
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        await driver.execute("PRAGMA foreign_keys=ON")
 
 
 async def is_current(engine: AsyncEngine) -> bool:

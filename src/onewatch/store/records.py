@@ -57,6 +57,8 @@ class DueEvent:
     misfire_policy: str
     misfire_grace_seconds: int
     version: int
+    overlap: str = "allow"
+    jitter_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class DeliveryView:
     created_at: datetime
     finished_at: datetime | None
     attempts: list[AttemptView]
+    #: Why it was not sent (a skipped delivery, by the event's overlap policy).
+    skip_reason: str | None = None
 
 
 @dataclass(frozen=True)

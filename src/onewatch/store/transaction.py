@@ -16,7 +16,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.security.secrets_crypto import Keyring
-from onewatch.store import actions, dashboard, events, signing_secrets
+from onewatch.store import actions, backfill, dashboard, events, signing_secrets
 from onewatch.store.records import EventFilter, SigningSecretRecord, StoredRow
 
 if TYPE_CHECKING:
@@ -71,6 +71,9 @@ class SqlTransaction:
 
     async def insert_manual_delivery(self, event: RowMapping, now: datetime) -> str:
         return await events.insert_manual_delivery(self.connection, event, now)
+
+    async def insert_occurrences(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        return await backfill.insert_occurrences(self.connection, rows)
 
     # --- actions --------------------------------------------------------------------
     async def insert_action(self, values: Mapping[str, Any]) -> int:

@@ -20,7 +20,15 @@ from onewatch.domain.schedule import InvalidPattern
 from onewatch.domain.schedule.zones import zone_info
 from onewatch.domain.statuses import SETTABLE_EVENT_STATUSES
 
-SCHEDULE_FIELDS = ("pattern", "timezone", "separation", "maxOccurrences", "startAt", "endAt")
+SCHEDULE_FIELDS = (
+    "pattern",
+    "timezone",
+    "separation",
+    "maxOccurrences",
+    "startAt",
+    "endAt",
+    "jitterSeconds",
+)
 RETRY_FIELDS = ("maxAttempts", "minBackoffSeconds", "maxBackoffSeconds", "maxAgeSeconds")
 
 Errors = list[dict[str, str]]
@@ -101,6 +109,7 @@ def document_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], Errors]
         "schedulingPattern": schedule_fields(form),
         "status": _text(form, "status") or None,
         "misfirePolicy": _text(form, "misfirePolicy") or "fire_once",
+        "overlap": _text(form, "overlap") or "allow",
     }
     if _text(form, "service"):
         document["service"] = _text(form, "service")
@@ -144,6 +153,7 @@ def form_from_event(row: RowMapping) -> dict[str, str]:
         "status": document["status"] if document["status"] in SETTABLE_EVENT_STATUSES else "",
         "misfirePolicy": document["misfirePolicy"],
         "misfireGraceSeconds": str(document["misfireGraceSeconds"]),
+        "overlap": document["overlap"],
         **_target_values(document),
         **{
             f"params.{name}": _dumped(document["params"].get(name))

@@ -22,6 +22,9 @@ router = APIRouter(tags=["deliveries"], dependencies=[RateLimitDep])
 MAX_LIMIT = 500
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
+#: Statuses with no next attempt to show.
+_NOT_SENT_AGAIN = (DeliveryStatus.SUCCEEDED, DeliveryStatus.SKIPPED)
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
@@ -48,13 +51,14 @@ def delivery_json(view: DeliveryView) -> dict[str, Any]:
         "status": view.status,
         "attemptCount": view.attempt_count,
         "nextAttemptAt": (
-            utc_text(view.next_attempt_at) if view.status != DeliveryStatus.SUCCEEDED else None
+            utc_text(view.next_attempt_at) if view.status not in _NOT_SENT_AGAIN else None
         ),
         "lastStatusCode": view.last_status_code,
         "lastError": view.last_error,
         "createdAt": utc_text(view.created_at),
         "finishedAt": utc_text(view.finished_at),
         "attempts": [attempt_json(attempt) for attempt in view.attempts],
+        "skipReason": view.skip_reason,
     }
 
 

@@ -175,5 +175,6 @@ async def trigger_event(
         "createdAt": utc_text(now),
         "finishedAt": None,
         "attempts": [],
+        "skipReason": None,
     }
     return JSONResponse(body, status_code=202)

@@ -99,7 +99,7 @@ class PostgresStore(SqlStore):
             result = await connection.execute(statements.RECORD_OUTCOMES, {**columns, "now": now})
             changed = set(result.scalars().all())
             kept = [outcome for outcome in outcomes if outcome.delivery_id in changed]
-            await self._insert_attempts(connection, kept)
+            await self._insert_attempts(connection, kept, now)
         return kept
 
     def _take_turn(self, connection: Connection) -> None:

@@ -128,7 +128,7 @@ class SqliteStore(SqlStore):
         async with self._writing() as connection:
             params = [deliveries.record_params(outcome, now) for outcome in outcomes]
             if await self.execute_many(connection, deliveries.RECORD, params) == len(outcomes):
-                await self._insert_attempts(connection, outcomes)
+                await self._insert_attempts(connection, outcomes, now)
                 return list(outcomes)
             await self._restart(connection)
             return await self._record_one_by_one(connection, outcomes, now)
