@@ -33,6 +33,13 @@ class Response:
     graphql_errors: bool = False
     #: The outbound target policy refused the destination (no connection was made).
     denied: bool = False
+    #: Lambda's ``X-Amz-Function-Error`` (``Unhandled``...): the function failed, though
+    #: the invoke itself answered 200.
+    function_error: str | None = None
+
+    @property
+    def failed_despite_status(self) -> bool:
+        return self.graphql_errors or self.function_error is not None
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:

@@ -10,10 +10,13 @@ import aiohttp
 import structlog
 
 from onewatch.clock import Clock
+from onewatch.delivery.aws_request import AwsCall, build_aws_call
+from onewatch.delivery.aws_targets import AwsTargets
 from onewatch.delivery.headers import RequestSigner, delivery_headers, signed, with_headers
-from onewatch.delivery.host_slots import HostSlots, NoFreeHostSlot, slot_key
+from onewatch.delivery.host_slots import HostSlots, NoFreeHostSlot, SlotKey, slot_key
 from onewatch.delivery.request import OutboundRequest, UnsendableTarget, build_request
 from onewatch.delivery.sender import Response, send
+from onewatch.domain.documents import AWS_TARGET_KINDS
 from onewatch.domain.retry import (
     AttemptResult,
     Decision,
@@ -50,6 +53,8 @@ class AttemptTools:
     signer: RequestSigner | None = None
     #: Each service's calls in flight per target host (unlimited unless given).
     host_slots: HostSlots = field(default_factory=lambda: HostSlots(0))
+    #: Lambda and SQS targets; None: this node sends none (such a delivery fails).
+    aws: AwsTargets | None = None
 
 
 def _policy(item: ClaimedDelivery) -> RetryPolicy:
@@ -66,11 +71,8 @@ class SigningUnavailable(Exception):
     """The signer failed (store unreachable, a key missing): retry later, never send unsigned."""
 
 
-async def _request(
-    item: ClaimedDelivery, now: datetime, signer: RequestSigner | None
-) -> OutboundRequest:
-    request = build_request(item.target_type, item.target, item.payload, item.params)
-    ours = delivery_headers(
+def _our_headers(item: ClaimedDelivery, now: datetime) -> dict[str, str]:
+    return delivery_headers(
         delivery_id=item.id,
         service=item.service,
         event_key=item.event_key,
@@ -78,7 +80,13 @@ async def _request(
         attempt=item.attempt_number,
         now=now,
     )
-    stamped = with_headers(request, ours)
+
+
+async def _request(
+    item: ClaimedDelivery, now: datetime, signer: RequestSigner | None
+) -> OutboundRequest:
+    request = build_request(item.target_type, item.target, item.payload, item.params)
+    stamped = with_headers(request, _our_headers(item, now))
     if signer is None:
         return stamped
     try:
@@ -123,7 +131,7 @@ def _result(response: Response, now: datetime) -> AttemptResult:
         status_code=response.status_code,
         error=response.error,
         retry_after_seconds=parse_retry_after(response.retry_after, now),
-        failed_despite_status=response.graphql_errors,
+        failed_despite_status=response.failed_despite_status,
     )
 
 
@@ -135,6 +143,10 @@ def _observe(tools: AttemptTools, item: ClaimedDelivery, response: Response, lat
 
 async def _response(tools: AttemptTools, item: ClaimedDelivery, started: datetime) -> Response:
     """What the target answered; a failure to sign is an error response (retried later)."""
+    if item.target_type in AWS_TARGET_KINDS:
+        response = await _aws_response(tools, item, started)
+        _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
+        return response
     try:
         request = await _request(item, started, tools.signer)
     except SigningUnavailable as exc:
@@ -163,6 +175,44 @@ async def _send_in_host_slot(
                 excerpt_bytes=tools.excerpt_bytes,
                 connect_timeout=tools.connect_timeout,
             )
+    except NoFreeHostSlot as exc:
+        return Response(None, int((time.perf_counter() - began) * 1000), None, error=str(exc))
+
+
+async def _aws_response(tools: AttemptTools, item: ClaimedDelivery, started: datetime) -> Response:
+    """A Lambda invoke or SQS send, if the service's grant still covers it.
+
+    Checked again here, not only at the API: a row stored before the operator withdrew
+    the grant is refused (final, like a refused address) instead of being called.
+    """
+    assert item.target_type is not None
+    call = build_aws_call(
+        item.target_type,
+        item.target,
+        item.params,
+        _our_headers(item, started),
+        service=item.service,
+        event_key=item.event_key,
+    )
+    if tools.aws is None:
+        return Response(None, 0, None, error="this node sends no Lambda or SQS targets")
+    problem = tools.aws.policy.problem(item.service, call.kind, call.destination)
+    if problem is not None:
+        return Response(None, 0, None, error=problem, denied=True)
+    return await _send_aws_in_slot(tools, tools.aws, item.service, call)
+
+
+async def _send_aws_in_slot(
+    tools: AttemptTools, aws: AwsTargets, service: str, call: AwsCall
+) -> Response:
+    """As ``_send_in_host_slot``: a hanging function or queue holds its own service's
+    share of it, never another service's."""
+    key: SlotKey = (service, call.kind, call.destination, None)
+    wait = call.timeout_seconds or aws.total_timeout
+    began = time.perf_counter()
+    try:
+        async with tools.host_slots.slot(key, wait=wait):
+            return await aws.send(call)
     except NoFreeHostSlot as exc:
         return Response(None, int((time.perf_counter() - began) * 1000), None, error=str(exc))
 
