@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
+from tests.backends.moto_server import moto_endpoint as moto_endpoint  # a fixture
 from tests.backends.postgres import temporary_database
 from tests.backends.redis_server import RedisServer
 from tests.conftest import postgres_url
