@@ -18,7 +18,8 @@ from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg")
+#: aiobotocore and botocore: only once a Lambda or SQS target is sent (delivery.aws_targets).
+NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg", "aiobotocore", "botocore")
 
 START_NODE = """
 import asyncio, json, sys
