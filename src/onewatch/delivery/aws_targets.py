@@ -99,8 +99,11 @@ class AwsTargets:
 
         started = time.perf_counter()
         try:
+            # Outside the call's bound: making a client is local work (botocore loads the
+            # service's model), done once per node, and no reason to fail a call.
+            client = await self._client(call.kind, call.region)
+            started = time.perf_counter()
             async with asyncio.timeout(call.timeout_seconds or self.total_timeout):
-                client = await self._client(call.kind, call.region)
                 if call.kind == "lambda":
                     response = await _invoke(client, call, self.excerpt_bytes)
                 else:
