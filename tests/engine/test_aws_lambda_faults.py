@@ -1,10 +1,13 @@
-"""A Lambda that hangs holds only its own service's share, and every invoke is bounded.
+"""Lambda faults moto cannot play: a hanging function holds only its own service's
+share, an invoke is bounded by its timeout, throttles and 5xx are retried, a missing
+function is final.
 
 The Lambda endpoint here is a real HTTP server on 127.0.0.1 speaking Lambda's Invoke
 call (``POST /2015-03-31/functions/<name>/invocations``), reached by the real aiobotocore
 client through ``AWS_ENDPOINT_URL_LAMBDA``: functions named ``slow-*`` answer only when
-the test releases them, the others echo their payload at once. (moto answers every
-invoke at once, so it cannot stand for a hanging function.)
+the test releases them, ``scripted[name]`` lists error answers to give first, the others
+echo their payload at once. (moto's Lambda without Docker answers every invoke at once
+and with 200, so it cannot stand for these.)
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from tests.engine.support import (
 )
 
 GRANTS = {"slow": {"functions": ["slow-*"]}, "billing": {"functions": ["billing-*"]}}
+FAST = {"minBackoffSeconds": 0.05, "maxBackoffSeconds": 0.1}
 
 
 @dataclass
@@ -42,6 +46,8 @@ class StandInLambda:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     in_flight: Counter[str] = field(default_factory=Counter)
     peak: Counter[str] = field(default_factory=Counter)
+    #: Function name -> (status, error type) answers to give, in order, before echoing.
+    scripted: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     runner: web.AppRunner | None = None
     url: str = ""
 
@@ -55,6 +61,13 @@ class StandInLambda:
                 await self.release.wait()
             finally:
                 self.in_flight[name] -= 1
+        if self.scripted.get(name):
+            status, error_type = self.scripted[name].pop(0)
+            return web.json_response(
+                {"Type": "Service", "message": f"{error_type} from the stand-in"},
+                status=status,
+                headers={"x-amzn-ErrorType": error_type},
+            )
         return web.Response(status=200, body=payload, content_type="application/json")
 
     async def start(self) -> StandInLambda:
@@ -173,3 +186,46 @@ async def test_an_invoke_that_never_answers_times_out_and_is_retried(
         assert all(a["status_code"] is None and a["latency_ms"] >= 300 for a in attempts)
     finally:
         await node.stop()
+
+
+async def _settled(node: Runtime, event_id: int) -> dict[str, Any]:
+    async def done() -> bool:
+        return await _status(node, event_id) in ("succeeded", "dead")
+
+    await wait_for(done, seconds=20, what="the delivery to settle")
+    (delivery,) = await deliveries_of(node.engine, event_id)
+    return delivery
+
+
+async def test_a_throttle_and_a_5xx_are_retried(tmp_path: Path, stand_in: StandInLambda) -> None:
+    stand_in.scripted["billing-busy"] = [
+        (429, "TooManyRequestsException"),
+        (500, "ServiceException"),
+    ]
+    node = await _node(tmp_path)
+    try:
+        event_id = await _fire(node, "billing", "busy", {"function": "billing-busy"}, **FAST)
+        delivery = await _settled(node, event_id)
+        attempts = await attempts_of(node.engine, str(delivery["id"]))
+    finally:
+        await node.stop()
+    assert delivery["status"] == "succeeded"
+    assert [a["status_code"] for a in attempts] == [429, 500, 200]
+    assert attempts[0]["error"].startswith("TooManyRequestsException: ")
+    assert attempts[1]["error"].startswith("ServiceException: ")
+
+
+async def test_a_function_that_does_not_exist_is_final(
+    tmp_path: Path, stand_in: StandInLambda
+) -> None:
+    stand_in.scripted["billing-gone"] = [(404, "ResourceNotFoundException")]
+    node = await _node(tmp_path)
+    try:
+        event_id = await _fire(node, "billing", "gone", {"function": "billing-gone"}, **FAST)
+        delivery = await _settled(node, event_id)
+    finally:
+        await node.stop()
+    assert (delivery["status"], delivery["attempts"]) == ("dead", 1)
+    assert delivery["last_status_code"] == 404
+    assert "ResourceNotFoundException" in str(delivery["last_error"])
+    assert "HTTP 404 is final" in str(delivery["last_error"])
