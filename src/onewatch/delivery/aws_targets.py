@@ -46,6 +46,9 @@ class AwsTargets:
         self._connect_timeout = settings.http_connect_timeout_seconds
         self._pool_size = settings.dispatcher_concurrency
         self._clients: dict[tuple[str, str | None], Any] = {}
+        #: The aiobotocore session, once made, and the services whose models it loaded.
+        self._session: Any = None
+        self._loaded: set[str] = set()
         self._lock = asyncio.Lock()
         self._stack = AsyncExitStack()
 
@@ -65,6 +68,19 @@ class AwsTargets:
         self._clients.clear()
         await self._stack.aclose()
 
+    async def _prepare(self, kind: str) -> None:
+        """Import aiobotocore and load ``kind``'s service model, in a thread, once.
+
+        Both are seconds of blocking work on a busy machine (botocore parses large JSON
+        models): on the event loop they would make every delivery due meanwhile late.
+        """
+        if kind in self._loaded:
+            return
+        async with self._lock:
+            if kind not in self._loaded:
+                self._session = await asyncio.to_thread(_loaded_session, self._session, kind)
+                self._loaded.add(kind)
+
     async def _client(self, kind: str, region: str | None) -> Any:
         key = (kind, region)
         client = self._clients.get(key)
@@ -78,7 +94,6 @@ class AwsTargets:
 
     def _create(self, kind: str, region: str | None) -> Any:
         from aiobotocore.config import AioConfig
-        from aiobotocore.session import get_session
 
         config = AioConfig(
             connect_timeout=self._connect_timeout,
@@ -87,20 +102,21 @@ class AwsTargets:
             # Large as the HTTP pool: per-service shares (host_slots) bound each service.
             max_pool_connections=self._pool_size,
         )
+        # botocore reads AWS_DEFAULT_REGION (and profiles) itself, but not AWS_REGION.
         region = region or os.environ.get("AWS_REGION") or None
-        session = get_session()
         if kind == "lambda":
-            return session.create_client("lambda", region_name=region, config=config)
-        return session.create_client("sqs", region_name=region, config=config)
+            return self._session.create_client("lambda", region_name=region, config=config)
+        return self._session.create_client("sqs", region_name=region, config=config)
 
     async def send(self, call: AwsCall) -> Response:
         """Invoke or send ``call``; every failure comes back as ``Response.error``."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        await self._prepare(call.kind)
+        from botocore.exceptions import BotoCoreError, ClientError  # imported by _prepare
 
         started = time.perf_counter()
         try:
-            # Outside the call's bound: making a client is local work (botocore loads the
-            # service's model), done once per node, and no reason to fail a call.
+            # Outside the call's bound: making a client is local work (and resolving the
+            # credentials), done once per node and region, and no reason to fail a call.
             client = await self._client(call.kind, call.region)
             started = time.perf_counter()
             async with asyncio.timeout(call.timeout_seconds or self.total_timeout):
@@ -115,6 +131,17 @@ class AwsTargets:
         except (BotoCoreError, OSError, ValueError) as exc:
             return Response(None, _elapsed(started), None, error=_describe(exc))
         return _with_latency(response, _elapsed(started))
+
+
+def _loaded_session(session: Any, kind: str) -> Any:
+    """``session`` (a new one if None) with ``kind``'s models in its loader's cache."""
+    from aiobotocore.session import get_session
+
+    session = session or get_session()
+    loader = session.get_component("data_loader")
+    for model in ("service-2", "endpoint-rule-set-1"):
+        loader.load_service_model(kind, model)
+    return session
 
 
 def _elapsed(started: float) -> int:
