@@ -129,3 +129,13 @@ def test_a_stored_target_that_cannot_make_a_call_is_unsendable(
 ) -> None:
     with pytest.raises(UnsendableTarget):
         build_aws_call(kind, target, {}, HEADERS, service="billing", event_key="k")
+
+
+def test_a_body_is_ascii_json_that_reads_back_the_same() -> None:
+    """Every character a JSON body may carry (a lone surrogate too) can be sent."""
+    body = {"name": "fecho de março", "odd": "\ud800"}
+    call = build_aws_call(
+        "sqs", {"queueUrl": QUEUE}, {"body": body}, HEADERS, service="billing", event_key="k"
+    )
+    assert call.body.isascii()
+    assert json.loads(call.body) == body

@@ -68,7 +68,9 @@ class AwsCall:
 
 
 def _json_bytes(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    # ASCII (non-ASCII as \u escapes): always characters SQS accepts in a message body,
+    # and always encodable, even a lone surrogate that a JSON body may carry.
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 def _timeout(target: Mapping[str, Any]) -> float | None:

@@ -22,8 +22,11 @@ import json
 import os
 import time
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+import aiohttp
 
 from onewatch.delivery.aws_policy import AwsTargetPolicy
 from onewatch.delivery.aws_request import AwsCall
@@ -128,9 +131,9 @@ class AwsTargets:
             return _client_error(exc.response, _elapsed(started))
         except TimeoutError:
             return Response(None, _elapsed(started), None, error="timed out")
-        except (BotoCoreError, OSError, ValueError) as exc:
+        except (BotoCoreError, aiohttp.ClientError, OSError, ValueError) as exc:
             return Response(None, _elapsed(started), None, error=_describe(exc))
-        return _with_latency(response, _elapsed(started))
+        return replace(response, latency_ms=_elapsed(started))
 
 
 def _loaded_session(session: Any, kind: str) -> Any:
@@ -146,16 +149,6 @@ def _loaded_session(session: Any, kind: str) -> Any:
 
 def _elapsed(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
-
-
-def _with_latency(response: Response, latency_ms: int) -> Response:
-    return Response(
-        response.status_code,
-        latency_ms,
-        response.excerpt,
-        response.error,
-        function_error=response.function_error,
-    )
 
 
 async def _invoke(client: LambdaClient, call: AwsCall, excerpt_bytes: int) -> Response:
