@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -30,6 +31,7 @@ from tests.engine.support import (
     utcnow,
     wait_for,
 )
+from tests.support.tcp_proxy import TcpProxy
 
 FAST = {"maxAttempts": 5, "minBackoffSeconds": 0.05, "maxBackoffSeconds": 0.2}
 #: billing may call its own functions and queues; nobody else is granted anything.
@@ -170,3 +172,30 @@ async def test_a_stored_target_outside_the_grant_is_refused_at_send(aws_node: Ru
     assert "may not call the SQS queue" in str(delivery["last_error"])
     assert "not retried" in str(delivery["last_error"])
     assert await receive_all(queue_url) == []
+
+
+async def test_sqs_unreachable_is_retried_until_it_is_back(
+    aws_node: Runtime, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS reached through a proxy the test cuts: each attempt meanwhile fails, and the
+    message is sent once it forwards again."""
+    queue_url = await create_queue("billing-retries")
+    moto = urlsplit(moto_endpoint)
+    proxy = TcpProxy(str(moto.hostname), int(moto.port or 80))
+    await proxy.start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", f"http://127.0.0.1:{proxy.port}")
+        await proxy.cut(refuse=False)
+        target = {"queueUrl": queue_url}
+        event_id = await _fire(aws_node, "retried", "sqs", target, {"try": "again"})
+        await wait_for(lambda: proxy.turned_away >= 2, what="two attempts turned away")
+        await proxy.restore()
+        delivery = await _settled(aws_node, event_id, "succeeded")
+        (message,) = await receive_all(queue_url)
+    finally:
+        await proxy.close()
+    assert json.loads(message["Body"]) == {"try": "again"}
+    attempts = await attempts_of(aws_node.engine, str(delivery["id"]))
+    assert len(attempts) >= 2
+    assert all(a["status_code"] is None and a["error"] for a in attempts[:-1])
+    assert attempts[-1]["status_code"] == 200
