@@ -110,6 +110,11 @@ async def test_an_event_on_an_action_outside_the_grant_is_refused(live: LiveApp)
         ({"key": "q", "type": "sqs", "sqs": {"queueUrl": "sqs://billing-jobs"}}, "sqs.queueUrl"),
         ({"key": "q", "type": "sqs", "sqs": {"queueUrl": "https://sqs.example"}}, "sqs.queueUrl"),
         ({"key": "q", "type": "sqs", "sqs": {}}, "sqs.queueUrl"),
+        (
+            {"key": "q", "type": "sqs", "sqs": {"queueUrl": QUEUE + "/../../payroll"}},
+            "sqs.queueUrl",
+        ),
+        ({"key": "q", "type": "sqs", "sqs": {"queueUrl": QUEUE + "?x=1"}}, "sqs.queueUrl"),
         ({"key": "q", "type": "lambda", "sqs": {"queueUrl": QUEUE}}, "body"),
     ],
 )

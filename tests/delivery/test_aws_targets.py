@@ -120,6 +120,8 @@ def test_a_group_id_sqs_would_refuse_becomes_a_digest() -> None:
         ("lambda", {}),
         ("lambda", {"function": "f", "invocationType": "DryRun"}),
         ("sqs", {"queueUrl": ""}),
+        ("sqs", {"queueUrl": QUEUE + "/../../999999999999/payroll"}),
+        ("lambda", {"function": "billing-close/../payroll"}),
         ("kinesis", {"stream": "s"}),
         ("sqs", None),
     ],

@@ -27,6 +27,32 @@ _GROUP_ID = re.compile(r"[!-~]{1,128}")
 #: ``arn:aws:lambda:<region>:...`` and ``https://sqs.<region>.amazonaws.com/...``.
 _ARN_REGION = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z]{2}(?:-gov)?-[a-z]+-\d):")
 _SQS_HOST_REGION = re.compile(r"sqs\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?")
+#: A queue URL: ``/<12-digit account>/<name>`` on a host, nothing after (a grant pattern's
+#: ``*`` matches ``/`` too, so ``billing-*/../other`` must not get as far as the grant).
+_QUEUE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/\d{12}/[A-Za-z0-9_-]{1,75}(\.fifo)?")
+#: A Lambda function as ``Invoke`` accepts it: a name, a partial ARN
+#: (``123456789012:function:name``) or a full ARN, each with an optional ``:version`` or
+#: ``:alias`` (AWS's own pattern).
+LAMBDA_FUNCTION = re.compile(
+    r"(arn:aws[a-zA-Z-]*:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d:)?(\d{12}:)?(function:)?"
+    r"[a-zA-Z0-9_-]{1,140}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?"
+)
+
+
+def lambda_function_problem(function: str) -> str | None:
+    """Why ``function`` is not a Lambda function name or ARN, or None."""
+    if LAMBDA_FUNCTION.fullmatch(function):
+        return None
+    return (
+        "not a Lambda function name or ARN (name, 123456789012:function:name or arn:aws:lambda:...)"
+    )
+
+
+def queue_url_problem(url: str) -> str | None:
+    """Why ``url`` is not an SQS queue URL, or None."""
+    if _QUEUE_URL.fullmatch(url):
+        return None
+    return "not an SQS queue URL (https://sqs.<region>.amazonaws.com/<12-digit account>/<name>)"
 
 
 @dataclass(frozen=True)
@@ -94,6 +120,9 @@ def _lambda(
     function = target.get("function")
     if not isinstance(function, str) or not function:
         raise UnsendableTarget("lambda target has no function")
+    problem = lambda_function_problem(function)
+    if problem is not None:
+        raise UnsendableTarget(f"lambda.function: {problem}")
     invocation = target.get("invocationType") or "RequestResponse"
     if invocation not in ("RequestResponse", "Event"):
         raise UnsendableTarget(
@@ -112,6 +141,9 @@ def _sqs(
     queue_url = target.get("queueUrl")
     if not isinstance(queue_url, str) or not queue_url:
         raise UnsendableTarget("sqs target has no queueUrl")
+    problem = queue_url_problem(queue_url)
+    if problem is not None:
+        raise UnsendableTarget(f"sqs.queueUrl: {problem}")
     body = _json_bytes(params.get("body", {}))
     if not urlsplit(queue_url).path.endswith(".fifo"):
         return AwsCall("sqs", queue_url, body, headers)

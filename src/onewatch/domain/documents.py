@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from onewatch.delivery.aws_request import lambda_function_problem, queue_url_problem
 from onewatch.delivery.header_rules import header_name_problem, header_value_problem
 from onewatch.delivery.url_values import url_value_problem
 from onewatch.domain.names import MAX_SERVICE_LENGTH, key_problem, service_name_problem
@@ -197,32 +198,15 @@ class GraphqlTarget(CamelModel):
         return _check_endpoint(value)
 
 
-#: A Lambda function as ``Invoke`` accepts it: a name, a partial ARN
-#: (``123456789012:function:name``) or a full ARN, each with an optional ``:version`` or
-#: ``:alias`` (AWS's own pattern).
-LAMBDA_FUNCTION = re.compile(
-    r"(arn:aws[a-zA-Z-]*:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d:)?(\d{12}:)?(function:)?"
-    r"[a-zA-Z0-9_-]{1,140}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?"
-)
 MAX_LAMBDA_FUNCTION_LENGTH = 256
 
 
 def _lambda_function(value: str) -> str:
-    if not LAMBDA_FUNCTION.fullmatch(value):
-        raise ValueError(
-            "not a Lambda function name or ARN"
-            " (name, 123456789012:function:name or arn:aws:lambda:...)"
-        )
-    return value
+    return _refused_if(lambda_function_problem(value), value)
 
 
 def _queue_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("an SQS queue URL is https://sqs.<region>.amazonaws.com/<account>/<name>")
-    if not parts.path.strip("/"):
-        raise ValueError("the queue URL has no queue path (/<account>/<name>)")
-    return value
+    return _refused_if(queue_url_problem(value), value)
 
 
 class LambdaTarget(CamelModel):
