@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import urllib.request
 import zipfile
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from tests.backends.moto_server import ACCOUNT_ID
 
 #: A response over Lambda's 6 MB limit: the invoke answers with a FunctionError.
 OVERSIZED_RESULT = "x" * 6_000_100
+LAMBDA_WITHOUT_DOCKER = {"lambda": {"use_docker": False}}
 
 
 @asynccontextmanager
@@ -32,8 +34,21 @@ def _handler_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _post_moto_api(endpoint: str, path: str, document: dict[str, Any]) -> int:
+    request = urllib.request.Request(
+        f"{endpoint}{path}",
+        data=json.dumps(document).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return int(answer.status)
+
+
 async def create_function(name: str) -> str:
     """A Python function (moto runs none without Docker: an invoke echoes its payload)."""
+    # Said here too, whatever the server's start did: invokes must not look for Docker.
+    _post_moto_api(os.environ["AWS_ENDPOINT_URL"], "/moto-api/config", LAMBDA_WITHOUT_DOCKER)
     async with aws_client("iam") as iam, aws_client("lambda") as lambda_:
         role = await iam.create_role(
             RoleName=f"{name}-role",
@@ -51,14 +66,8 @@ async def create_function(name: str) -> str:
 
 def queue_lambda_results(endpoint: str, *results: str) -> None:
     """The next invokes answer these payloads in turn (moto's Lambda without Docker)."""
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/static/lambda-simple/response",
-        data=json.dumps({"results": list(results)}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 201
+    path = "/moto-api/static/lambda-simple/response"
+    assert _post_moto_api(endpoint, path, {"results": list(results)}) == 201
 
 
 async def create_queue(name: str) -> str:
