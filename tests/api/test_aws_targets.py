@@ -89,7 +89,7 @@ async def test_a_service_without_a_grant_may_call_no_queue(live: LiveApp) -> Non
 async def test_an_event_on_an_action_outside_the_grant_is_refused(live: LiveApp) -> None:
     """An action stored before its grant was withdrawn: new events may not use it."""
     await add_action(
-        live.runtime.engine,
+        live.runtime.store.engine,
         service="payroll",
         key="pay",
         type_="lambda",

@@ -110,7 +110,7 @@ async def _fire(
     node: Runtime, service: str, key: str, target: dict[str, Any], **policy: Any
 ) -> int:
     event_id = await add_event(
-        node.engine,
+        node.store.engine,
         service=service,
         key=key,
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
@@ -124,7 +124,7 @@ async def _fire(
 
 
 async def _status(node: Runtime, event_id: int) -> str | None:
-    found = await deliveries_of(node.engine, event_id)
+    found = await deliveries_of(node.store.engine, event_id)
     return str(found[0]["status"]) if found else None
 
 
@@ -177,8 +177,8 @@ async def test_an_invoke_that_never_answers_times_out_and_is_retried(
             return await _status(node, event_id) == "dead"
 
         await wait_for(dead, seconds=20, what="the delivery to be given up")
-        (delivery,) = await deliveries_of(node.engine, event_id)
-        attempts = await attempts_of(node.engine, str(delivery["id"]))
+        (delivery,) = await deliveries_of(node.store.engine, event_id)
+        attempts = await attempts_of(node.store.engine, str(delivery["id"]))
         assert [a["error"] for a in attempts] == [
             "timed out",
             "timed out; gave up after 2 attempts",
@@ -193,7 +193,7 @@ async def _settled(node: Runtime, event_id: int) -> dict[str, Any]:
         return await _status(node, event_id) in ("succeeded", "dead")
 
     await wait_for(done, seconds=20, what="the delivery to settle")
-    (delivery,) = await deliveries_of(node.engine, event_id)
+    (delivery,) = await deliveries_of(node.store.engine, event_id)
     return delivery
 
 
@@ -206,7 +206,7 @@ async def test_a_throttle_and_a_5xx_are_retried(tmp_path: Path, stand_in: StandI
     try:
         event_id = await _fire(node, "billing", "busy", {"function": "billing-busy"}, **FAST)
         delivery = await _settled(node, event_id)
-        attempts = await attempts_of(node.engine, str(delivery["id"]))
+        attempts = await attempts_of(node.store.engine, str(delivery["id"]))
     finally:
         await node.stop()
     assert delivery["status"] == "succeeded"

@@ -57,7 +57,7 @@ async def _fire(
     node: Runtime, key: str, target_type: str, target: dict[str, Any], body: Any
 ) -> int:
     event_id = await add_event(
-        node.engine,
+        node.store.engine,
         key=key,
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         target_type=target_type,
@@ -71,11 +71,11 @@ async def _fire(
 
 async def _settled(node: Runtime, event_id: int, status: str) -> dict[str, Any]:
     async def done() -> bool:
-        found = await deliveries_of(node.engine, event_id)
+        found = await deliveries_of(node.store.engine, event_id)
         return bool(found) and found[0]["status"] in ("succeeded", "dead")
 
     await wait_for(done, seconds=20, what="the delivery to settle")
-    delivery = (await deliveries_of(node.engine, event_id))[0]
+    delivery = (await deliveries_of(node.store.engine, event_id))[0]
     assert delivery["status"] == status, delivery
     return delivery
 
@@ -86,7 +86,7 @@ async def test_lambda_request_response_gets_the_payload(aws_node: Runtime) -> No
     target = {"function": "billing-close-month", "invocationType": "RequestResponse"}
     event_id = await _fire(aws_node, "close", "lambda", target, body)
     delivery = await _settled(aws_node, event_id, "succeeded")
-    (attempt,) = await attempts_of(aws_node.engine, str(delivery["id"]))
+    (attempt,) = await attempts_of(aws_node.store.engine, str(delivery["id"]))
     assert attempt["status_code"] == 200
     # moto's Lambda without Docker answers with the payload it was given.
     assert json.loads(attempt["response_excerpt"]) == body
@@ -109,7 +109,7 @@ async def test_lambda_function_error_is_retried_then_succeeds(
     queue_lambda_results(moto_endpoint, OVERSIZED_RESULT)  # the first invoke fails
     event_id = await _fire(aws_node, "flaky", "lambda", {"function": "billing-flaky"}, {"n": 1})
     delivery = await _settled(aws_node, event_id, "succeeded")
-    first, second = await attempts_of(aws_node.engine, str(delivery["id"]))
+    first, second = await attempts_of(aws_node.store.engine, str(delivery["id"]))
     assert (first["outcome"], first["status_code"]) == ("failed", 200)
     assert first["error"] == "Lambda FunctionError: Unhandled"
     assert "Function.ResponseSizeTooLarge" in first["response_excerpt"]
@@ -119,9 +119,11 @@ async def test_lambda_function_error_is_retried_then_succeeds(
 
 async def test_sqs_standard_queue_gets_the_body_and_the_webhook_id(aws_node: Runtime) -> None:
     queue_url = await create_queue("billing-jobs")
-    await add_action(aws_node.engine, key="enqueue", type_="sqs", target={"queueUrl": queue_url})
+    await add_action(
+        aws_node.store.engine, key="enqueue", type_="sqs", target={"queueUrl": queue_url}
+    )
     event_id = await add_event(
-        aws_node.engine,
+        aws_node.store.engine,
         key="nightly",
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         action_key="enqueue",
@@ -137,7 +139,7 @@ async def test_sqs_standard_queue_gets_the_body_and_the_webhook_id(aws_node: Run
     assert attributes["webhook-id"] == delivery["id"]
     assert attributes["Onewatch-Event"] == "billing/nightly"
     assert attributes["Onewatch-Attempt"] == "1"
-    (attempt,) = await attempts_of(aws_node.engine, str(delivery["id"]))
+    (attempt,) = await attempts_of(aws_node.store.engine, str(delivery["id"]))
     assert attempt["status_code"] == 200
     assert json.loads(attempt["response_excerpt"])["MessageId"] == message["MessageId"]
 
@@ -195,7 +197,7 @@ async def test_sqs_unreachable_is_retried_until_it_is_back(
     finally:
         await proxy.close()
     assert json.loads(message["Body"]) == {"try": "again"}
-    attempts = await attempts_of(aws_node.engine, str(delivery["id"]))
+    attempts = await attempts_of(aws_node.store.engine, str(delivery["id"]))
     assert len(attempts) >= 2
     assert all(a["status_code"] is None and a["error"] for a in attempts[:-1])
     assert attempts[-1]["status_code"] == 200
