@@ -18,7 +18,8 @@ from pathlib import Path
 from onewatch.store import open_store
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg")
+#: aiobotocore and botocore: only once a Lambda or SQS target is sent (delivery.aws_targets).
+NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg", "aiobotocore", "botocore")
 #: Tracing's SDK, exporter and protobuf: only a node given an OTEL_* exporter loads them
 #: (FastAPI itself imports the OpenTelemetry API, which is small).
 NOT_WITHOUT_TRACING = ("opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,15 @@ def _toml_file() -> Path | None:
         return Path(explicit)
     default = Path("onewatch.toml")
     return default if default.is_file() else None
+
+
+class AwsTargetGrant(BaseModel):
+    """The Lambda functions and SQS queue URLs one service may call (fnmatch patterns)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    functions: list[str] = Field(default_factory=list)
+    queues: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
@@ -80,6 +89,9 @@ class Settings(BaseSettings):
     outbound_denied_networks: list[str] = Field(default_factory=list)
     outbound_allowed_hosts: list[str] = Field(default_factory=list)
     outbound_denied_hosts: list[str] = Field(default_factory=list)
+    #: Lambda and SQS targets (delivery.aws_policy): service name (``*``: every service)
+    #: -> the functions and queues it may call. Empty: no service may call any.
+    aws_targets: dict[str, AwsTargetGrant] = Field(default_factory=dict)
 
     # Per-service quotas (0: unlimited).
     quota_max_events: int = Field(default=100_000, ge=0)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.store import open_store
 from onewatch.store.base import SqlStore
+from tests.backends.moto_server import moto_endpoint as moto_endpoint  # a fixture
 from tests.backends.postgres import temporary_database
 from tests.backends.redis_server import RedisServer
 from tests.conftest import postgres_url

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from onewatch.api.deps import current_principal
 from onewatch.api.rate_limit import enforce_rate_limit
+from onewatch.domain.documents import TARGET_KINDS
 
 ERROR_SCHEMA = "Error"
 BEARER_SCHEME = "bearer"
@@ -70,64 +71,50 @@ _HEADERS: dict[int, dict[str, Any]] = {
 #: JSON Schema for "exactly one target", as the models' validators enforce it. A target
 #: given as ``null`` counts as absent, as it does in the models.
 _ABSENT = {"type": "null"}
+
+
+def _absent_except(kind: str | None) -> dict[str, Any]:
+    return {other: _ABSENT for other in TARGET_KINDS if other != kind}
+
+
+def _inline(kind: str) -> dict[str, Any]:
+    return {
+        "title": f"inline {kind}",
+        "required": [kind],
+        "properties": {
+            **_absent_except(kind),
+            kind: {"type": "object"},
+            "action": _ABSENT,
+            "type": {"enum": [kind, None]},
+        },
+    }
+
+
+def _typed(kind: str) -> dict[str, Any]:
+    return {
+        "title": kind,
+        "required": [kind],
+        "properties": {**_absent_except(kind), "type": {"const": kind}, kind: {"type": "object"}},
+    }
+
+
+_KINDS_TEXT = ", ".join(f"`{kind}`" for kind in TARGET_KINDS)
 _TARGET_RULES: dict[str, dict[str, Any]] = {
     "EventDocument": {
         "description": "Exactly one target: an `action` key of the same service, or an "
-        "inline `webhook` or `graphql` (whose `type`, if given, must name it).",
+        f"inline {_KINDS_TEXT} (whose `type`, if given, must name it).",
         "oneOf": [
             {
                 "title": "by action",
                 "required": ["action"],
-                "properties": {
-                    "action": {"type": "string"},
-                    "webhook": _ABSENT,
-                    "graphql": _ABSENT,
-                },
+                "properties": {"action": {"type": "string"}, **_absent_except(None)},
             },
-            {
-                "title": "inline webhook",
-                "required": ["webhook"],
-                "properties": {
-                    "webhook": {"type": "object"},
-                    "action": _ABSENT,
-                    "graphql": _ABSENT,
-                    "type": {"enum": ["webhook", None]},
-                },
-            },
-            {
-                "title": "inline graphql",
-                "required": ["graphql"],
-                "properties": {
-                    "graphql": {"type": "object"},
-                    "action": _ABSENT,
-                    "webhook": _ABSENT,
-                    "type": {"enum": ["graphql", None]},
-                },
-            },
+            *(_inline(kind) for kind in TARGET_KINDS),
         ],
     },
     "ActionDocument": {
-        "description": "Exactly one target, the one `type` names: `webhook` or `graphql`.",
-        "oneOf": [
-            {
-                "title": "webhook",
-                "required": ["webhook"],
-                "properties": {
-                    "type": {"const": "webhook"},
-                    "webhook": {"type": "object"},
-                    "graphql": _ABSENT,
-                },
-            },
-            {
-                "title": "graphql",
-                "required": ["graphql"],
-                "properties": {
-                    "type": {"const": "graphql"},
-                    "graphql": {"type": "object"},
-                    "webhook": _ABSENT,
-                },
-            },
-        ],
+        "description": f"Exactly one target, the one `type` names: {_KINDS_TEXT}.",
+        "oneOf": [_typed(kind) for kind in TARGET_KINDS],
     },
 }
 

@@ -15,7 +15,7 @@ from sqlalchemy import RowMapping
 from onewatch.application.races import retry_lost_race
 from onewatch.clock import Clock
 from onewatch.delivery.target_policy import TargetPolicy
-from onewatch.domain.documents import ActionDocument, placeholders
+from onewatch.domain.documents import ActionDocument, GraphqlTarget, WebhookTarget, placeholders
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.ports import Store, StoreTransaction
 from onewatch.store.records import StoredRow
@@ -57,7 +57,10 @@ async def _check_users_still_served(
     tx: StoreTransaction, service: str, document: ActionDocument
 ) -> None:
     """A changed endpoint must not need a placeholder that an existing event lacks."""
-    needed = placeholders(document.target.endpoint)
+    target = document.target
+    if not isinstance(target, WebhookTarget | GraphqlTarget):
+        return  # a Lambda or SQS target has no endpoint to fill
+    needed = placeholders(target.endpoint)
     if not needed:
         return
     for event_key, params in await tx.url_params_of_events_using(service, document.key):
@@ -70,12 +73,17 @@ async def _check_users_still_served(
             )
 
 
-def check_destination(policy: TargetPolicy, document: ActionDocument) -> None:
-    """422 naming ``<type>.endpoint`` and the rule when the policy refuses the endpoint.
+def check_destination(policy: TargetPolicy, service: str, document: ActionDocument) -> None:
+    """422 naming ``<type>.endpoint`` and the rule when the policy refuses the endpoint,
+    or ``lambda.function`` / ``sqs.queueUrl`` when ``service`` is not granted it.
 
     A placeholder in the host is checked once an event fills it (``event_ops``).
     """
-    policy.check_endpoint(document.target.endpoint, field=f"{document.type}.endpoint")
+    target = document.target
+    if isinstance(target, WebhookTarget | GraphqlTarget):
+        policy.check_endpoint(target.endpoint, field=f"{document.type}.endpoint")
+        return
+    policy.aws.check(service, document.type, target.model_dump(by_alias=True))
 
 
 async def create_action(
@@ -86,7 +94,7 @@ async def create_action(
     *,
     policy: TargetPolicy,
 ) -> Written:
-    check_destination(policy, document)
+    check_destination(policy, service, document)
     async with store.write() as tx:
         return await _insert(tx, clock, service, document)
 
@@ -100,7 +108,7 @@ async def replace_action(
     policy: TargetPolicy,
 ) -> Written:
     """PUT: create the action, or make the stored one equal to ``document``."""
-    check_destination(policy, document)
+    check_destination(policy, service, document)
 
     async def attempt() -> Written:
         async with store.write() as tx:
@@ -155,7 +163,7 @@ async def update_action(
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an action cannot change", field="key")
-        check_destination(policy, document)
+        check_destination(policy, service, document)
         return await _overwrite(tx, clock, current, service, document)
 
 

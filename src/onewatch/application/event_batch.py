@@ -25,8 +25,7 @@ from onewatch.application.action_ops import Written
 from onewatch.application.event_ops import (
     EventContext,
     EventRules,
-    action_endpoint,
-    check_filled_destination,
+    check_action_target,
     overwrite,
     unchecked_row,
 )
@@ -207,8 +206,7 @@ def _check_new(
     service, document = item.identity[0], item.document
     if document.action is not None:
         action = actions.get((service, document.action))
-        endpoint, where = action_endpoint(service, document, action)
-        check_filled_destination(document, endpoint, where, rules.policy)
+        check_action_target(service, document, action, rules.policy)
     if service in live and item.row["status"] in LIVE_EVENT_STATUSES:
         check_live_count(service, live[service], rules.max_events)
         live[service] += 1

@@ -21,7 +21,14 @@ from onewatch.application.scheduling import compile_pattern, first_fire, next_fi
 from onewatch.clock import Clock
 from onewatch.delivery.request import fill_endpoint
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
-from onewatch.domain.documents import EventDocument, SchedulingPattern, placeholders
+from onewatch.domain.documents import (
+    AWS_TARGET_KINDS,
+    EventDocument,
+    GraphqlTarget,
+    SchedulingPattern,
+    WebhookTarget,
+    placeholders,
+)
 from onewatch.domain.schedule import Schedule, normalize_timezone
 from onewatch.domain.statuses import FINAL_EVENT_STATUSES, LIVE_EVENT_STATUSES, EventStatus
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
@@ -72,7 +79,7 @@ def event_definition(service: str, document: EventDocument, timezone: str) -> di
         "key": document.key,
         "title": document.title,
         "action_key": document.action,
-        "target_type": None if target is None else ("webhook" if document.webhook else "graphql"),
+        "target_type": document.inline_kind,
         "target": None if target is None else target.model_dump(by_alias=True, exclude_none=True),
         "params": document.params.model_dump(by_alias=True),
         "pattern": pattern.pattern,
@@ -89,43 +96,39 @@ def event_definition(service: str, document: EventDocument, timezone: str) -> di
     }
 
 
-def _inline_endpoint(document: EventDocument) -> tuple[str, str] | None:
-    """(endpoint template, field path naming it) of an inline target; None for an action."""
-    if document.inline_target is None:
-        return None
-    kind = "webhook" if document.webhook else "graphql"
-    return document.inline_target.endpoint, f"{kind}.endpoint"
-
-
-async def _endpoint_of(
-    tx: StoreTransaction, service: str, document: EventDocument
-) -> tuple[str, str]:
-    """(endpoint template, field path naming it); the named action must exist."""
-    inline = _inline_endpoint(document)
-    if inline is not None:
-        return inline
-    assert document.action is not None
-    action = await tx.get_action(service, document.action)
-    return action_endpoint(service, document, action)
-
-
-def action_endpoint(
-    service: str, document: EventDocument, action: RowMapping | None
-) -> tuple[str, str]:
-    """(endpoint template, field path naming it) of the action the event names (its row,
-    None when there is none: refused)."""
-    if action is None:
-        raise ValidationFailed(
-            f"no action {document.action!r} in service {service!r}", field="action"
-        )
-    return str(action["target"]["endpoint"]), "action"
-
-
 async def _check_target(
     tx: StoreTransaction, service: str, doc: EventDocument, policy: TargetPolicy
 ) -> None:
-    endpoint, where = await _endpoint_of(tx, service, doc)
-    check_filled_destination(doc, endpoint, where, policy)
+    if doc.action is None:
+        check_inline_target(service, doc, policy)
+        return
+    action = await tx.get_action(service, doc.action)
+    check_action_target(service, doc, action, policy)
+
+
+def check_inline_target(service: str, doc: EventDocument, policy: TargetPolicy) -> None:
+    """The policy lets the inline target out: its endpoint, or its Lambda function or
+    SQS queue (granted to ``service``)."""
+    kind, target = doc.inline_kind, doc.inline_target
+    assert kind is not None and target is not None  # an event without an action has one
+    if kind in AWS_TARGET_KINDS:
+        policy.aws.check(service, kind, target.model_dump(by_alias=True))
+        return
+    assert isinstance(target, WebhookTarget | GraphqlTarget)
+    check_filled_destination(doc, target.endpoint, f"{kind}.endpoint", policy)
+
+
+def check_action_target(
+    service: str, doc: EventDocument, action: RowMapping | None, policy: TargetPolicy
+) -> None:
+    """The action the event names exists (its row, None when there is none: refused), and
+    the policy still lets its target out (a grant may have been withdrawn since)."""
+    if action is None:
+        raise ValidationFailed(f"no action {doc.action!r} in service {service!r}", field="action")
+    if action["type"] in AWS_TARGET_KINDS:
+        policy.aws.check(service, action["type"], action["target"], field="action")
+        return
+    check_filled_destination(doc, str(action["target"]["endpoint"]), "action", policy)
 
 
 def check_filled_destination(
@@ -201,9 +204,8 @@ def unchecked_row(
     transaction holds the writer only for the checks that read the store and the insert.
     """
     schedule = compile_pattern(document.scheduling_pattern, anchor=now)
-    inline = _inline_endpoint(document)
-    if inline is not None:
-        check_filled_destination(document, *inline, rules.policy)
+    if document.action is None:
+        check_inline_target(service, document, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
     definition = event_definition(service, document, timezone)
     state = _schedule_state(document, now, 0, document.status or EventStatus.ACTIVE, schedule)
@@ -220,9 +222,9 @@ async def _store_checks(
     """A new event's checks that read the store: its named action, its service's quota
     (``live_before``: live events of the service inserted earlier in the same batch)."""
     service = row["service"]
-    if document.inline_target is None:
-        endpoint, where = await _endpoint_of(tx, service, document)
-        check_filled_destination(document, endpoint, where, rules.policy)
+    if document.action is not None:
+        action = await tx.get_action(service, document.action)
+        check_action_target(service, document, action, rules.policy)
     if row["status"] in LIVE_EVENT_STATUSES:
         await check_event_quota(tx, service, rules.max_events, adding=1 + live_before)
 

@@ -15,14 +15,13 @@ from onewatch.cli.resource_commands import (
     add_get,
     show_listing,
 )
-from onewatch.client.models import Action
+from onewatch.client.models import Action, destination_of
 
 actions_app = typer.Typer(help="Actions: how events call their targets.", no_args_is_help=True)
 
 
 def _endpoint(action: Action) -> str:
-    target = action.webhook or action.graphql
-    return target.endpoint if target else "-"
+    return destination_of(action) or "-"
 
 
 def _method(action: Action) -> str:

@@ -19,7 +19,7 @@ from onewatch.cli.resource_commands import (
     add_key_command,
     show_listing,
 )
-from onewatch.client.models import Event
+from onewatch.client.models import Event, destination_of
 
 events_app = typer.Typer(help="Events: what to fire and when.", no_args_is_help=True)
 
@@ -27,8 +27,8 @@ events_app = typer.Typer(help="Events: what to fire and when.", no_args_is_help=
 def _target(event: Event) -> str:
     if event.action:
         return f"action {event.action}"
-    inline = event.webhook or event.graphql
-    return f"{event.type} {inline.endpoint}" if inline else "-"
+    destination = destination_of(event)
+    return f"{event.type} {destination}" if destination else "-"
 
 
 LIST_COLUMNS: list[Column] = [

@@ -22,14 +22,16 @@ from onewatch.domain.documents import (
     EventDocument,
     EventParams,
     GraphqlTarget,
+    LambdaTarget,
     RetryPolicy,
     SchedulingPattern,
+    SqsTarget,
+    TargetKind,
     WebhookTarget,
 )
 
 EventStatus = Literal["active", "paused", "completed", "cancelled"]
 DeliveryStatus = Literal["pending", "running", "succeeded", "retrying", "dead"]
-TargetKind = Literal["webhook", "graphql"]
 
 Item = TypeVar("Item", bound=BaseModel)
 
@@ -49,6 +51,8 @@ class Action(Answer):
     type: TargetKind
     webhook: WebhookTarget | None = None
     graphql: GraphqlTarget | None = None
+    lambda_: LambdaTarget | None = Field(default=None, alias="lambda")
+    sqs: SqsTarget | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
     retry_policy: RetryPolicy | None = None
     created_at: datetime
@@ -66,6 +70,8 @@ class Event(Answer):
     type: TargetKind | None = None
     webhook: WebhookTarget | None = None
     graphql: GraphqlTarget | None = None
+    lambda_: LambdaTarget | None = Field(default=None, alias="lambda")
+    sqs: SqsTarget | None = None
     params: EventParams = Field(default_factory=EventParams)
     scheduling_pattern: SchedulingPattern
     status: EventStatus
@@ -77,6 +83,16 @@ class Event(Answer):
     overlap: str = "allow"
     created_at: datetime
     updated_at: datetime
+
+
+def destination_of(item: Action | Event) -> str | None:
+    """What the item's own target calls: an endpoint, a Lambda function or a queue URL."""
+    http = item.webhook or item.graphql
+    if http is not None:
+        return http.endpoint
+    if item.lambda_ is not None:
+        return item.lambda_.function
+    return item.sqs.queue_url if item.sqs is not None else None
 
 
 class Attempt(Answer):

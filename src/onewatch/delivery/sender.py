@@ -35,6 +35,13 @@ class Response:
     denied: bool = False
     #: A short, stable name for ``error`` (a trace's ``error.type``): not its text.
     error_type: str | None = None
+    #: Lambda's ``X-Amz-Function-Error`` (``Unhandled``...): the function failed, though
+    #: the invoke itself answered 200.
+    function_error: str | None = None
+
+    @property
+    def failed_despite_status(self) -> bool:
+        return self.graphql_errors or self.function_error is not None
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:

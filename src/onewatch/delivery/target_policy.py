@@ -42,6 +42,7 @@ from onewatch.delivery.address_ranges import (
     address_kind,
     unwrap,
 )
+from onewatch.delivery.aws_policy import AwsTargetPolicy
 from onewatch.errors import ConfigurationError, ValidationFailed
 from onewatch.settings import Settings
 
@@ -119,6 +120,8 @@ class TargetPolicy:
     denied_networks: tuple[IPNetwork, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     denied_hosts: tuple[str, ...] = ()
+    #: The Lambda functions and SQS queues each service may call (none by default).
+    aws: AwsTargetPolicy = field(default_factory=AwsTargetPolicy)
     _by_kind: dict[AddressKind, bool] = field(init=False, repr=False, compare=False)
     #: URLs this (immutable) policy accepted: most events of a service share a few
     #: endpoints, and parsing and classifying one is most of a create's policy cost.
@@ -141,6 +144,7 @@ class TargetPolicy:
         denied_networks: Iterable[str] = (),
         allowed_hosts: Iterable[str] = (),
         denied_hosts: Iterable[str] = (),
+        aws: AwsTargetPolicy | None = None,
         **kinds: bool,
     ) -> TargetPolicy:
         """A policy from plain strings (raises ``ValueError`` on a bad network)."""
@@ -149,6 +153,7 @@ class TargetPolicy:
             denied_networks=_networks(denied_networks),
             allowed_hosts=_host_names(allowed_hosts),
             denied_hosts=_host_names(denied_hosts),
+            aws=aws or AwsTargetPolicy(),
             **kinds,
         )
 
@@ -313,6 +318,9 @@ def _build_from_settings(settings: Settings) -> TargetPolicy:
         denied_networks=settings.outbound_denied_networks,
         allowed_hosts=settings.outbound_allowed_hosts,
         denied_hosts=settings.outbound_denied_hosts,
+        aws=AwsTargetPolicy.build(
+            {service: grant.model_dump() for service, grant in settings.aws_targets.items()}
+        ),
     )
 
 

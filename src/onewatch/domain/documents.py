@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from onewatch.delivery.aws_request import lambda_function_problem, queue_url_problem
 from onewatch.delivery.header_rules import header_name_problem, header_value_problem
 from onewatch.delivery.url_values import url_value_problem
 from onewatch.domain.jitter import MAX_JITTER_SECONDS
@@ -198,6 +199,45 @@ class GraphqlTarget(CamelModel):
         return _check_endpoint(value)
 
 
+MAX_LAMBDA_FUNCTION_LENGTH = 256
+
+
+def _lambda_function(value: str) -> str:
+    return _refused_if(lambda_function_problem(value), value)
+
+
+def _queue_url(value: str) -> str:
+    return _refused_if(queue_url_problem(value), value)
+
+
+class LambdaTarget(CamelModel):
+    """An AWS Lambda function, invoked with ``params.body`` as its JSON payload."""
+
+    function: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_LAMBDA_FUNCTION_LENGTH),
+        AfterValidator(_lambda_function),
+    ]
+    invocation_type: Literal["RequestResponse", "Event"] = "RequestResponse"
+    timeout: float | None = Field(default=None, gt=0, le=300, description="Seconds.")
+
+
+class SqsTarget(CamelModel):
+    """An Amazon SQS queue, sent ``params.body`` as the JSON text of one message."""
+
+    queue_url: Annotated[
+        str, Field(min_length=1, max_length=MAX_ENDPOINT_LENGTH), AfterValidator(_queue_url)
+    ]
+
+
+Target = WebhookTarget | GraphqlTarget | LambdaTarget | SqsTarget
+TargetKind = Literal["webhook", "graphql", "lambda", "sqs"]
+#: Every kind of target, in the order an error lists them.
+TARGET_KINDS: tuple[str, ...] = ("webhook", "graphql", "lambda", "sqs")
+#: Targets sent through AWS's API (``delivery.aws_targets``), not as an HTTP request.
+AWS_TARGET_KINDS = frozenset({"lambda", "sqs"})
+
+
 class RetryPolicy(CamelModel):
     """How a failed delivery is retried: exponential backoff with full jitter."""
 
@@ -213,37 +253,52 @@ class RetryPolicy(CamelModel):
         return self
 
 
-def _exactly_one_target(
-    kind: str | None, webhook: WebhookTarget | None, graphql: GraphqlTarget | None
-) -> None:
-    given = [name for name, value in (("webhook", webhook), ("graphql", graphql)) if value]
-    if len(given) != 1:
-        raise ValueError(f"give exactly one of webhook or graphql (got {len(given)})")
-    if kind is not None and kind != given[0]:
-        raise ValueError(f"type is {kind!r} but the target given is {given[0]!r}")
+class _Targets(ServerOwnedIgnored):
+    """The target fields a document may carry, exactly one of them set."""
+
+    webhook: WebhookTarget | None = None
+    graphql: GraphqlTarget | None = None
+    lambda_: LambdaTarget | None = Field(default=None, alias="lambda")
+    sqs: SqsTarget | None = None
+
+    def _given_targets(self) -> list[tuple[str, Target]]:
+        given = (self.webhook, self.graphql, self.lambda_, self.sqs)
+        return [(kind, value) for kind, value in zip(TARGET_KINDS, given, strict=True) if value]
+
+    def _exactly_one_target(self, kind: str | None) -> None:
+        given = [name for name, _value in self._given_targets()]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(TARGET_KINDS)} (got {len(given)})")
+        if kind is not None and kind != given[0]:
+            raise ValueError(f"type is {kind!r} but the target given is {given[0]!r}")
+
+    @property
+    def given_target(self) -> tuple[str, Target] | None:
+        """(kind, target) of the target given; None when there is none."""
+        given = self._given_targets()
+        return given[0] if given else None
 
 
-class ActionDocument(ServerOwnedIgnored):
-    """How to call a target: a webhook or a GraphQL mutation, and its retry policy."""
+class ActionDocument(_Targets):
+    """How to call a target (a webhook, a GraphQL mutation, a Lambda function, an SQS
+    queue), and its retry policy."""
 
     service: ServiceName | None = None
     key: Key
-    type: Literal["webhook", "graphql"]
-    webhook: WebhookTarget | None = None
-    graphql: GraphqlTarget | None = None
+    type: TargetKind
     payload: JsonObject = Field(default_factory=dict)
     retry_policy: RetryPolicy | None = None
 
     @model_validator(mode="after")
     def _target(self) -> ActionDocument:
-        _exactly_one_target(self.type, self.webhook, self.graphql)
+        self._exactly_one_target(self.type)
         return self
 
     @property
-    def target(self) -> WebhookTarget | GraphqlTarget:
-        target = self.webhook or self.graphql
-        assert target is not None  # checked by the validator
-        return target
+    def target(self) -> Target:
+        given = self.given_target
+        assert given is not None  # checked by the validator
+        return given[1]
 
 
 class EventParams(CamelModel):
@@ -289,16 +344,14 @@ class SchedulingPattern(CamelModel):
         return self
 
 
-class EventDocument(ServerOwnedIgnored):
+class EventDocument(_Targets):
     """What to fire and when: an action of the same service, or an inline target."""
 
     service: ServiceName | None = None
     key: Key
     title: str | None = Field(default=None, max_length=1000)
     action: Key | None = None
-    type: Literal["webhook", "graphql"] | None = None
-    webhook: WebhookTarget | None = None
-    graphql: GraphqlTarget | None = None
+    type: TargetKind | None = None
     params: EventParams = Field(default_factory=EventParams)
     scheduling_pattern: SchedulingPattern
     status: Literal["active", "paused"] | None = None
@@ -310,17 +363,24 @@ class EventDocument(ServerOwnedIgnored):
     @model_validator(mode="after")
     def _target(self) -> EventDocument:
         if self.action is not None:
-            if self.webhook or self.graphql:
-                raise ValueError("give either action or an inline webhook/graphql, not both")
+            if self.given_target is not None:
+                raise ValueError("give either action or an inline target, not both")
             return self
-        if not (self.webhook or self.graphql):
-            raise ValueError("give an action key, or an inline webhook or graphql target")
-        _exactly_one_target(self.type, self.webhook, self.graphql)
+        if self.given_target is None:
+            raise ValueError(f"give an action key, or an inline {', '.join(TARGET_KINDS)} target")
+        self._exactly_one_target(self.type)
         return self
 
     @property
-    def inline_target(self) -> WebhookTarget | GraphqlTarget | None:
-        return self.webhook or self.graphql
+    def inline_target(self) -> Target | None:
+        given = self.given_target
+        return None if given is None else given[1]
+
+    @property
+    def inline_kind(self) -> str | None:
+        """The kind of the inline target (``webhook``...), None for an action's event."""
+        given = self.given_target
+        return None if given is None else given[0]
 
 
 class SchedulePreviewRequest(CamelModel):

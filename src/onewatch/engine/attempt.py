@@ -11,10 +11,13 @@ import aiohttp
 import structlog
 
 from onewatch.clock import Clock
+from onewatch.delivery.aws_request import AwsCall, build_aws_call
+from onewatch.delivery.aws_targets import AwsTargets
 from onewatch.delivery.headers import RequestSigner, delivery_headers, signed, with_headers
-from onewatch.delivery.host_slots import HostSlots, NoFreeHostSlot, slot_key
+from onewatch.delivery.host_slots import HostSlots, NoFreeHostSlot, SlotKey, slot_key
 from onewatch.delivery.request import OutboundRequest, UnsendableTarget, build_request
 from onewatch.delivery.sender import Response, send
+from onewatch.domain.documents import AWS_TARGET_KINDS
 from onewatch.domain.retry import (
     AttemptResult,
     Decision,
@@ -56,6 +59,8 @@ class AttemptTools:
     host_slots: HostSlots = field(default_factory=lambda: HostSlots(0))
     #: This node's tracing, or None (the default) when it is off.
     tracing: Tracing | None = None
+    #: Lambda and SQS targets; None: this node sends none (such a delivery fails).
+    aws: AwsTargets | None = None
 
 
 def _policy(item: ClaimedDelivery) -> RetryPolicy:
@@ -72,11 +77,8 @@ class SigningUnavailable(Exception):
     """The signer failed (store unreachable, a key missing): retry later, never send unsigned."""
 
 
-async def _request(
-    item: ClaimedDelivery, now: datetime, signer: RequestSigner | None, span: AttemptSpan | None
-) -> OutboundRequest:
-    request = build_request(item.target_type, item.target, item.payload, item.params)
-    ours = delivery_headers(
+def _our_headers(item: ClaimedDelivery, now: datetime) -> dict[str, str]:
+    return delivery_headers(
         delivery_id=item.id,
         service=item.service,
         event_key=item.event_key,
@@ -84,6 +86,13 @@ async def _request(
         attempt=item.attempt_number,
         now=now,
     )
+
+
+async def _request(
+    item: ClaimedDelivery, now: datetime, signer: RequestSigner | None, span: AttemptSpan | None
+) -> OutboundRequest:
+    request = build_request(item.target_type, item.target, item.payload, item.params)
+    ours = _our_headers(item, now)
     if span is not None:
         ours.update(span.headers())
         span.request(request)
@@ -132,7 +141,7 @@ def _result(response: Response, now: datetime) -> AttemptResult:
         status_code=response.status_code,
         error=response.error,
         retry_after_seconds=parse_retry_after(response.retry_after, now),
-        failed_despite_status=response.graphql_errors,
+        failed_despite_status=response.failed_despite_status,
     )
 
 
@@ -146,13 +155,17 @@ async def _response(
     tools: AttemptTools, item: ClaimedDelivery, started: datetime, span: AttemptSpan | None
 ) -> Response:
     """What the target answered; a failure to sign is an error response (retried later)."""
-    try:
-        request = await _request(item, started, tools.signer, span)
-    except SigningUnavailable as exc:
-        response = Response(None, 0, None, error=str(exc), error_type="signing_unavailable")
-    else:
-        response = await _send_in_host_slot(tools, item.service, request)
+    if item.target_type in AWS_TARGET_KINDS:
+        response = await _aws_response(tools, item, started)
         _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
+    else:
+        try:
+            request = await _request(item, started, tools.signer, span)
+        except SigningUnavailable as exc:
+            response = Response(None, 0, None, error=str(exc), error_type="signing_unavailable")
+        else:
+            response = await _send_in_host_slot(tools, item.service, request)
+            _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
     if span is not None:
         span.response(response)
     return response
@@ -177,6 +190,46 @@ async def _send_in_host_slot(
                 excerpt_bytes=tools.excerpt_bytes,
                 connect_timeout=tools.connect_timeout,
             )
+    except NoFreeHostSlot as exc:
+        waited = int((time.perf_counter() - began) * 1000)
+        return Response(None, waited, None, error=str(exc), error_type="host_slot_timeout")
+
+
+async def _aws_response(tools: AttemptTools, item: ClaimedDelivery, started: datetime) -> Response:
+    """A Lambda invoke or SQS send, if the service's grant still covers it.
+
+    Checked again here, not only at the API: a row stored before the operator withdrew
+    the grant is refused (final, like a refused address) instead of being called.
+    """
+    assert item.target_type is not None
+    call = build_aws_call(
+        item.target_type,
+        item.target,
+        item.params,
+        _our_headers(item, started),
+        service=item.service,
+        event_key=item.event_key,
+    )
+    if tools.aws is None:
+        error = "this node sends no Lambda or SQS targets"
+        return Response(None, 0, None, error=error, error_type="aws_targets_off")
+    problem = tools.aws.policy.problem(item.service, call.kind, call.destination)
+    if problem is not None:
+        return Response(None, 0, None, error=problem, denied=True, error_type="destination_denied")
+    return await _send_aws_in_slot(tools, tools.aws, item.service, call)
+
+
+async def _send_aws_in_slot(
+    tools: AttemptTools, aws: AwsTargets, service: str, call: AwsCall
+) -> Response:
+    """As ``_send_in_host_slot``: a hanging function or queue holds its own service's
+    share of it, never another service's."""
+    key: SlotKey = (service, call.kind, call.destination, None)
+    wait = call.timeout_seconds or aws.total_timeout
+    began = time.perf_counter()
+    try:
+        async with tools.host_slots.slot(key, wait=wait):
+            return await aws.send(call)
     except NoFreeHostSlot as exc:
         waited = int((time.perf_counter() - began) * 1000)
         return Response(None, waited, None, error=str(exc), error_type="host_slot_timeout")

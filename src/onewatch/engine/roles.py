@@ -7,10 +7,12 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
+from onewatch.delivery.aws_targets import AwsTargets
 from onewatch.delivery.client import create_session
 from onewatch.delivery.headers import RequestSigner
 from onewatch.delivery.host_slots import HostSlots
 from onewatch.delivery.signing_source import SigningSecretSource
+from onewatch.delivery.target_policy import policy_from_settings
 from onewatch.domain.retry import system_random
 from onewatch.engine.attempt import AttemptTools
 from onewatch.engine.dispatcher import Dispatcher
@@ -57,7 +59,8 @@ def request_signer(runtime: Runtime) -> RequestSigner | None:
 
 async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
-    async with create_session(settings) as session, delivery_source(runtime) as source:
+    aws = AwsTargets(settings, policy_from_settings(settings).aws)
+    async with create_session(settings) as session, delivery_source(runtime) as source, aws:
         tools = AttemptTools(
             session=session,
             clock=runtime.clock,
@@ -68,6 +71,7 @@ async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
             signer=request_signer(runtime),
             host_slots=HostSlots(settings.dispatcher_per_host_limit),
             tracing=runtime.tracing,
+            aws=aws,
         )
         dispatcher = Dispatcher(runtime, source, tools)
         # Queue mode: the relay that feeds the stream runs beside every dispatcher.

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest revision in ``migrations/versions`` (a test holds it to Alembic's own head).
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0010"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

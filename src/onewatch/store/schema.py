@@ -43,7 +43,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-ACTION_TYPES = ("webhook", "graphql")
+ACTION_TYPES = ("webhook", "graphql", "lambda", "sqs")
 DELIVERY_KINDS = tuple(DeliveryKind)
 ATTEMPT_OUTCOMES = tuple(AttemptOutcome)
 MISFIRE_POLICIES = ("fire_once", "fire_all", "skip")
@@ -72,7 +72,8 @@ actions = Table(
     Column("service", String(100), nullable=False),
     Column("key", String(200), nullable=False),
     Column("type", String(16), nullable=False),
-    # webhook: {endpoint, method, headers, timeout}; graphql: {endpoint, query}
+    # webhook: {endpoint, method, headers, timeout}; graphql: {endpoint, query};
+    # lambda: {function, invocationType, timeout}; sqs: {queueUrl}
     Column("target", Json, nullable=False),
     Column("payload", Json, nullable=False, server_default=text("'{}'")),
     Column("retry_policy", Json, nullable=True),

@@ -86,7 +86,21 @@ def _target(form: Mapping[str, str], errors: Errors) -> dict[str, Any]:
             "query": _text(form, "graphql.query"),
         }
         return {"type": "graphql", "graphql": graphql}
+    if kind in ("lambda", "sqs"):
+        return _aws_target(form, kind)
     return {"action": _text(form, "action") or None}
+
+
+def _aws_target(form: Mapping[str, str], kind: str) -> dict[str, Any]:
+    if kind == "sqs":
+        return {"type": "sqs", "sqs": {"queueUrl": _text(form, "sqs.queueUrl")}}
+    target = {
+        "function": _text(form, "lambda.function"),
+        "invocationType": _text(form, "lambda.invocationType") or "RequestResponse",
+    }
+    if _text(form, "lambda.timeout"):
+        target["timeout"] = _text(form, "lambda.timeout")
+    return {"type": "lambda", "lambda": target}
 
 
 def _optional(form: Mapping[str, str], names: tuple[str, ...], prefix: str) -> dict[str, str]:
@@ -130,6 +144,8 @@ def _target_values(document: dict[str, Any]) -> dict[str, str]:
         return {"target": "action", "action": document["action"]}
     kind = document["type"]
     target = document[kind] or {}
+    if kind in ("lambda", "sqs"):
+        return _aws_target_values(kind, target)
     values = {"target": kind, f"{kind}.endpoint": target.get("endpoint", "")}
     if kind == "graphql":
         return {**values, "graphql.query": target.get("query", "")}
@@ -139,6 +155,18 @@ def _target_values(document: dict[str, Any]) -> dict[str, str]:
         "webhook.method": target.get("method", "POST"),
         "webhook.headers": _dumped(target.get("headers")),
         "webhook.timeout": "" if timeout is None else str(timeout),
+    }
+
+
+def _aws_target_values(kind: str, target: dict[str, Any]) -> dict[str, str]:
+    if kind == "sqs":
+        return {"target": "sqs", "sqs.queueUrl": target.get("queueUrl", "")}
+    timeout = target.get("timeout")
+    return {
+        "target": "lambda",
+        "lambda.function": target.get("function", ""),
+        "lambda.invocationType": target.get("invocationType", "RequestResponse"),
+        "lambda.timeout": "" if timeout is None else str(timeout),
     }
 
 
