@@ -1,0 +1,232 @@
+"""Business calendars: which dates are business days, and how a cron pattern follows them.
+
+A ``BusinessCalendar`` is a value: a country's (and subdivision's) public holidays from
+the ``holidays`` package (rules computed in memory, no I/O), a weekend, dates forced off
+(``exclude``) and dates forced on (``include``, e.g. a working Saturday). ``include``
+wins over everything, then ``exclude``, the weekend and the holidays make a day off.
+
+A calendar acts on a cron pattern at the level of *days*; the times of day stay the
+pattern's, and turning wall times into instants keeps the DST rules of ``search``:
+
+- ``skip``: a matching day that is not a business day does not fire;
+- ``next`` / ``previous``: the occurrences of such a day move to the same wall times on
+  the next / previous business day. A business day fires at most once per wall time:
+  occurrences moved onto a day that has its own, or that several off days move to, are
+  merged into one;
+- ``business_day = N``: the N-th business day of each month the pattern's month field
+  allows (negative counts from the end: -1 is the last), at the pattern's times of day.
+
+``CalendarDays`` puts that rule where a cron pattern keeps its day fields, so the search
+for the next fire, and its DST handling, does not change.
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from types import MappingProxyType
+
+import holidays
+
+from onewatch.domain.schedule.cron import CronPattern, next_table
+from onewatch.domain.schedule.days import DaySelector
+from onewatch.domain.schedule.errors import InvalidPattern
+
+#: Monday = 0 ... Sunday = 6, as ``date.weekday()``.
+WEEKDAY_NAMES = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+DEFAULT_WEEKEND = frozenset({5, 6})
+#: The most business days a month can have (31 days, no weekend at all).
+MAX_BUSINESS_DAY = 31
+#: How far ahead a calendar-aware search looks before it says "never": a pattern that
+#: fires on some business day fires within a few years (Feb 29 comes back on every
+#: weekday within 28 years), and an endless search would block the caller.
+SEARCH_YEARS = 60
+_ONE_DAY = timedelta(days=1)
+#: Beyond this many consecutive days off, a move gives up (the day is skipped instead).
+_LONGEST_RUN_OFF = 400
+
+
+class NonBusinessDay(StrEnum):
+    """What happens to an occurrence that falls on a day that is not a business day."""
+
+    SKIP = "skip"
+    NEXT = "next"
+    PREVIOUS = "previous"
+
+
+@lru_cache(maxsize=2048)
+def _holidays_in(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
+    """The public holidays of one year, by date (their names, for explanations)."""
+    found = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    return MappingProxyType(dict(found.items()))
+
+
+def supported_countries() -> Mapping[str, list[str]]:
+    """Country codes the ``holidays`` package knows, with their subdivision codes."""
+    return holidays.list_supported_countries()
+
+
+def holiday_rules_problem(country: str, subdivision: str | None) -> tuple[str, str] | None:
+    """(field, reason) when the ``holidays`` package has no such country or subdivision."""
+    countries = supported_countries()
+    if country not in countries:
+        return "country", f"{country!r} is not a supported country code (ISO 3166-1 alpha-2)"
+    if subdivision is None:
+        return None
+    try:
+        holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError:
+        known = ", ".join(countries[country]) or "none"
+        return "subdivision", f"{subdivision!r} is not a subdivision of {country} (known: {known})"
+    return None
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Which dates are business days (hashable, so compiled schedules can be cached)."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    exclude: frozenset[date] = frozenset()
+    include: frozenset[date] = frozenset()
+    weekend: frozenset[int] = DEFAULT_WEEKEND
+
+    def holiday_name(self, day: date) -> str | None:
+        if self.country is None:
+            return None
+        return _holidays_in(self.country, self.subdivision, day.year).get(day)
+
+    def is_business_day(self, day: date) -> bool:
+        if day in self.include:
+            return True
+        if day in self.exclude or day.weekday() in self.weekend:
+            return False
+        return self.holiday_name(day) is None
+
+    def why_not_business(self, day: date) -> str | None:
+        """Why ``day`` is off ("excluded", "weekend (SAT)", "holiday: ..."), None if it is not."""
+        if day in self.include:
+            return None
+        if day in self.exclude:
+            return "excluded"
+        if day.weekday() in self.weekend:
+            return f"weekend ({WEEKDAY_NAMES[day.weekday()]})"
+        name = self.holiday_name(day)
+        return None if name is None else f"holiday: {name}"
+
+    def business_days_of(self, year: int, month: int) -> list[int]:
+        length = month_calendar.monthrange(year, month)[1]
+        return [d for d in range(1, length + 1) if self.is_business_day(date(year, month, d))]
+
+
+@dataclass(frozen=True, eq=False)
+class CalendarDays:
+    """A pattern's day rule passed through a business calendar (see the module's rules)."""
+
+    base: CronPattern
+    calendar: BusinessCalendar
+    rule: NonBusinessDay = NonBusinessDay.SKIP
+    business_day: int | None = None
+    _matched: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
+
+    def base_matches(self, day: date) -> bool:
+        """The pattern without the calendar fires on ``day`` (its day and month fields)."""
+        if day.month not in self.base.months:
+            return False
+        key = day.year * 12 + day.month
+        days = self._matched.get(key)
+        if days is None:
+            if len(self._matched) >= 256:
+                self._matched.clear()
+            days = self._matched[key] = frozenset(self.base.days_of(day.year, day.month))
+        return day.day in days
+
+    def days_of(self, year: int, month: int) -> tuple[int, ...]:
+        if self.business_day is not None:
+            return self._nth_business_day(year, month)
+        business = self.calendar.business_days_of(year, month)
+        return tuple(d for d in business if self._fires_on(date(year, month, d)))
+
+    def _nth_business_day(self, year: int, month: int) -> tuple[int, ...]:
+        assert self.business_day is not None
+        if month not in self.base.months:
+            return ()
+        business = self.calendar.business_days_of(year, month)
+        index = self.business_day - 1 if self.business_day > 0 else self.business_day
+        if -len(business) <= index < len(business):
+            return (business[index],)
+        return ()
+
+    def _fires_on(self, day: date) -> bool:
+        """``day`` (a business day) fires: its own match, or one moved onto it."""
+        if self.base_matches(day):
+            return True
+        if self.rule is NonBusinessDay.SKIP:
+            return False
+        step = -_ONE_DAY if self.rule is NonBusinessDay.NEXT else _ONE_DAY
+        return self._moved_onto(day, step)
+
+    def _moved_onto(self, day: date, step: timedelta) -> bool:
+        """A matching day in the run of days off just before (``next``) or after it."""
+        other = day
+        for _ in range(_LONGEST_RUN_OFF):
+            try:
+                other += step
+            except OverflowError:
+                return False
+            if self.calendar.is_business_day(other):
+                return False
+            if self.base_matches(other):
+                return True
+        return False
+
+
+_ALL_MONTHS = frozenset(range(1, 13))
+
+
+def follow_calendar(
+    pattern: CronPattern,
+    calendar: BusinessCalendar,
+    rule: NonBusinessDay = NonBusinessDay.SKIP,
+    business_day: int | None = None,
+) -> CronPattern:
+    """``pattern`` with its days chosen through ``calendar``; times, DST class unchanged.
+
+    Moves can cross into a month the pattern's month field leaves out (the 31st of
+    December moves into January), so the month field is kept inside ``CalendarDays``
+    and the walk visits every month, except for ``business_day`` (the month field
+    says which months have one).
+    """
+    if business_day is not None:
+        _check_business_day(pattern, business_day)
+    days = CalendarDays(pattern, calendar, rule, business_day)
+    months = pattern.months if business_day is not None else _ALL_MONTHS
+    return replace(
+        pattern,
+        days=days,
+        months=months,
+        _next_month=next_table(months, 13),
+        _day_cache={},
+        horizon_years=SEARCH_YEARS,
+    )
+
+
+def _check_business_day(pattern: CronPattern, business_day: int) -> None:
+    if business_day == 0 or abs(business_day) > MAX_BUSINESS_DAY:
+        raise InvalidPattern(
+            f"must be 1 to {MAX_BUSINESS_DAY} or -1 to -{MAX_BUSINESS_DAY}, got {business_day}",
+            field="businessDay",
+        )
+    selector = pattern.days
+    if not isinstance(selector, DaySelector) or (
+        selector.of_month.restricted or selector.of_week.restricted
+    ):
+        raise InvalidPattern(
+            "chooses the day of the month itself: the pattern's day-of-month and "
+            "day-of-week fields must be * or ?",
+            field="businessDay",
+        )
