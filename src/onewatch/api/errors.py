@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onewatch.errors import (
     Conflict,
+    InUse,
     Forbidden,
     NotFound,
     OnewatchError,
@@ -111,7 +112,10 @@ def onewatch_error_parts(exc: OnewatchError) -> tuple[int, dict[str, Any]]:
         (pair for kind, pair in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request")
     )
     items = [{"field": exc.field, "reason": exc.reason}] if exc.field else []
-    return status, error_body(code, str(exc), items)
+    body = error_body(code, str(exc), items)
+    if isinstance(exc, InUse):  # e.g. the events that still follow a calendar
+        body["usedBy"] = {"count": exc.user_count, "events": exc.users}
+    return status, body
 
 
 def _headers(exc: OnewatchError, status: int) -> dict[str, str] | None:

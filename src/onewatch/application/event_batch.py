@@ -27,8 +27,10 @@ from onewatch.application.event_ops import (
     EventContext,
     EventRules,
     action_endpoint,
+    calendar_rules_from,
     check_filled_destination,
     overwrite,
+    settle_calendar,
     unchecked_row,
 )
 from onewatch.application.races import PUT_ATTEMPTS
@@ -37,6 +39,7 @@ from onewatch.domain.statuses import LIVE_EVENT_STATUSES
 from onewatch.errors import Conflict, OnewatchError
 from onewatch.security.quotas import check_live_count
 from onewatch.store import actions as action_store
+from onewatch.store import calendars as calendar_store
 from onewatch.store import events as store
 from onewatch.store.transactions import write_transaction
 
@@ -166,11 +169,14 @@ async def _insert(
 ) -> list[Outcome]:
     """Check each new event against the store (its action, the quota); insert the valid."""
     actions = await action_store.get_actions_by_identity(connection, _named_actions(items))
+    calendars = await calendar_store.get_calendars_by_identity(
+        connection, _named_calendars(items)
+    )
     live = await _live_counts(connection, items, rules.max_events)
     refusals: dict[int, Exception] = {}
     for index, item in enumerate(items):
         try:
-            _check_new(item, actions, live, rules)
+            _check_new(item, actions, calendars, live, rules)
         except OnewatchError as exc:
             refusals[index] = exc
     accepted = [item.row for index, item in enumerate(items) if index not in refusals]
@@ -190,6 +196,11 @@ def _named_actions(items: Sequence[Prepared]) -> list[tuple[str, str]]:
     return sorted((service, action) for service, action in named if action is not None)
 
 
+def _named_calendars(items: Sequence[Prepared]) -> list[tuple[str, str]]:
+    named = {(item.identity[0], item.document.scheduling_pattern.calendar) for item in items}
+    return sorted((service, key) for service, key in named if key is not None)
+
+
 async def _live_counts(
     connection: AsyncConnection, items: Sequence[Prepared], max_events: int
 ) -> dict[str, int]:
@@ -205,11 +216,16 @@ async def _live_counts(
 def _check_new(
     item: Prepared,
     actions: Mapping[tuple[str, str], RowMapping],
+    calendars: Mapping[tuple[str, str], RowMapping],
     live: dict[str, int],
     rules: EventRules,
 ) -> None:
     """A new event's checks that need the store, against what this chunk read and added."""
     service, document = item.identity[0], item.document
+    calendar = document.scheduling_pattern.calendar
+    if calendar is not None:
+        found = calendars.get((service, calendar))
+        settle_calendar(item.row, document, calendar_rules_from(service, calendar, found))
     if document.action is not None:
         action = actions.get((service, document.action))
         endpoint, where = action_endpoint(service, document, action)

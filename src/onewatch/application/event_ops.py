@@ -30,12 +30,24 @@ from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
 from onewatch.security.quotas import check_event_quota
 from onewatch.settings import Settings
 from onewatch.store import actions as action_store
+from onewatch.store import calendars as calendar_store
 from onewatch.store import events as store
 from onewatch.store.group_commit import GroupCommit
 from onewatch.store.transactions import write_transaction
 
 #: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
-SCHEDULE_COLUMNS = ("pattern", "timezone", "separation", "max_occurrences", "start_at", "end_at")
+SCHEDULE_COLUMNS = (
+    "pattern",
+    "timezone",
+    "separation",
+    "max_occurrences",
+    "start_at",
+    "end_at",
+    "calendar_key",
+    "calendar_rules",
+    "non_business_day",
+    "business_day",
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,14 @@ class EventContext:
     rules: EventRules = field(default_factory=EventRules)
 
 
-def event_definition(service: str, document: EventDocument, timezone: str) -> dict[str, Any]:
-    """The columns a client's document decides (not status, counters, ids or timestamps)."""
+def event_definition(
+    service: str,
+    document: EventDocument,
+    timezone: str,
+    calendar_rules: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns a client's document decides (not status, counters, ids or timestamps),
+    with ``calendar_rules``, the copy of the named calendar's rules."""
     target = document.inline_target
     pattern = document.scheduling_pattern
     policy = document.retry_policy
@@ -89,6 +107,10 @@ def event_definition(service: str, document: EventDocument, timezone: str) -> di
         "retry_policy": policy.model_dump(by_alias=True) if policy else None,
         "misfire_policy": document.misfire_policy,
         "misfire_grace_seconds": document.misfire_grace_seconds,
+        "calendar_key": pattern.calendar,
+        "calendar_rules": calendar_rules,
+        "non_business_day": pattern.non_business_day,
+        "business_day": pattern.business_day,
     }
 
 
@@ -163,10 +185,11 @@ def _schedule_state(
     occurrences: int,
     status: str,
     schedule: Schedule | None = None,
+    calendar_rules: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """nextOccurrence and status of a newly (re)scheduled event (``schedule``: compiled)."""
     if schedule is None:
-        schedule = compile_pattern(document.scheduling_pattern, anchor=now)
+        schedule = compile_pattern(document.scheduling_pattern, now, calendar_rules)
     upcoming = first_fire(schedule, now, occurrences, document.misfire_grace_seconds)
     return {
         "next_occurrence": upcoming,
@@ -182,10 +205,41 @@ async def _definition(
     rules: EventRules,
 ) -> dict[str, Any]:
     """Validate the schedule and the target; the columns to store."""
-    compile_pattern(document.scheduling_pattern, anchor=now)
+    calendar_rules = await calendar_rules_of(connection, service, document)
+    compile_pattern(document.scheduling_pattern, now, calendar_rules)
     await _check_target(connection, service, document, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
-    return event_definition(service, document, timezone)
+    return event_definition(service, document, timezone, calendar_rules)
+
+
+async def calendar_rules_of(
+    connection: AsyncConnection, service: str, document: EventDocument
+) -> dict[str, Any] | None:
+    """The rules of the calendar the event names, held until the transaction ends (so a
+    calendar change waits for this event, then rewrites its copy); 422 when unknown."""
+    key = document.scheduling_pattern.calendar
+    if key is None:
+        return None
+    row = await calendar_store.get_calendar(connection, service, key, share=True)
+    return calendar_rules_from(service, key, row)
+
+
+def calendar_rules_from(service: str, key: str, row: RowMapping | None) -> dict[str, Any]:
+    """A named calendar's rules from its row (None when there is none: refused)."""
+    if row is None:
+        raise ValidationFailed(
+            f"no calendar {key!r} in service {service!r}", field="schedulingPattern.calendar"
+        )
+    return dict(row["rules"])
+
+
+def settle_calendar(
+    row: dict[str, Any], document: EventDocument, calendar_rules: Mapping[str, Any]
+) -> None:
+    """A new event's row, checked with a stand-in calendar, now follows the real one."""
+    wanted = document.status or EventStatus.ACTIVE
+    state = _schedule_state(document, row["created_at"], 0, wanted, None, calendar_rules)
+    row.update(state, calendar_rules=dict(calendar_rules))
 
 
 async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMapping:
@@ -215,14 +269,18 @@ def unchecked_row(
 
 async def _store_checks(
     connection: AsyncConnection,
-    row: Mapping[str, Any],
+    row: dict[str, Any],
     document: EventDocument,
     rules: EventRules,
     live_before: int = 0,
 ) -> None:
-    """A new event's checks that read the store: its named action, its service's quota
-    (``live_before``: live events of the service inserted earlier in the same batch)."""
+    """A new event's checks that read the store: its named action and calendar, its
+    service's quota (``live_before``: live events of the service inserted earlier in the
+    same batch)."""
     service = row["service"]
+    calendar_rules = await calendar_rules_of(connection, service, document)
+    if calendar_rules is not None:
+        settle_calendar(row, document, calendar_rules)
     if document.inline_target is None:
         endpoint, where = await _endpoint_of(connection, service, document)
         check_filled_destination(document, endpoint, where, rules.policy)
@@ -354,21 +412,28 @@ def _next_state(
     """
     rescheduled = any(current[name] != definition[name] for name in SCHEDULE_COLUMNS)
     wanted = document.status
+    calendar_rules = definition["calendar_rules"]
     if rescheduled:
         paused = current["status"] == EventStatus.PAUSED
         status = wanted or (EventStatus.PAUSED if paused else EventStatus.ACTIVE)
-        return _schedule_state(document, now, current["occurrences"], status)
+        return _schedule_state(
+            document, now, current["occurrences"], status, calendar_rules=calendar_rules
+        )
     if current["status"] in FINAL_EVENT_STATUSES or wanted in (None, current["status"]):
         return {}
     if wanted == EventStatus.PAUSED.value:
         return {"status": EventStatus.PAUSED}
-    return _resumed_state(current, document.scheduling_pattern, now)
+    return resumed_state(current, document.scheduling_pattern, now, calendar_rules)
 
 
-def _resumed_state(
-    current: RowMapping, pattern: SchedulingPattern, now: datetime
+def resumed_state(
+    current: RowMapping,
+    pattern: SchedulingPattern,
+    now: datetime,
+    calendar_rules: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    schedule = compile_pattern(pattern, anchor=current["created_at"])
+    """nextOccurrence and status of a stored event asked to fire again from ``now``."""
+    schedule = compile_pattern(pattern, current["created_at"], calendar_rules)
     upcoming = next_fire(schedule, now, current["occurrences"])
     status = EventStatus.ACTIVE if upcoming else EventStatus.COMPLETED
     return {"next_occurrence": upcoming, "status": status}
@@ -437,7 +502,8 @@ async def resume_event(context: EventContext, service: str, key: str) -> RowMapp
             raise Conflict(f"the event is {current['status']}; only a paused one can resume")
         # Only the schedule: a row stored under older rules (a header now refused) resumes.
         pattern = SchedulingPattern.model_validate(event_as_input(current)["schedulingPattern"])
-        values = {**_resumed_state(current, pattern, now), "updated_at": now}
+        state = resumed_state(current, pattern, now, current["calendar_rules"])
+        values = {**state, "updated_at": now}
         if not await store.update_event(connection, current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(connection, service, key)

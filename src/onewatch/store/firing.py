@@ -44,6 +44,10 @@ class DueEvent:
     misfire_policy: str
     misfire_grace_seconds: int
     version: int
+    #: The event's copy of its business calendar's rules, and how it follows them.
+    calendar_rules: dict[str, Any] | None = None
+    non_business_day: str | None = None
+    business_day: int | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 import holidays
 
@@ -230,3 +231,32 @@ def _check_business_day(pattern: CronPattern, business_day: int) -> None:
             "day-of-week fields must be * or ?",
             field="businessDay",
         )
+
+
+def calendar_from_rules(rules: Mapping[str, Any]) -> BusinessCalendar:
+    """A calendar from its stored JSON form (``CalendarDocument.rules``)."""
+    holiday_rules = rules.get("holidays") or {}
+    return _calendar(
+        holiday_rules.get("country"),
+        holiday_rules.get("subdivision"),
+        tuple(rules.get("exclude", ())),
+        tuple(rules.get("include", ())),
+        tuple(rules.get("weekend", ("SAT", "SUN"))),
+    )
+
+
+@lru_cache(maxsize=1024)  # the scheduler rebuilds the same few calendars for every fire
+def _calendar(
+    country: str | None,
+    subdivision: str | None,
+    exclude: tuple[str, ...],
+    include: tuple[str, ...],
+    weekend: tuple[str, ...],
+) -> BusinessCalendar:
+    return BusinessCalendar(
+        country,
+        subdivision,
+        frozenset(date.fromisoformat(day) for day in exclude),
+        frozenset(date.fromisoformat(day) for day in include),
+        frozenset(WEEKDAY_NAMES.index(name) for name in weekend),
+    )
