@@ -14,6 +14,7 @@ from onewatch.api.fast_create import FastCreate
 from onewatch.api.openapi import install_openapi
 from onewatch.api.routes import (
     actions,
+    calendars,
     deliveries,
     event_batch,
     events,
@@ -79,6 +80,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     routers = (
         health,
         actions,
+        calendars,
         event_batch,
         events,
         schedules,

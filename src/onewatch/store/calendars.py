@@ -114,10 +114,12 @@ async def keys_of_events_using(
 
 
 async def events_using(connection: AsyncConnection, service: str, key: str) -> Sequence[RowMapping]:
-    """Every event that follows the calendar (to rewrite its copy and its next fire)."""
+    """Every event that follows the calendar, locked (to rewrite its copy and next fire;
+    a PostgreSQL scheduler claims with SKIP LOCKED, so it passes them by meanwhile)."""
     query = (
         select(events)
         .where(events.c.service == service, events.c.calendar_key == key)
         .order_by(events.c.id)
+        .with_for_update()
     )
     return (await connection.execute(query)).mappings().all()
