@@ -77,7 +77,8 @@ async def test_unknown_country_and_subdivision_are_422_naming_the_field(live: Li
             "/v1/calendars", json=calendar(exclude=["2030-02-01"], include=["2030-02-01"])
         )
         weekend = await http.post(
-            "/v1/calendars", json=calendar(weekend=["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"])
+            "/v1/calendars",
+            json=calendar(weekend=["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]),
         )
         assert await snapshot(live.runtime.engine) == before
     assert country.status_code == 422

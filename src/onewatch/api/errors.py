@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onewatch.errors import (
     Conflict,
-    InUse,
     Forbidden,
+    InUse,
     NotFound,
     OnewatchError,
     StorageFull,

@@ -44,7 +44,9 @@ def check_holidays(document: CalendarDocument) -> None:
         raise ValidationFailed(reason, field=f"holidays.{field}")
 
 
-async def create_calendar(context: EventContext, service: str, document: CalendarDocument) -> Written:
+async def create_calendar(
+    context: EventContext, service: str, document: CalendarDocument
+) -> Written:
     """POST: a new calendar; 409 when the service has one with this key."""
     check_holidays(document)
     async with write_transaction(context.engine) as connection:

@@ -169,9 +169,7 @@ async def _insert(
 ) -> list[Outcome]:
     """Check each new event against the store (its action, the quota); insert the valid."""
     actions = await action_store.get_actions_by_identity(connection, _named_actions(items))
-    calendars = await calendar_store.get_calendars_by_identity(
-        connection, _named_calendars(items)
-    )
+    calendars = await calendar_store.get_calendars_by_identity(connection, _named_calendars(items))
     live = await _live_counts(connection, items, rules.max_events)
     refusals: dict[int, Exception] = {}
     for index, item in enumerate(items):
