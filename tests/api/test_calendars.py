@@ -213,3 +213,41 @@ async def test_batch_creates_follow_the_calendar(live: LiveApp) -> None:
     assert results[0]["status"] == 201
     assert results[0]["event"]["nextOccurrence"] == "2030-01-02T12:00:00Z"
     assert results[1]["status"] == 422
+
+
+async def test_preview_shows_calendar_fires_and_the_days_off(live: LiveApp) -> None:
+    body = {
+        "schedulingPattern": {
+            "pattern": "0 9 1 * *",
+            "timezone": "America/Sao_Paulo",
+            "calendar": "br-sp",
+            "nonBusinessDay": "next",
+        },
+        "count": 3,
+    }
+    async with live.client("alpha") as http:
+        await _setup(http)
+        answer = await http.post("/v1/schedules/preview", json=body)
+        unknown = await http.post(
+            "/v1/schedules/preview",
+            json={**body, "schedulingPattern": {**body["schedulingPattern"], "calendar": "x"}},
+        )
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()
+    # 2030-01-01 is a holiday, 2030-03-01 a Friday, 2030-02-01 a Friday too.
+    assert preview["nextFires"] == [
+        "2030-01-02T12:00:00Z",
+        "2030-02-01T12:00:00Z",
+        "2030-03-01T12:00:00Z",
+    ]
+    assert preview["calendar"] == "br-sp"
+    assert preview["daysOff"] == [
+        {
+            "occurrence": "2030-01-01T12:00:00Z",
+            "date": "2030-01-01",
+            "reason": "holiday: Universal Fraternization Day",
+            "movedTo": "2030-01-02",
+        }
+    ]
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "schedulingPattern.calendar"

@@ -16,7 +16,7 @@ import structlog
 
 from onewatch.domain.misfire import MisfirePolicy, plan_fires
 from onewatch.domain.schedule import InvalidPattern, Schedule, ScheduleSpec, compile_schedule
-from onewatch.domain.schedule.business import NonBusinessDay, calendar_from_rules
+from onewatch.domain.schedule.business import calendar_fields
 from onewatch.domain.schedule.oneshot import looks_like_instant
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
@@ -51,16 +51,6 @@ def _schedule(spec: ScheduleSpec) -> Schedule:
 
 
 def _spec(event: DueEvent) -> ScheduleSpec:
-    if event.calendar_rules is None:
-        return ScheduleSpec(
-            pattern=event.pattern,
-            timezone=event.timezone,
-            separation=event.separation,
-            max_occurrences=event.max_occurrences,
-            start_at=event.start_at,
-            end_at=event.end_at,
-        )
-    rule = event.non_business_day
     return ScheduleSpec(
         pattern=event.pattern,
         timezone=event.timezone,
@@ -68,9 +58,7 @@ def _spec(event: DueEvent) -> ScheduleSpec:
         max_occurrences=event.max_occurrences,
         start_at=event.start_at,
         end_at=event.end_at,
-        calendar=calendar_from_rules(event.calendar_rules),
-        non_business_day=None if rule is None else NonBusinessDay(rule),
-        business_day=event.business_day,
+        **calendar_fields(event.__dict__),
     )
 
 

@@ -50,7 +50,7 @@ def next_fires(row: RowMapping, now: datetime, count: int = NEXT_FIRES) -> list[
     """An active event's next ``count`` fires; a paused one's if it were resumed now."""
     # Only the schedule: a row stored under older rules (a header now refused) still shows.
     pattern = SchedulingPattern.model_validate(event_as_input(row)["schedulingPattern"])
-    schedule = compile_pattern(pattern, anchor=row["created_at"])
+    schedule = compile_pattern(pattern, row["created_at"], row.get("calendar_rules"))
     fired = row["occurrences"]
     if row["status"] == EventStatus.ACTIVE and row["next_occurrence"] is not None:
         first: datetime = row["next_occurrence"]

@@ -23,9 +23,9 @@ for the next fire, and its DST handling, does not change.
 from __future__ import annotations
 
 import calendar as month_calendar
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
@@ -260,3 +260,55 @@ def _calendar(
         frozenset(date.fromisoformat(day) for day in include),
         frozenset(WEEKDAY_NAMES.index(name) for name in weekend),
     )
+
+
+@dataclass(frozen=True)
+class DayOff:
+    """An occurrence of the pattern alone that falls on a day off, and what became of it."""
+
+    occurrence: datetime
+    day: date
+    reason: str
+    #: The business day it moved to (``next``/``previous``); None when skipped.
+    moved_to: date | None
+
+
+def days_off(
+    plain_fires: Iterable[datetime],
+    zone: tzinfo,
+    calendar: BusinessCalendar,
+    rule: NonBusinessDay = NonBusinessDay.SKIP,
+) -> list[DayOff]:
+    """Why each fire of the pattern without the calendar did not fire as it was (preview)."""
+    found: list[DayOff] = []
+    for moment in plain_fires:
+        day = moment.astimezone(zone).date()
+        reason = calendar.why_not_business(day)
+        if reason is not None:
+            found.append(DayOff(moment, day, reason, _moved_to(day, calendar, rule)))
+    return found
+
+
+def _moved_to(day: date, calendar: BusinessCalendar, rule: NonBusinessDay) -> date | None:
+    if rule is NonBusinessDay.SKIP:
+        return None
+    step = _ONE_DAY if rule is NonBusinessDay.NEXT else -_ONE_DAY
+    for _ in range(_LONGEST_RUN_OFF):
+        day += step
+        if calendar.is_business_day(day):
+            return day
+    return None
+
+
+def calendar_fields(columns: Mapping[Any, Any]) -> dict[str, Any]:
+    """``ScheduleSpec``'s calendar arguments from an event's stored columns
+    (``calendar_rules``, ``non_business_day``, ``business_day``); none without a calendar."""
+    rules = columns.get("calendar_rules")
+    if rules is None:
+        return {}
+    rule = columns.get("non_business_day")
+    return {
+        "calendar": calendar_from_rules(rules),
+        "non_business_day": None if rule is None else NonBusinessDay(rule),
+        "business_day": columns.get("business_day"),
+    }
