@@ -20,7 +20,17 @@ from onewatch.domain.schedule import InvalidPattern
 from onewatch.domain.schedule.zones import zone_info
 from onewatch.domain.statuses import SETTABLE_EVENT_STATUSES
 
-SCHEDULE_FIELDS = ("pattern", "timezone", "separation", "maxOccurrences", "startAt", "endAt")
+SCHEDULE_FIELDS = (
+    "pattern",
+    "timezone",
+    "separation",
+    "maxOccurrences",
+    "startAt",
+    "endAt",
+    "calendar",
+    "nonBusinessDay",
+    "businessDay",
+)
 RETRY_FIELDS = ("maxAttempts", "minBackoffSeconds", "maxBackoffSeconds", "maxAgeSeconds")
 
 Errors = list[dict[str, str]]
@@ -149,7 +159,7 @@ def form_from_event(row: RowMapping) -> dict[str, str]:
             f"params.{name}": _dumped(document["params"].get(name))
             for name in ("url", "body", "header")
         },
-        **{f"schedulingPattern.{name}": _plain(pattern[name]) for name in SCHEDULE_FIELDS},
+        **{f"schedulingPattern.{name}": _plain(pattern.get(name)) for name in SCHEDULE_FIELDS},
         **{
             f"retryPolicy.{name}": _plain((document["retryPolicy"] or {}).get(name))
             for name in RETRY_FIELDS
