@@ -57,9 +57,12 @@ async def test_another_service_never_sees_a_calendar(live: LiveApp) -> None:
         still = await alpha.get("/v1/calendars/alpha/br-sp")
         await beta.post("/v1/actions", json=webhook_action())
         named = await beta.post("/v1/events", json=business_event())
+        preview = {"service": "alpha", "schedulingPattern": business_event()["schedulingPattern"]}
+        previewed = await beta.post("/v1/schedules/preview", json=preview)
     assert (read.status_code, deleted.status_code, put.status_code) == (404, 404, 403)
     assert listed.json()["items"] == []
     assert still.status_code == 200
+    assert previewed.status_code == 404
     assert named.status_code == 422
     assert named.json()["errors"] == [
         {"field": "schedulingPattern.calendar", "reason": "no calendar 'br-sp' in service 'beta'"}
@@ -124,6 +127,7 @@ async def test_schedule_fields_without_a_known_calendar_are_422(live: LiveApp) -
             "/v1/events", json=business_event(pattern="0 9 1 * *", businessDay=2)
         )
         every = await http.post("/v1/events", json=business_event(pattern="@every 1h"))
+        never = await http.post("/v1/events", json=business_event(pattern="0 9 * * SUN"))
         bad_rule = await http.post("/v1/events", json=business_event(nonBusinessDay="later"))
     assert unknown.json()["errors"][0]["field"] == "schedulingPattern.calendar"
     assert no_calendar.json()["errors"] == [
@@ -135,7 +139,10 @@ async def test_schedule_fields_without_a_known_calendar_are_422(live: LiveApp) -
     assert days_given.json()["errors"][0]["field"] == "schedulingPattern.businessDay"
     assert every.json()["errors"][0]["field"] == "schedulingPattern.calendar"
     assert bad_rule.json()["errors"][0]["field"] == "schedulingPattern.nonBusinessDay"
-    for answer in (unknown, no_calendar, days_given, every, bad_rule):
+    assert never.status_code == 422, never.text
+    assert never.json()["errors"][0]["field"] == "schedulingPattern.calendar"
+    assert "no business day of calendar 'br-sp' matches" in never.json()["message"]
+    for answer in (unknown, no_calendar, days_given, every, bad_rule, never):
         assert answer.status_code == 422
 
 

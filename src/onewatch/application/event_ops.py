@@ -25,6 +25,7 @@ from onewatch.delivery.request import fill_endpoint
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
 from onewatch.domain.documents import EventDocument, SchedulingPattern, placeholders
 from onewatch.domain.schedule import Schedule, normalize_timezone
+from onewatch.domain.schedule.business import SEARCH_YEARS
 from onewatch.domain.statuses import FINAL_EVENT_STATUSES, LIVE_EVENT_STATUSES, EventStatus
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
 from onewatch.security.quotas import check_event_quota
@@ -239,6 +240,12 @@ def settle_calendar(
     """A new event's row, checked with a stand-in calendar, now follows the real one."""
     wanted = document.status or EventStatus.ACTIVE
     state = _schedule_state(document, row["created_at"], 0, wanted, None, calendar_rules)
+    if state["next_occurrence"] is None:
+        raise ValidationFailed(
+            f"no business day of calendar {document.scheduling_pattern.calendar!r} matches "
+            f"this schedule (in the next {SEARCH_YEARS} years, or inside startAt/endAt)",
+            field="schedulingPattern.calendar",
+        )
     row.update(state, calendar_rules=dict(calendar_rules))
 
 
