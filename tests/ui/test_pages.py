@@ -370,3 +370,23 @@ async def test_the_event_page_shows_its_business_calendar(live: LiveApp) -> None
     assert 'value="br-sp"' in form.text
     # January 2030 ends on a Thursday: the next fire is its last business day.
     assert "2030-01-31" in page.text
+
+
+async def test_the_form_preview_follows_the_services_calendar(live: LiveApp) -> None:
+    async with live.client("alpha") as api:
+        calendar = {"key": "br-sp", "holidays": {"country": "BR", "subdivision": "SP"}}
+        assert (await api.post("/v1/calendars", json=calendar)).status_code == 201
+    fields = {
+        "schedulingPattern.pattern": "0 9 * * *",
+        "schedulingPattern.timezone": "America/Sao_Paulo",
+        "schedulingPattern.calendar": "br-sp",
+    }
+    async with browser(live, "alpha") as http:
+        known = await http.get("/ui/events/preview", params=fields)
+    async with browser(live, "beta") as http:
+        foreign = await http.get("/ui/events/preview", params=fields)
+    # 2030-01-01 is a holiday in Brazil: the first fire is on the 2nd.
+    assert "2030-01-02 09:00:00" in known.text
+    assert "2030-01-01 09:00:00" not in known.text
+    assert 'data-testid="preview-error"' in foreign.text
+    assert "no calendar &#39;br-sp&#39; in this service" in foreign.text
