@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from sqlalchemy import select
+
+from onewatch.store.schema import events
 from tests.api.samples import event, webhook_action
 from tests.support.live import LiveApp, ManualClock
 from tests.support.store import snapshot
@@ -258,3 +262,29 @@ async def test_preview_shows_calendar_fires_and_the_days_off(live: LiveApp) -> N
     ]
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "schedulingPattern.calendar"
+
+
+async def test_creates_racing_a_calendar_change_all_end_on_the_new_rules(live: LiveApp) -> None:
+    """Whichever commits first, no event keeps the rules of the calendar before the change."""
+    async with live.client("alpha") as http:
+        await _setup(http)
+        changed = calendar(exclude=["2030-01-02"])
+        answers = await asyncio.gather(
+            *(http.post("/v1/events", json=business_event(f"e{n}")) for n in range(20)),
+            http.put("/v1/calendars/alpha/br-sp", json=changed),
+            *(http.post("/v1/events", json=business_event(f"f{n}")) for n in range(20)),
+        )
+        assert {answer.status_code for answer in answers} == {200, 201}
+        stored = (await http.get("/v1/events", params={"limit": 100})).json()["items"]
+    created = [answer.json() for answer in answers if answer.status_code == 201]
+    assert len(created) >= 39  # a create may lose to the change (409, retry) at most rarely
+    rules = await _rows_rules(live)
+    assert set(rules) == {event["key"] for event in stored}
+    assert all(rule["exclude"] == ["2030-01-02"] for rule in rules.values()), rules
+    assert {event["nextOccurrence"] for event in stored} == {"2030-01-03T12:00:00Z"}
+
+
+async def _rows_rules(live: LiveApp) -> dict[str, Any]:
+    async with live.runtime.engine.connect() as connection:
+        rows = await connection.execute(select(events.c.key, events.c.calendar_rules))
+        return {row.key: row.calendar_rules for row in rows}
