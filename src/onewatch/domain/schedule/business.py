@@ -28,10 +28,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any
-
-import holidays
 
 from onewatch.domain.schedule.cron import CronPattern, next_table
 from onewatch.domain.schedule.days import DaySelector
@@ -62,13 +60,23 @@ class NonBusinessDay(StrEnum):
 @lru_cache(maxsize=2048)
 def _holidays_in(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
     """The public holidays of one year, by date (their names, for explanations)."""
+    holidays = _holidays_package()
     found = holidays.country_holidays(country, subdiv=subdivision, years=year)
     return MappingProxyType(dict(found.items()))
 
 
+def _holidays_package() -> ModuleType:
+    """``holidays``, imported on first use: its import is slow and large (BENCHMARKS.md,
+    "Business calendars"), a cost a node whose services use no holidays need not pay."""
+    import holidays
+
+    return holidays
+
+
 def supported_countries() -> Mapping[str, list[str]]:
     """Country codes the ``holidays`` package knows, with their subdivision codes."""
-    return holidays.list_supported_countries()
+    countries: Mapping[str, list[str]] = _holidays_package().list_supported_countries()
+    return countries
 
 
 def holiday_rules_problem(country: str, subdivision: str | None) -> tuple[str, str] | None:
@@ -79,11 +87,35 @@ def holiday_rules_problem(country: str, subdivision: str | None) -> tuple[str, s
     if subdivision is None:
         return None
     try:
-        holidays.country_holidays(country, subdiv=subdivision)
+        _holidays_package().country_holidays(country, subdiv=subdivision)
     except NotImplementedError:
         known = ", ".join(countries[country]) or "none"
         return "subdivision", f"{subdivision!r} is not a subdivision of {country} (known: {known})"
     return None
+
+
+def _holiday_days(country: str, subdivision: str | None, year: int, month: int) -> frozenset[int]:
+    return _holidays_by_month(country, subdivision, year).get(month, _NONE)
+
+
+@lru_cache(maxsize=2048)
+def _holidays_by_month(
+    country: str, subdivision: str | None, year: int
+) -> Mapping[int, frozenset[int]]:
+    grouped: dict[int, set[int]] = {}
+    for day in _holidays_in(country, subdivision, year):
+        grouped.setdefault(day.month, set()).add(day.day)
+    return MappingProxyType({month: frozenset(days) for month, days in grouped.items()})
+
+
+def _by_month(days: frozenset[date]) -> dict[tuple[int, int], frozenset[int]]:
+    grouped: dict[tuple[int, int], set[int]] = {}
+    for day in days:
+        grouped.setdefault((day.year, day.month), set()).add(day.day)
+    return {month: frozenset(numbers) for month, numbers in grouped.items()}
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,18 @@ class BusinessCalendar:
     exclude: frozenset[date] = frozenset()
     include: frozenset[date] = frozenset()
     weekend: frozenset[int] = DEFAULT_WEEKEND
+    #: ``exclude`` and ``include`` by (year, month): a month's days are looked up, not
+    #: searched for among every date the calendar lists.
+    _exclude_by_month: dict[tuple[int, int], frozenset[int]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+    _include_by_month: dict[tuple[int, int], frozenset[int]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_exclude_by_month", _by_month(self.exclude))
+        object.__setattr__(self, "_include_by_month", _by_month(self.include))
 
     def holiday_name(self, day: date) -> str | None:
         if self.country is None:
@@ -119,9 +163,27 @@ class BusinessCalendar:
         name = self.holiday_name(day)
         return None if name is None else f"holiday: {name}"
 
-    def business_days_of(self, year: int, month: int) -> list[int]:
-        length = month_calendar.monthrange(year, month)[1]
-        return [d for d in range(1, length + 1) if self.is_business_day(date(year, month, d))]
+    def business_days_of(self, year: int, month: int) -> tuple[int, ...]:
+        """The business days of one month, ascending (the search asks for many months)."""
+        return _business_days(self, year, month)
+
+    def _month_of_days(self, year: int, month: int) -> tuple[int, ...]:
+        first_weekday, length = month_calendar.monthrange(year, month)
+        forced = self._include_by_month.get((year, month), _NONE)
+        off = self._exclude_by_month.get((year, month), _NONE)
+        if self.country is not None:
+            off = off | _holiday_days(self.country, self.subdivision, year, month)
+        weekend = self.weekend
+        return tuple(
+            day
+            for day in range(1, length + 1)
+            if day in forced or not (day in off or (first_weekday + day - 1) % 7 in weekend)
+        )
+
+
+@lru_cache(maxsize=8192)
+def _business_days(calendar: BusinessCalendar, year: int, month: int) -> tuple[int, ...]:
+    return calendar._month_of_days(year, month)
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,7 +212,10 @@ class CalendarDays:
         if self.business_day is not None:
             return self._nth_business_day(year, month)
         business = self.calendar.business_days_of(year, month)
-        return tuple(d for d in business if self._fires_on(date(year, month, d)))
+        own = frozenset(self.base.days_of(year, month)) if month in self.base.months else _NONE
+        if self.rule is NonBusinessDay.SKIP:
+            return tuple(d for d in business if d in own)
+        return tuple(d for d in business if d in own or self._moved_onto_day(year, month, d))
 
     def _nth_business_day(self, year: int, month: int) -> tuple[int, ...]:
         assert self.business_day is not None
@@ -162,14 +227,10 @@ class CalendarDays:
             return (business[index],)
         return ()
 
-    def _fires_on(self, day: date) -> bool:
-        """``day`` (a business day) fires: its own match, or one moved onto it."""
-        if self.base_matches(day):
-            return True
-        if self.rule is NonBusinessDay.SKIP:
-            return False
+    def _moved_onto_day(self, year: int, month: int, day: int) -> bool:
+        """A business day without a match of its own takes one moved onto it."""
         step = -_ONE_DAY if self.rule is NonBusinessDay.NEXT else _ONE_DAY
-        return self._moved_onto(day, step)
+        return self._moved_onto(date(year, month, day), step)
 
     def _moved_onto(self, day: date, step: timedelta) -> bool:
         """A matching day in the run of days off just before (``next``) or after it."""
