@@ -259,14 +259,14 @@ def follow_calendar(
     """``pattern`` with its days chosen through ``calendar``; times, DST class unchanged.
 
     Moves can cross into a month the pattern's month field leaves out (the 31st of
-    December moves into January), so the month field is kept inside ``CalendarDays``
-    and the walk visits every month, except for ``business_day`` (the month field
-    says which months have one).
+    December moves into January), so with ``next``/``previous`` the month field is kept
+    inside ``CalendarDays`` and the walk visits every month.
     """
     if business_day is not None:
         _check_business_day(pattern, business_day)
     days = CalendarDays(pattern, calendar, rule, business_day)
-    months = pattern.months if business_day is not None else _ALL_MONTHS
+    moves = business_day is None and rule is not NonBusinessDay.SKIP
+    months = _ALL_MONTHS if moves else pattern.months
     return replace(
         pattern,
         days=days,
