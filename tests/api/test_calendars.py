@@ -75,7 +75,7 @@ async def test_another_service_never_sees_a_calendar(live: LiveApp) -> None:
 
 async def test_unknown_country_and_subdivision_are_422_naming_the_field(live: LiveApp) -> None:
     async with live.client("alpha") as http:
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         country = await http.post("/v1/calendars", json=calendar(holidays={"country": "ZZ"}))
         subdivision = await http.post(
             "/v1/calendars", json=calendar(holidays={"country": "BR", "subdivision": "XX"})
@@ -87,7 +87,7 @@ async def test_unknown_country_and_subdivision_are_422_naming_the_field(live: Li
             "/v1/calendars",
             json=calendar(weekend=["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]),
         )
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
     assert country.status_code == 422
     assert country.json()["errors"][0]["field"] == "holidays.country"
     assert subdivision.status_code == 422
@@ -285,6 +285,6 @@ async def test_creates_racing_a_calendar_change_all_end_on_the_new_rules(live: L
 
 
 async def _rows_rules(live: LiveApp) -> dict[str, Any]:
-    async with live.runtime.engine.connect() as connection:
+    async with live.runtime.store.engine.connect() as connection:
         rows = await connection.execute(select(events.c.key, events.c.calendar_rules))
         return {row.key: row.calendar_rules for row in rows}

@@ -44,7 +44,7 @@ def _event(sink: Sink, pattern: str, rule: str | None = None) -> EventDocument:
 async def _with_event(
     runtime: Runtime, clock: ManualClock, document: EventDocument, exclude: list[str]
 ) -> tuple[event_ops.EventContext, int]:
-    context = event_ops.EventContext(runtime.engine, clock, runtime.wakeup.notify)
+    context = event_ops.EventContext(runtime.store, clock, runtime.wakeup.notify)
     office = CalendarDocument.model_validate({"key": "office", "exclude": exclude})
     await calendar_ops.create_calendar(context, "billing", office)
     written = await event_ops.create_event(context, "billing", document)
@@ -75,11 +75,11 @@ async def test_an_excluded_day_does_not_fire_and_the_next_business_day_does(
         await _fires_at(runtime, clock, sink, _nine(1), 1)
 
         async def advanced() -> bool:
-            return (await event_row(runtime.engine, event_id))["next_occurrence"] == _nine(3)
+            return (await event_row(runtime.store.engine, event_id))["next_occurrence"] == _nine(3)
 
         await wait_for(advanced, what="the event to skip the excluded Wednesday")
         await _fires_at(runtime, clock, sink, _nine(3), 2)
-        rows = await deliveries_of(runtime.engine, event_id)
+        rows = await deliveries_of(runtime.store.engine, event_id)
         assert [row["scheduled_for"] for row in rows] == [_nine(1), _nine(3)]
     finally:
         await runtime.stop()
@@ -92,16 +92,16 @@ async def test_next_moves_a_fire_and_a_calendar_change_moves_it_again(tmp_path, 
     runtime = await make_runtime(settings_for(tmp_path), clock)
     document = _event(sink, "0 9 5 * *", rule="next")
     context, event_id = await _with_event(runtime, clock, document, [])
-    assert (await event_row(runtime.engine, event_id))["next_occurrence"] == _nine(7)
+    assert (await event_row(runtime.store.engine, event_id))["next_occurrence"] == _nine(7)
     await runtime.start(background_roles())
     try:
         changed = CalendarDocument.model_validate({"key": "office", "exclude": ["2030-01-07"]})
         await calendar_ops.replace_calendar(context, "billing", changed)
-        event = await event_row(runtime.engine, event_id)
+        event = await event_row(runtime.store.engine, event_id)
         assert event["next_occurrence"] == _nine(8)
         assert event["calendar_rules"]["exclude"] == ["2030-01-07"]
         await _fires_at(runtime, clock, sink, _nine(8), 1)
-        rows = await deliveries_of(runtime.engine, event_id)
+        rows = await deliveries_of(runtime.store.engine, event_id)
         assert [row["scheduled_for"] for row in rows] == [_nine(8)]
     finally:
         await runtime.stop()

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.application.action_ops import Written
 from onewatch.application.event_ops import EventContext, resumed_state
@@ -25,9 +24,7 @@ from onewatch.domain.documents import CalendarDocument, SchedulingPattern
 from onewatch.domain.schedule.business import holiday_rules_problem
 from onewatch.domain.statuses import LIVE_EVENT_STATUSES, EventStatus
 from onewatch.errors import Conflict, InUse, NotFound, ValidationFailed
-from onewatch.store import calendars as store
-from onewatch.store import events as event_store
-from onewatch.store.transactions import write_transaction
+from onewatch.ports import StoreTransaction
 
 #: Event keys a refused delete names (the count says how many there are in all).
 NAMED_USERS = 20
@@ -49,8 +46,8 @@ async def create_calendar(
 ) -> Written:
     """POST: a new calendar; 409 when the service has one with this key."""
     check_holidays(document)
-    async with write_transaction(context.engine) as connection:
-        return await _insert(connection, context, service, document)
+    async with context.store.write() as tx:
+        return await _insert(tx, context, service, document)
 
 
 async def replace_calendar(
@@ -60,11 +57,11 @@ async def replace_calendar(
     check_holidays(document)
 
     async def attempt() -> Written:
-        async with write_transaction(context.engine) as connection:
-            current = await store.lock_calendar(connection, service, document.key)
+        async with context.store.write() as tx:
+            current = await tx.lock_calendar(service, document.key)
             if current is None:
-                return await _insert(connection, context, service, document)
-            return await _overwrite(connection, context, current, document.rules())
+                return await _insert(tx, context, service, document)
+            return await _overwrite(tx, context, current, document.rules())
 
     written = await retry_lost_race(attempt)
     if written.changed and not written.created:
@@ -73,7 +70,7 @@ async def replace_calendar(
 
 
 async def _insert(
-    connection: AsyncConnection, context: EventContext, service: str, document: CalendarDocument
+    tx: StoreTransaction, context: EventContext, service: str, document: CalendarDocument
 ) -> Written:
     now = context.clock.now()
     values = {
@@ -83,18 +80,18 @@ async def _insert(
         "created_at": now,
         "updated_at": now,
     }
-    await store.insert_calendar(connection, values)
-    return Written(await _reload(connection, service, document.key), created=True)
+    await tx.insert_calendar(values)
+    return Written(await _reload(tx, service, document.key), created=True)
 
 
-async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMapping:
-    row = await store.get_calendar(connection, service, key)
+async def _reload(tx: StoreTransaction, service: str, key: str) -> RowMapping:
+    row = await tx.get_calendar(service, key)
     assert row is not None
     return row
 
 
 async def _overwrite(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     context: EventContext,
     current: RowMapping,
     rules: dict[str, Any],
@@ -103,14 +100,14 @@ async def _overwrite(
         return Written(current, changed=False)
     now = context.clock.now()
     values = {"rules": rules, "updated_at": now}
-    if not await store.update_calendar(connection, current["id"], current["version"], values):
+    if not await tx.update_calendar(current["id"], current["version"], values):
         raise Conflict("the calendar changed while this request ran; retry")
-    await _events_follow(connection, context, current["service"], current["key"], rules)
-    return Written(await _reload(connection, current["service"], current["key"]))
+    await _events_follow(tx, context, current["service"], current["key"], rules)
+    return Written(await _reload(tx, current["service"], current["key"]))
 
 
 async def _events_follow(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     context: EventContext,
     service: str,
     key: str,
@@ -118,11 +115,11 @@ async def _events_follow(
 ) -> None:
     """Every event of the calendar takes the new rules; a live one, its next fire from now."""
     now = context.clock.now()
-    for event in await store.events_using(connection, service, key):
+    for event in await tx.events_using_calendar(service, key):
         values: dict[str, Any] = {"calendar_rules": dict(rules), "updated_at": now}
         if event["status"] in LIVE_EVENT_STATUSES:
             values.update(_next_state(event, rules, now=now))
-        if not await event_store.update_event(connection, event["id"], event["version"], values):
+        if not await tx.update_event(event["id"], event["version"], values):
             raise Conflict(f"event {service}/{event['key']} changed while this ran; retry")
 
 
@@ -138,11 +135,11 @@ def _next_state(event: RowMapping, rules: Mapping[str, Any], *, now: datetime) -
 
 async def remove_calendar(context: EventContext, service: str, key: str) -> None:
     """Delete a calendar no event follows (an event's calendar must always exist)."""
-    async with write_transaction(context.engine) as connection:
-        current = await store.lock_calendar(connection, service, key)
+    async with context.store.write() as tx:
+        current = await tx.lock_calendar(service, key)
         if current is None:
             raise NotFound(f"no calendar {service}/{key}")
-        count, keys = await store.keys_of_events_using(connection, service, key, limit=NAMED_USERS)
+        count, keys = await tx.keys_of_events_using_calendar(service, key, limit=NAMED_USERS)
         if count:
             raise InUse(
                 f"{count} event(s) follow this calendar ({', '.join(keys)}"
@@ -150,4 +147,4 @@ async def remove_calendar(context: EventContext, service: str, key: str) -> None
                 users=keys,
                 user_count=count,
             )
-        await store.delete_calendar(connection, current["id"])
+        await tx.delete_calendar(current["id"])

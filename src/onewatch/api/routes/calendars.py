@@ -26,10 +26,8 @@ from onewatch.application.pagination import (
     page,
 )
 from onewatch.application.render import calendar_json
-from onewatch.application.visible import visible_row
+from onewatch.application.visible import calendar_row, visible_row
 from onewatch.domain.documents import CalendarDocument
-from onewatch.store import calendars as store
-from onewatch.store.transactions import read_connection
 
 router = APIRouter(prefix="/v1/calendars", tags=["calendars"], dependencies=[RateLimitDep])
 
@@ -59,10 +57,8 @@ async def list_calendars(
     """Calendars in creation order, a page at a time (``nextCursor`` fetches the next)."""
     scope = listing_scope(principal, service)
     after_id = decode_cursor(cursor)
-    async with read_connection(runtime.engine) as connection:
-        rows = await store.list_calendars(
-            connection, service=scope, after_id=after_id, limit=limit + 1
-        )
+    async with runtime.store.read() as tx:
+        rows = await tx.list_calendars(service=scope, after_id=after_id, limit=limit + 1)
     return page(rows, limit, calendar_json)
 
 
@@ -71,7 +67,7 @@ async def get_calendar(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     row = await visible_row(
-        runtime.engine, principal, service, key, noun="calendar", get=store.get_calendar
+        runtime.store, principal, service, key, noun="calendar", get=calendar_row
     )
     return calendar_json(row)
 

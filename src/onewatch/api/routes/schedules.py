@@ -17,8 +17,6 @@ from onewatch.domain.schedule import InvalidPattern, Schedule, describe_pattern,
 from onewatch.domain.schedule.business import NonBusinessDay, calendar_from_rules, days_off
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
-from onewatch.store import calendars as calendar_store
-from onewatch.store.transactions import read_connection
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"], dependencies=[RateLimitDep])
 
@@ -64,8 +62,8 @@ async def _calendar_rules(
         return None
     service = request.service or principal.service
     require_service_access(principal, service)
-    async with read_connection(runtime.engine) as connection:
-        row = await calendar_store.get_calendar(connection, service, key)
+    async with runtime.store.read() as tx:
+        row = await tx.get_calendar(service, key)
     return calendar_rules_from(service, key, row)
 
 
