@@ -29,6 +29,15 @@ class Conflict(OnewatchError):
     """The item exists already, or changed under the caller's feet."""
 
 
+class InUse(Conflict):
+    """The item cannot go while others depend on it; ``users`` names some of them."""
+
+    def __init__(self, reason: str, *, users: list[str], user_count: int) -> None:
+        super().__init__(reason)
+        self.users = users
+        self.user_count = user_count
+
+
 class Forbidden(OnewatchError):
     """The caller is known but may not do this."""
 

@@ -146,6 +146,44 @@ class StoreTransaction(Protocol):
         exists already; how many were new."""
         ...
 
+    # --- calendars ------------------------------------------------------------------
+    # An event keeps a copy of its calendar's rules. A writer of such an event reads the
+    # calendar with ``share=True`` and a changer of a calendar takes ``lock_calendar``
+    # then ``events_using_calendar`` (locked): on PostgreSQL the two serialise, so no
+    # event is left with rules older than the committed calendar.
+    async def insert_calendar(self, values: Mapping[str, Any]) -> int:
+        """Insert one calendar; ``Conflict`` when (service, key) exists already."""
+
+    async def get_calendar(
+        self, service: str, key: str, *, share: bool = False
+    ) -> RowMapping | None: ...
+
+    async def lock_calendar(self, service: str, key: str) -> RowMapping | None: ...
+
+    async def get_calendars_by_identity(
+        self, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], RowMapping]:
+        """The calendars among the (service, key) pairs, share-locked."""
+
+    async def list_calendars(
+        self, *, service: str | None, after_id: int | None, limit: int
+    ) -> Sequence[RowMapping]: ...
+
+    async def update_calendar(
+        self, calendar_id: int, expected_version: int, values: Mapping[str, Any]
+    ) -> bool:
+        """Change a calendar still at ``expected_version``, bumping it."""
+
+    async def delete_calendar(self, calendar_id: int) -> bool: ...
+
+    async def keys_of_events_using_calendar(
+        self, service: str, key: str, *, limit: int
+    ) -> tuple[int, list[str]]:
+        """How many events follow the calendar, and the first ``limit`` keys."""
+
+    async def events_using_calendar(self, service: str, key: str) -> Sequence[RowMapping]:
+        """Every event that follows the calendar, locked for a change."""
+
     # --- actions --------------------------------------------------------------------
     async def insert_action(self, values: Mapping[str, Any]) -> int: ...
 

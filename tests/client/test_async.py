@@ -77,3 +77,21 @@ async def test_preview_and_errors(server: ServerProcess) -> None:
         with pytest.raises(InvalidRequest) as refused:
             await onewatch.events.preview({"pattern": "* * *"}, count=1)
         assert refused.value.field == "schedulingPattern.pattern"
+
+
+async def test_calendars(server: ServerProcess) -> None:
+    async with AsyncClient(server.base_url, server.token("a-calendars")) as onewatch:
+        made = await onewatch.calendars.create({"key": "c1", "exclude": ["2031-01-02"]})
+        assert made.exclude[0].isoformat() == "2031-01-02"
+        with pytest.raises(Conflict):
+            await onewatch.calendars.create({"key": "c1"})
+        changed = await onewatch.calendars.upsert({"key": "c1", "holidays": {"country": "de"}})
+        assert changed.holidays is not None and changed.holidays.country == "DE"
+        assert await onewatch.calendars.get("c1") == changed
+        await onewatch.calendars.upsert({"key": "c2"})
+        assert [c.key async for c in onewatch.calendars.list(page_size=1)] == ["c1", "c2"]
+        page = await onewatch.calendars.page(limit=1)
+        assert [c.key for c in page.items] == ["c1"] and page.next_cursor
+        await onewatch.calendars.delete("c2")
+        with pytest.raises(NotFound):
+            await onewatch.calendars.get("c2")

@@ -169,3 +169,34 @@ def test_an_answer_that_is_not_the_apis_is_a_clear_error(target: Target) -> None
         pytest.raises(UnexpectedAnswer, match="GET /v1/events/s/x: the answer is not"),
     ):
         onewatch.events.get("x")
+
+
+def test_calendars_every_method(server: ServerProcess, target: Target) -> None:
+    with Client(server.base_url, server.token("s-calendars")) as onewatch:
+        made = onewatch.calendars.create(
+            {"key": "br", "holidays": {"country": "BR"}, "exclude": ["2031-01-02"]}
+        )
+        assert made.service == "s-calendars" and made.holidays is not None
+        assert made.holidays.country == "BR"
+        with pytest.raises(Conflict):
+            onewatch.calendars.create({"key": "br"})
+        with pytest.raises(InvalidRequest) as refused:
+            onewatch.calendars.create({"key": "zz", "holidays": {"country": "ZZ"}})
+        assert [error.field for error in refused.value.errors] == ["holidays.country"]
+        onewatch.actions.create(webhook_action("a1", target.url()))
+        pattern = {"pattern": "0 9 * * *", "calendar": "br", "businessDay": -1}
+        onewatch.events.create({**event("e1", "a1"), "schedulingPattern": pattern})
+        with pytest.raises(Conflict):
+            onewatch.calendars.delete("br")
+        changed = onewatch.calendars.upsert({"key": "br", "weekend": ["FRI", "SAT"]})
+        assert changed.weekend == ["FRI", "SAT"] and changed.holidays is None
+        assert [c.key for c in onewatch.calendars.list()] == ["br"]
+        assert onewatch.calendars.get("br") == changed
+        preview = onewatch.events.preview(
+            SchedulingPattern(pattern="0 9 * * *", calendar="br"), count=7
+        )
+        assert preview.calendar == "br" and preview.days_off[0].reason.startswith("weekend")
+        onewatch.events.delete("e1")
+        onewatch.calendars.delete("br")
+        with pytest.raises(NotFound):
+            onewatch.calendars.get("br")

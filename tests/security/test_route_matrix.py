@@ -32,12 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.security.tokens import mint_token
 from onewatch.settings import Settings
-from onewatch.store.schema import actions, deliveries, events, signing_secrets
+from onewatch.store.schema import actions, calendars, deliveries, events, signing_secrets
 from tests.security.conftest import bearer, build_app, served
 from tests.support.live import TEST_SECRET
 
 OWNER, INTRUDER = "bravo", "alpha"
-KEY = "item"  # the owner's action and event share this key
+KEY = "item"  # the owner's action, event and calendar share this key
 NEVER = "2099-01-01T00:00:00Z"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -120,6 +120,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "from": "2020-01-01T00:00:00Z",
         "to": "2020-01-02T00:00:00Z",
     },
+    ("POST", "/v1/calendars"): {"service": OWNER, "key": "new"},
     # A new event of the owner's, and a replacement of the owner's existing one.
     ("POST", "/v1/events/batch"): {
         "items": [
@@ -157,6 +158,8 @@ async def _seed(http: httpx.AsyncClient) -> Owned:
     event = {"key": KEY, "action": KEY, "schedulingPattern": {"pattern": NEVER}}
     assert (await http.post("/v1/actions", json=action, headers=owner)).status_code == 201
     assert (await http.post("/v1/events", json=event, headers=owner)).status_code == 201
+    calendar = {"key": KEY, "holidays": {"country": "BR"}}
+    assert (await http.post("/v1/calendars", json=calendar, headers=owner)).status_code == 201
     triggered = await http.post(f"/v1/events/{OWNER}/{KEY}/trigger", headers=owner)
     secret = await http.post(f"/v1/services/{OWNER}/signing-secrets", headers=owner)
     assert triggered.status_code == 202 and secret.status_code == 201
@@ -174,7 +177,7 @@ async def _owner_state(engine: AsyncEngine) -> list[list[tuple[Any, ...]]]:
     async with engine.connect() as connection:
         return [
             [tuple(row) for row in await connection.execute(select(table).order_by(table.c.id))]
-            for table in (actions, events, deliveries, signing_secrets)
+            for table in (actions, events, deliveries, signing_secrets, calendars)
         ]
 
 

@@ -348,3 +348,45 @@ async def test_the_history_pages_back_and_has_a_refreshing_part(
     # Pending deliveries: the part asks htmx to fetch it again, and it is only the part.
     assert 'hx-trigger="every 2s"' in part.text
     assert "<html" not in part.text and part.text.count('data-testid="delivery"') == 25
+
+
+async def test_the_event_page_shows_its_business_calendar(live: LiveApp) -> None:
+    async with live.client("alpha") as api:
+        calendar = {"key": "br-sp", "holidays": {"country": "BR", "subdivision": "SP"}}
+        assert (await api.post("/v1/calendars", json=calendar)).status_code == 201
+    pattern = {"pattern": "0 9 * * *", "timezone": "America/Sao_Paulo", "calendar": "br-sp"}
+    await _create(
+        live, "alpha", _event("payroll", schedulingPattern={**pattern, "businessDay": -1})
+    )
+    async with browser(live, "alpha") as http:
+        page = await http.get("/ui/events/alpha/payroll")
+        form = await http.get("/ui/events/alpha/payroll/edit")
+    assert page.status_code == 200
+    assert re.search(
+        r'data-testid="calendar"><code>br-sp</code>: holidays of BR-SP; weekend SAT, SUN\. '
+        r"Fires on business day -1 of the month \(from the end\)",
+        page.text,
+    )
+    assert 'value="br-sp"' in form.text
+    # January 2030 ends on a Thursday: the next fire is its last business day.
+    assert "2030-01-31" in page.text
+
+
+async def test_the_form_preview_follows_the_services_calendar(live: LiveApp) -> None:
+    async with live.client("alpha") as api:
+        calendar = {"key": "br-sp", "holidays": {"country": "BR", "subdivision": "SP"}}
+        assert (await api.post("/v1/calendars", json=calendar)).status_code == 201
+    fields = {
+        "schedulingPattern.pattern": "0 9 * * *",
+        "schedulingPattern.timezone": "America/Sao_Paulo",
+        "schedulingPattern.calendar": "br-sp",
+    }
+    async with browser(live, "alpha") as http:
+        known = await http.get("/ui/events/preview", params=fields)
+    async with browser(live, "beta") as http:
+        foreign = await http.get("/ui/events/preview", params=fields)
+    # 2030-01-01 is a holiday in Brazil: the first fire is on the 2nd.
+    assert "2030-01-02 09:00:00" in known.text
+    assert "2030-01-01 09:00:00" not in known.text
+    assert 'data-testid="preview-error"' in foreign.text
+    assert "no calendar &#39;br-sp&#39; in this service" in foreign.text

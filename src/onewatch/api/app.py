@@ -15,6 +15,7 @@ from onewatch.api.openapi import install_openapi
 from onewatch.api.routes import (
     actions,
     backfill,
+    calendars,
     deliveries,
     event_batch,
     events,
@@ -84,6 +85,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     routers = (
         health,
         actions,
+        calendars,
         event_batch,
         events,
         backfill,

@@ -26,6 +26,7 @@ from onewatch.domain.field_errors import pydantic_errors
 from onewatch.errors import (
     Conflict,
     Forbidden,
+    InUse,
     NotFound,
     OnewatchError,
     StorageFull,
@@ -86,7 +87,10 @@ def onewatch_error_parts(exc: OnewatchError) -> tuple[int, dict[str, Any]]:
         (pair for kind, pair in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request")
     )
     items = [{"field": exc.field, "reason": exc.reason}] if exc.field else []
-    return status, error_body(code, str(exc), items)
+    body = error_body(code, str(exc), items)
+    if isinstance(exc, InUse):  # e.g. the events that still follow a calendar
+        body["usedBy"] = {"count": exc.user_count, "events": exc.users}
+    return status, body
 
 
 def _headers(exc: OnewatchError, status: int) -> dict[str, str] | None:

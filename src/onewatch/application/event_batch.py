@@ -25,8 +25,10 @@ from onewatch.application.action_ops import Written
 from onewatch.application.event_ops import (
     EventContext,
     EventRules,
+    calendar_rules_from,
     check_action_target,
     overwrite,
+    settle_calendar,
     unchecked_row,
 )
 from onewatch.application.races import PUT_ATTEMPTS
@@ -162,11 +164,12 @@ async def _insert(
 ) -> list[Outcome]:
     """Check each new event against the store (its action, the quota); insert the valid."""
     actions = await tx.get_actions_by_identity(_named_actions(items))
+    calendars = await tx.get_calendars_by_identity(_named_calendars(items))
     live = await _live_counts(tx, items, rules.max_events)
     refusals: dict[int, Exception] = {}
     for index, item in enumerate(items):
         try:
-            _check_new(item, actions, live, rules)
+            _check_new(item, actions, calendars, live, rules)
         except OnewatchError as exc:
             refusals[index] = exc
     accepted = [item.row for index, item in enumerate(items) if index not in refusals]
@@ -186,6 +189,11 @@ def _named_actions(items: Sequence[Prepared]) -> list[tuple[str, str]]:
     return sorted((service, action) for service, action in named if action is not None)
 
 
+def _named_calendars(items: Sequence[Prepared]) -> list[tuple[str, str]]:
+    named = {(item.identity[0], item.document.scheduling_pattern.calendar) for item in items}
+    return sorted((service, key) for service, key in named if key is not None)
+
+
 async def _live_counts(
     tx: StoreTransaction, items: Sequence[Prepared], max_events: int
 ) -> dict[str, int]:
@@ -199,11 +207,16 @@ async def _live_counts(
 def _check_new(
     item: Prepared,
     actions: Mapping[tuple[str, str], RowMapping],
+    calendars: Mapping[tuple[str, str], RowMapping],
     live: dict[str, int],
     rules: EventRules,
 ) -> None:
     """A new event's checks that need the store, against what this chunk read and added."""
     service, document = item.identity[0], item.document
+    calendar = document.scheduling_pattern.calendar
+    if calendar is not None:
+        found = calendars.get((service, calendar))
+        settle_calendar(item.row, document, calendar_rules_from(service, calendar, found))
     if document.action is not None:
         action = actions.get((service, document.action))
         check_action_target(service, document, action, rules.policy)

@@ -30,6 +30,7 @@ from onewatch.domain.documents import (
     placeholders,
 )
 from onewatch.domain.schedule import Schedule, normalize_timezone
+from onewatch.domain.schedule.business import SEARCH_YEARS
 from onewatch.domain.statuses import FINAL_EVENT_STATUSES, LIVE_EVENT_STATUSES, EventStatus
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
 from onewatch.ports import Store, StoreTransaction
@@ -37,7 +38,18 @@ from onewatch.security.quotas import check_event_quota
 from onewatch.settings import Settings
 
 #: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
-SCHEDULE_COLUMNS = ("pattern", "timezone", "separation", "max_occurrences", "start_at", "end_at")
+SCHEDULE_COLUMNS = (
+    "pattern",
+    "timezone",
+    "separation",
+    "max_occurrences",
+    "start_at",
+    "end_at",
+    "calendar_key",
+    "calendar_rules",
+    "non_business_day",
+    "business_day",
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +81,14 @@ class EventContext:
     rules: EventRules = field(default_factory=EventRules)
 
 
-def event_definition(service: str, document: EventDocument, timezone: str) -> dict[str, Any]:
-    """The columns a client's document decides (not status, counters, ids or timestamps)."""
+def event_definition(
+    service: str,
+    document: EventDocument,
+    timezone: str,
+    calendar_rules: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns a client's document decides (not status, counters, ids or timestamps),
+    with ``calendar_rules``, the copy of the named calendar's rules."""
     target = document.inline_target
     pattern = document.scheduling_pattern
     policy = document.retry_policy
@@ -93,6 +111,10 @@ def event_definition(service: str, document: EventDocument, timezone: str) -> di
         "misfire_grace_seconds": document.misfire_grace_seconds,
         "overlap": document.overlap,
         "jitter_seconds": pattern.jitter_seconds,
+        "calendar_key": pattern.calendar,
+        "calendar_rules": calendar_rules,
+        "non_business_day": pattern.non_business_day,
+        "business_day": pattern.business_day,
     }
 
 
@@ -163,10 +185,11 @@ def _schedule_state(
     occurrences: int,
     status: str,
     schedule: Schedule | None = None,
+    calendar_rules: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """nextOccurrence and status of a newly (re)scheduled event (``schedule``: compiled)."""
     if schedule is None:
-        schedule = compile_pattern(document.scheduling_pattern, anchor=now)
+        schedule = compile_pattern(document.scheduling_pattern, now, calendar_rules)
     upcoming = first_fire(schedule, now, occurrences, document.misfire_grace_seconds)
     return {
         "next_occurrence": upcoming,
@@ -182,10 +205,47 @@ async def _definition(
     rules: EventRules,
 ) -> dict[str, Any]:
     """Validate the schedule and the target; the columns to store."""
-    compile_pattern(document.scheduling_pattern, anchor=now)
+    calendar_rules = await calendar_rules_of(tx, service, document)
+    compile_pattern(document.scheduling_pattern, now, calendar_rules)
     await _check_target(tx, service, document, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
-    return event_definition(service, document, timezone)
+    return event_definition(service, document, timezone, calendar_rules)
+
+
+async def calendar_rules_of(
+    tx: StoreTransaction, service: str, document: EventDocument
+) -> dict[str, Any] | None:
+    """The rules of the calendar the event names, held until the transaction ends (so a
+    calendar change waits for this event, then rewrites its copy); 422 when unknown."""
+    key = document.scheduling_pattern.calendar
+    if key is None:
+        return None
+    row = await tx.get_calendar(service, key, share=True)
+    return calendar_rules_from(service, key, row)
+
+
+def calendar_rules_from(service: str, key: str, row: RowMapping | None) -> dict[str, Any]:
+    """A named calendar's rules from its row (None when there is none: refused)."""
+    if row is None:
+        raise ValidationFailed(
+            f"no calendar {key!r} in service {service!r}", field="schedulingPattern.calendar"
+        )
+    return dict(row["rules"])
+
+
+def settle_calendar(
+    row: dict[str, Any], document: EventDocument, calendar_rules: Mapping[str, Any]
+) -> None:
+    """A new event's row, checked with a stand-in calendar, now follows the real one."""
+    wanted = document.status or EventStatus.ACTIVE
+    state = _schedule_state(document, row["created_at"], 0, wanted, None, calendar_rules)
+    if state["next_occurrence"] is None:
+        raise ValidationFailed(
+            f"no business day of calendar {document.scheduling_pattern.calendar!r} matches "
+            f"this schedule (in the next {SEARCH_YEARS} years, or inside startAt/endAt)",
+            field="schedulingPattern.calendar",
+        )
+    row.update(state, calendar_rules=dict(calendar_rules))
 
 
 async def _reload(tx: StoreTransaction, service: str, key: str) -> RowMapping:
@@ -214,14 +274,18 @@ def unchecked_row(
 
 async def _store_checks(
     tx: StoreTransaction,
-    row: Mapping[str, Any],
+    row: dict[str, Any],
     document: EventDocument,
     rules: EventRules,
     live_before: int = 0,
 ) -> None:
-    """A new event's checks that read the store: its named action, its service's quota
-    (``live_before``: live events of the service inserted earlier in the same batch)."""
+    """A new event's checks that read the store: its named action and calendar, its
+    service's quota (``live_before``: live events of the service inserted earlier in the
+    same batch)."""
     service = row["service"]
+    calendar_rules = await calendar_rules_of(tx, service, document)
+    if calendar_rules is not None:
+        settle_calendar(row, document, calendar_rules)
     if document.action is not None:
         action = await tx.get_action(service, document.action)
         check_action_target(service, document, action, rules.policy)
@@ -341,21 +405,28 @@ def _next_state(
     """
     rescheduled = any(current[name] != definition[name] for name in SCHEDULE_COLUMNS)
     wanted = document.status
+    calendar_rules = definition["calendar_rules"]
     if rescheduled:
         paused = current["status"] == EventStatus.PAUSED
         status = wanted or (EventStatus.PAUSED if paused else EventStatus.ACTIVE)
-        return _schedule_state(document, now, current["occurrences"], status)
+        return _schedule_state(
+            document, now, current["occurrences"], status, calendar_rules=calendar_rules
+        )
     if current["status"] in FINAL_EVENT_STATUSES or wanted in (None, current["status"]):
         return {}
     if wanted == EventStatus.PAUSED.value:
         return {"status": EventStatus.PAUSED}
-    return _resumed_state(current, document.scheduling_pattern, now)
+    return resumed_state(current, document.scheduling_pattern, now, calendar_rules)
 
 
-def _resumed_state(
-    current: RowMapping, pattern: SchedulingPattern, now: datetime
+def resumed_state(
+    current: RowMapping,
+    pattern: SchedulingPattern,
+    now: datetime,
+    calendar_rules: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    schedule = compile_pattern(pattern, anchor=current["created_at"])
+    """nextOccurrence and status of a stored event asked to fire again from ``now``."""
+    schedule = compile_pattern(pattern, current["created_at"], calendar_rules)
     upcoming = next_fire(schedule, now, current["occurrences"])
     status = EventStatus.ACTIVE if upcoming else EventStatus.COMPLETED
     return {"next_occurrence": upcoming, "status": status}
@@ -424,7 +495,10 @@ async def resume_event(context: EventContext, service: str, key: str) -> RowMapp
             raise Conflict(f"the event is {current['status']}; only a paused one can resume")
         # Only the schedule: a row stored under older rules (a header now refused) resumes.
         pattern = SchedulingPattern.model_validate(event_as_input(current)["schedulingPattern"])
-        values = {**_resumed_state(current, pattern, now), "updated_at": now}
+        values = {
+            **resumed_state(current, pattern, now, current["calendar_rules"]),
+            "updated_at": now,
+        }
         if not await tx.update_event(current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(tx, service, key)

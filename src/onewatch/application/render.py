@@ -24,7 +24,7 @@ def action_json(row: StoredRow) -> dict[str, Any]:
 
 
 def scheduling_pattern_json(row: StoredRow) -> dict[str, Any]:
-    return {
+    document = {
         "pattern": row["pattern"],
         "timezone": row["timezone"],
         "separation": row["separation"],
@@ -32,6 +32,26 @@ def scheduling_pattern_json(row: StoredRow) -> dict[str, Any]:
         "startAt": utc_text(row["start_at"]),
         "endAt": utc_text(row["end_at"]),
         "jitterSeconds": row["jitter_seconds"],
+    }
+    if row.get("calendar_key") is not None:  # absent, not null, for calendar-free events
+        document["calendar"] = row["calendar_key"]
+        document["nonBusinessDay"] = row["non_business_day"]
+        document["businessDay"] = row["business_day"]
+    return document
+
+
+def calendar_json(row: StoredRow) -> dict[str, Any]:
+    rules = row["rules"]
+    return {
+        "id": str(row["id"]),
+        "service": row["service"],
+        "key": row["key"],
+        "holidays": rules.get("holidays"),
+        "exclude": rules.get("exclude", []),
+        "include": rules.get("include", []),
+        "weekend": rules.get("weekend", ["SAT", "SUN"]),
+        "createdAt": utc_text(row["created_at"]),
+        "updatedAt": utc_text(row["updated_at"]),
     }
 
 

@@ -8,6 +8,7 @@ The schedule engine's ``InvalidPattern`` names a part of the schedule (``timezon
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from onewatch.domain.schedule import (
     compile_schedule,
     normalize_timezone,
 )
+from onewatch.domain.schedule.business import BusinessCalendar, NonBusinessDay, calendar_from_rules
 from onewatch.errors import ValidationFailed
 
 _SPEC_FIELDS = {
@@ -32,7 +34,13 @@ _SPEC_FIELDS = {
     "startAt": "startAt",
     "end_at": "endAt",
     "endAt": "endAt",
+    "calendar": "calendar",
+    "nonBusinessDay": "nonBusinessDay",
+    "businessDay": "businessDay",
 }
+#: What a named calendar stands for until the store is read (Monday to Friday): every
+#: check but the days themselves runs without the store.
+PLACEHOLDER_CALENDAR = BusinessCalendar()
 #: The engine is gaining an ``anchor`` (where ``@every`` counts from); pass it once it exists.
 _SPEC_HAS_ANCHOR = "anchor" in inspect.signature(ScheduleSpec).parameters
 
@@ -45,9 +53,35 @@ def pattern_error(exc: InvalidPattern) -> ValidationFailed:
     return ValidationFailed(exc.reason, field=f"schedulingPattern.{field}")
 
 
-def compile_pattern(document: SchedulingPattern, anchor: datetime) -> Schedule:
-    """Validate and compile; ``anchor`` is where ``@every`` intervals count from."""
-    options: dict[str, Any] = {}
+def _calendar_options(
+    document: SchedulingPattern, calendar_rules: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The spec's calendar fields; ``calendar_rules``: the named calendar's stored rules."""
+    if document.calendar is None:
+        calendar = None
+    elif calendar_rules is None:
+        calendar = PLACEHOLDER_CALENDAR
+    else:
+        calendar = calendar_from_rules(calendar_rules)
+    rule = document.non_business_day
+    return {
+        "calendar": calendar,
+        "non_business_day": None if rule is None else NonBusinessDay(rule),
+        "business_day": document.business_day,
+    }
+
+
+def compile_pattern(
+    document: SchedulingPattern,
+    anchor: datetime,
+    calendar_rules: Mapping[str, Any] | None = None,
+) -> Schedule:
+    """Validate and compile; ``anchor`` is where ``@every`` intervals count from.
+
+    ``calendar_rules``: the rules of the calendar the document names; without them a
+    Monday-to-Friday calendar stands in (validation before the store is read).
+    """
+    options = _calendar_options(document, calendar_rules)
     if _SPEC_HAS_ANCHOR:
         options["anchor"] = document.start_at or anchor
     try:

@@ -27,6 +27,10 @@ def action_row(tx: StoreTransaction, service: str, key: str) -> Awaitable[RowMap
     return tx.get_action(service, key)
 
 
+def calendar_row(tx: StoreTransaction, service: str, key: str) -> Awaitable[RowMapping | None]:
+    return tx.get_calendar(service, key)
+
+
 async def visible_row(
     store: Store,
     principal: Principal,

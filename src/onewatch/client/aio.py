@@ -23,6 +23,7 @@ from onewatch.client.config import (
 from onewatch.client.models import (
     Action,
     BatchResult,
+    Calendar,
     Delivery,
     Event,
     Page,
@@ -108,6 +109,39 @@ class Actions:
         self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
     ) -> Page[Action]:
         return await self._t.send(self._t.calls.actions.listing(limit, service=service)(cursor))
+
+
+class Calendars:
+    """``/v1/calendars``: which days a service's events count as business days."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    async def create(self, document: Document) -> Calendar:
+        """Register a calendar; ``Conflict`` when the key exists."""
+        return await self._t.send(self._t.calls.calendars.create(document))
+
+    async def upsert(self, document: Document, *, service: str | None = None) -> Calendar:
+        """Create or replace by key; the events that follow it get their next fire again."""
+        return await self._t.send(self._t.calls.calendars.upsert(document, service))
+
+    async def get(self, key: str, *, service: str | None = None) -> Calendar:
+        return await self._t.send(self._t.calls.calendars.get(key, service))
+
+    async def delete(self, key: str, *, service: str | None = None) -> None:
+        """Remove a calendar; ``Conflict`` while events follow it."""
+        await self._t.send(self._t.calls.calendars.delete(key, service))
+
+    def list(
+        self, *, service: str | None = None, page_size: int = PAGE_SIZE
+    ) -> AsyncIterator[Calendar]:
+        """Every calendar visible to the token, oldest first, a page at a time."""
+        return self._t.iterate(self._t.calls.calendars.listing(page_size, service=service))
+
+    async def page(
+        self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
+    ) -> Page[Calendar]:
+        return await self._t.send(self._t.calls.calendars.listing(limit, service=service)(cursor))
 
 
 class Events:
@@ -261,6 +295,7 @@ class AsyncClient:
         config = ClientConfig(base_url, token, service, timeout, max_retries, max_retry_seconds)
         self._transport = _Transport(config)
         self.actions = Actions(self._transport)
+        self.calendars = Calendars(self._transport)
         self.events = Events(self._transport)
         self.deliveries = Deliveries(self._transport)
 

@@ -22,6 +22,7 @@ from onewatch.client.errors import ClientError, UnexpectedAnswer, error_from_res
 from onewatch.client.models import (
     Action,
     BatchResult,
+    Calendar,
     Delivery,
     Event,
     Page,
@@ -158,6 +159,7 @@ class Calls:
         self.service = service
         self.actions = KeyedCalls(self, "actions", Action, Page[Action])
         self.events = KeyedCalls(self, "events", Event, Page[Event])
+        self.calendars = KeyedCalls(self, "calendars", Calendar, Page[Calendar])
 
     def service_for(self, service: str | None, document: Mapping[str, Any] | None = None) -> str:
         """The service named by the call, else by the document, else the client's own."""

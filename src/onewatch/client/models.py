@@ -10,7 +10,7 @@ against a newer server that adds one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,9 +19,11 @@ from pydantic.alias_generators import to_camel
 from onewatch.client.errors import ApiError, error_from_body
 from onewatch.domain.documents import (
     ActionDocument,
+    CalendarDocument,
     EventDocument,
     EventParams,
     GraphqlTarget,
+    HolidayRules,
     LambdaTarget,
     RetryPolicy,
     SchedulingPattern,
@@ -55,6 +57,20 @@ class Action(Answer):
     sqs: SqsTarget | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
     retry_policy: RetryPolicy | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Calendar(Answer):
+    """A stored business calendar: which days a service's events count as business days."""
+
+    id: str
+    service: str
+    key: str
+    holidays: HolidayRules | None = None
+    exclude: list[date] = Field(default_factory=list)
+    include: list[date] = Field(default_factory=list)
+    weekend: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -126,6 +142,15 @@ class Delivery(Answer):
     skip_reason: str | None = None
 
 
+class DayOff(Answer):
+    """An occurrence of the pattern alone on a day off: why, and where it moved (or None)."""
+
+    occurrence: datetime
+    day: date = Field(alias="date")
+    reason: str
+    moved_to: date | None = None
+
+
 class SchedulePreview(Answer):
     """A pattern read in plain English, and its next fire instants (UTC)."""
 
@@ -133,6 +158,9 @@ class SchedulePreview(Answer):
     timezone: str
     after: datetime
     next_fires: list[datetime]
+    #: With a calendar: its key, and the pattern's own occurrences that fell on a day off.
+    calendar: str | None = None
+    days_off: list[DayOff] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -178,6 +206,9 @@ __all__ = [
     "ActionDocument",
     "Attempt",
     "BatchResult",
+    "Calendar",
+    "CalendarDocument",
+    "DayOff",
     "Delivery",
     "DeliveryStatus",
     "Event",

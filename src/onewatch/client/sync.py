@@ -20,6 +20,7 @@ from onewatch.client.config import (
 from onewatch.client.models import (
     Action,
     BatchResult,
+    Calendar,
     Delivery,
     Event,
     Page,
@@ -100,6 +101,37 @@ class Actions:
         self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
     ) -> Page[Action]:
         return self._t.send(self._t.calls.actions.listing(limit, service=service)(cursor))
+
+
+class Calendars:
+    """``/v1/calendars``: which days a service's events count as business days."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def create(self, document: Document) -> Calendar:
+        """Register a calendar; ``Conflict`` when the key exists."""
+        return self._t.send(self._t.calls.calendars.create(document))
+
+    def upsert(self, document: Document, *, service: str | None = None) -> Calendar:
+        """Create or replace by key; the events that follow it get their next fire again."""
+        return self._t.send(self._t.calls.calendars.upsert(document, service))
+
+    def get(self, key: str, *, service: str | None = None) -> Calendar:
+        return self._t.send(self._t.calls.calendars.get(key, service))
+
+    def delete(self, key: str, *, service: str | None = None) -> None:
+        """Remove a calendar; ``Conflict`` while events follow it."""
+        self._t.send(self._t.calls.calendars.delete(key, service))
+
+    def list(self, *, service: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Calendar]:
+        """Every calendar visible to the token, oldest first, a page at a time."""
+        return self._t.iterate(self._t.calls.calendars.listing(page_size, service=service))
+
+    def page(
+        self, cursor: str | None = None, *, service: str | None = None, limit: int = PAGE_SIZE
+    ) -> Page[Calendar]:
+        return self._t.send(self._t.calls.calendars.listing(limit, service=service)(cursor))
 
 
 class Events:
@@ -249,6 +281,7 @@ class Client:
         config = ClientConfig(base_url, token, service, timeout, max_retries, max_retry_seconds)
         self._transport = _Transport(config)
         self.actions = Actions(self._transport)
+        self.calendars = Calendars(self._transport)
         self.events = Events(self._transport)
         self.deliveries = Deliveries(self._transport)
 

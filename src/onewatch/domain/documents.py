@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -39,6 +39,10 @@ from onewatch.domain.names import MAX_SERVICE_LENGTH, key_problem, service_name_
 MAX_KEY_LENGTH = 200
 MAX_ENDPOINT_LENGTH = 2048
 MAX_PATTERN_LENGTH = 300
+#: Dates an ``exclude`` or ``include`` list of a calendar may hold (years of them).
+MAX_CALENDAR_DATES = 5000
+#: The most business days a month can have (no weekend at all).
+MAX_BUSINESS_DAY = 31
 #: The largest value an ``Integer`` column holds on PostgreSQL (int4; SQLite's is wider):
 #: a count past it is refused here as a 422, not by the database as a 500.
 MAX_STORED_INTEGER = 2**31 - 1
@@ -336,12 +340,87 @@ class SchedulingPattern(CamelModel):
         le=MAX_JITTER_SECONDS,
         description="Send each occurrence up to this many seconds after its instant.",
     )
+    calendar: Key | None = Field(
+        default=None, description="Key of a business calendar of the event's service."
+    )
+    non_business_day: Literal["skip", "next", "previous"] | None = Field(
+        default=None, description="An occurrence on a day off: skipped (default) or moved."
+    )
+    business_day: int | None = Field(
+        default=None,
+        ge=-MAX_BUSINESS_DAY,
+        le=MAX_BUSINESS_DAY,
+        description="The N-th business day of the month (negative: from the end; -1 = last).",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> SchedulingPattern:
         if self.start_at and self.end_at and self.end_at < self.start_at:
             raise ValueError("endAt is before startAt")
         return self
+
+
+Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+def _default_weekend() -> list[Weekday]:
+    return ["SAT", "SUN"]
+
+
+class HolidayRules(CamelModel):
+    """Whose public holidays are days off (the ``holidays`` package's codes)."""
+
+    country: str = Field(min_length=2, max_length=3, description="ISO 3166-1 code, e.g. BR.")
+    subdivision: str | None = Field(default=None, min_length=1, max_length=10)
+
+    @field_validator("country")
+    @classmethod
+    def _upper_country(cls, value: str) -> str:
+        return value.upper()
+
+
+class CalendarDocument(ServerOwnedIgnored):
+    """Which days are business days for a service's events (``schedulingPattern.calendar``)."""
+
+    service: ServiceName | None = None
+    key: Key
+    holidays: HolidayRules | None = None
+    exclude: list[date] = Field(
+        default_factory=list, max_length=MAX_CALENDAR_DATES, description="Extra days off."
+    )
+    include: list[date] = Field(
+        default_factory=list,
+        max_length=MAX_CALENDAR_DATES,
+        description="Forced business days, e.g. a working Saturday (wins over all else).",
+    )
+    weekend: list[Weekday] = Field(default_factory=_default_weekend, max_length=6)
+
+    @field_validator("weekend", mode="before")
+    @classmethod
+    def _upper_weekend(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [item.upper() if isinstance(item, str) else item for item in value]
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarDocument:
+        both = sorted(set(self.exclude) & set(self.include))
+        if both:
+            raise ValueError(f"{both[0].isoformat()} is both in exclude and in include")
+        return self
+
+    def rules(self) -> dict[str, Any]:
+        """The calendar as stored and as events carry it (``domain.schedule.business``)."""
+        holiday_rules = self.holidays
+        return {
+            "holidays": None if holiday_rules is None else holiday_rules.model_dump(),
+            "exclude": sorted({day.isoformat() for day in self.exclude}),
+            "include": sorted({day.isoformat() for day in self.include}),
+            "weekend": sorted(set(self.weekend), key=_WEEKDAY_ORDER.index),
+        }
+
+
+_WEEKDAY_ORDER = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
 class EventDocument(_Targets):
@@ -384,12 +463,14 @@ class EventDocument(_Targets):
 
 
 class SchedulePreviewRequest(CamelModel):
+    #: Whose calendar ``schedulingPattern.calendar`` and whose event ``key`` name (default:
+    #: the caller's service).
+    service: ServiceName | None = None
     scheduling_pattern: SchedulingPattern
     count: int = Field(default=5, ge=1, le=100)
     after: Instant | None = None
     #: The event whose jitter offsets to show (they depend on its service and key).
     key: Key | None = None
-    service: ServiceName | None = None
 
 
 class BackfillRequest(CamelModel):

@@ -16,6 +16,7 @@ import structlog
 
 from onewatch.domain.misfire import MisfirePolicy, plan_fires
 from onewatch.domain.schedule import InvalidPattern, Schedule, ScheduleSpec, compile_schedule
+from onewatch.domain.schedule.business import calendar_fields
 from onewatch.domain.schedule.oneshot import looks_like_instant
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
@@ -57,6 +58,7 @@ def _spec(event: DueEvent) -> ScheduleSpec:
         max_occurrences=event.max_occurrences,
         start_at=event.start_at,
         end_at=event.end_at,
+        **calendar_fields(event.__dict__),
     )
 
 

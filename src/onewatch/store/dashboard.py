@@ -99,6 +99,9 @@ async def active_schedules_due_by(
         events.c.next_occurrence,
         events.c.misfire_policy,
         events.c.misfire_grace_seconds,
+        events.c.calendar_rules,
+        events.c.non_business_day,
+        events.c.business_day,
     )
     query = (
         select(*schedule, func.count().label("events"))

@@ -59,6 +59,10 @@ class DueEvent:
     version: int
     overlap: str = "allow"
     jitter_seconds: int = 0
+    #: The event's copy of its business calendar's rules, and how it follows them.
+    calendar_rules: dict[str, Any] | None = None
+    non_business_day: str | None = None
+    business_day: int | None = None
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,15 @@ events = Table(
     Column("overlap", String(16), nullable=False, server_default=text("'allow'")),
     # Each delivery is due up to this much after its nominal instant (domain.jitter).
     Column("jitter_seconds", Integer, nullable=False, server_default=text("0")),
+    # A business calendar of the same service (``calendars``), and a copy of its rules:
+    # the scheduler plans from the row alone, and a calendar change rewrites the copies
+    # in its own transaction (``application.calendar_ops``). No CHECK constraints here:
+    # adding one to ``events`` rebuilds the table on SQLite, whose foreign keys would
+    # cascade the drop to every delivery; the API validates these values.
+    Column("calendar_key", String(200), nullable=True),
+    Column("calendar_rules", Json, nullable=True),
+    Column("non_business_day", String(16), nullable=True),
+    Column("business_day", Integer, nullable=True),
     UniqueConstraint("service", "key"),
     CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
     CheckConstraint(_one_of("overlap", OVERLAP_POLICIES), name="overlap"),
@@ -142,6 +151,23 @@ Index(
 )
 Index("ix_events_service_status", events.c.service, events.c.status, events.c.id)
 Index("ix_events_service_action", events.c.service, events.c.action_key)
+Index("ix_events_service_calendar", events.c.service, events.c.calendar_key)
+
+# Business calendars: which days a service's events count as business days.
+calendars = Table(
+    "calendars",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("key", String(200), nullable=False),
+    # {"holidays": {"country", "subdivision"} | null, "exclude": [...], "include": [...],
+    #  "weekend": ["SAT", "SUN"]}: ``CalendarDocument.rules``.
+    Column("rules", Json, nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("service", "key"),
+)
 
 deliveries = Table(
     "deliveries",

@@ -1,9 +1,9 @@
 """``ports.StoreTransaction`` on one SQLAlchemy connection, shared by both stores.
 
 Each method is one query of the dialect-neutral modules (``store.events``,
-``store.actions``, ``store.dashboard``, ``store.signing_secrets``) on the transaction's
-connection; the one batch insert whose fast path differs by database asks the store
-that opened the transaction (``SqlStore.insert_event_rows``).
+``store.actions``, ``store.calendars``, ``store.dashboard``, ``store.signing_secrets``)
+on the transaction's connection; the one batch insert whose fast path differs by
+database asks the store that opened the transaction (``SqlStore.insert_event_rows``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.security.secrets_crypto import Keyring
-from onewatch.store import actions, backfill, dashboard, events, signing_secrets
+from onewatch.store import actions, backfill, calendars, dashboard, events, signing_secrets
 from onewatch.store.records import EventFilter, SigningSecretRecord, StoredRow
 
 if TYPE_CHECKING:
@@ -74,6 +74,48 @@ class SqlTransaction:
 
     async def insert_occurrences(self, rows: Sequence[Mapping[str, Any]]) -> int:
         return await backfill.insert_occurrences(self.connection, rows)
+
+    # --- calendars ------------------------------------------------------------------
+    async def insert_calendar(self, values: Mapping[str, Any]) -> int:
+        return await calendars.insert_calendar(self.connection, values)
+
+    async def get_calendar(
+        self, service: str, key: str, *, share: bool = False
+    ) -> RowMapping | None:
+        return await calendars.get_calendar(self.connection, service, key, share=share)
+
+    async def lock_calendar(self, service: str, key: str) -> RowMapping | None:
+        return await calendars.lock_calendar(self.connection, service, key)
+
+    async def get_calendars_by_identity(
+        self, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], RowMapping]:
+        return await calendars.get_calendars_by_identity(self.connection, identities)
+
+    async def list_calendars(
+        self, *, service: str | None, after_id: int | None, limit: int
+    ) -> Sequence[RowMapping]:
+        return await calendars.list_calendars(
+            self.connection, service=service, after_id=after_id, limit=limit
+        )
+
+    async def update_calendar(
+        self, calendar_id: int, expected_version: int, values: Mapping[str, Any]
+    ) -> bool:
+        return await calendars.update_calendar(
+            self.connection, calendar_id, expected_version, values
+        )
+
+    async def delete_calendar(self, calendar_id: int) -> bool:
+        return await calendars.delete_calendar(self.connection, calendar_id)
+
+    async def keys_of_events_using_calendar(
+        self, service: str, key: str, *, limit: int
+    ) -> tuple[int, list[str]]:
+        return await calendars.keys_of_events_using(self.connection, service, key, limit=limit)
+
+    async def events_using_calendar(self, service: str, key: str) -> Sequence[RowMapping]:
+        return await calendars.events_using(self.connection, service, key)
 
     # --- actions --------------------------------------------------------------------
     async def insert_action(self, values: Mapping[str, Any]) -> int:

@@ -28,6 +28,9 @@ SCHEDULE_FIELDS = (
     "startAt",
     "endAt",
     "jitterSeconds",
+    "calendar",
+    "nonBusinessDay",
+    "businessDay",
 )
 RETRY_FIELDS = ("maxAttempts", "minBackoffSeconds", "maxBackoffSeconds", "maxAgeSeconds")
 
@@ -187,7 +190,7 @@ def form_from_event(row: RowMapping) -> dict[str, str]:
             f"params.{name}": _dumped(document["params"].get(name))
             for name in ("url", "body", "header")
         },
-        **{f"schedulingPattern.{name}": _plain(pattern[name]) for name in SCHEDULE_FIELDS},
+        **{f"schedulingPattern.{name}": _plain(pattern.get(name)) for name in SCHEDULE_FIELDS},
         **{
             f"retryPolicy.{name}": _plain((document["retryPolicy"] or {}).get(name))
             for name in RETRY_FIELDS

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import RowMapping
@@ -50,7 +51,7 @@ def next_fires(row: RowMapping, now: datetime, count: int = NEXT_FIRES) -> list[
     """An active event's next ``count`` fires; a paused one's if it were resumed now."""
     # Only the schedule: a row stored under older rules (a header now refused) still shows.
     pattern = SchedulingPattern.model_validate(event_as_input(row)["schedulingPattern"])
-    schedule = compile_pattern(pattern, anchor=row["created_at"])
+    schedule = compile_pattern(pattern, row["created_at"], row.get("calendar_rules"))
     fired = row["occurrences"]
     if row["status"] == EventStatus.ACTIVE and row["next_occurrence"] is not None:
         first: datetime = row["next_occurrence"]
@@ -70,14 +71,26 @@ class Preview:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-def preview(fields: Mapping[str, str], now: datetime) -> Preview:
-    """Describe and expand a schedule, or say (by field) what is wrong with it."""
+def preview(
+    fields: Mapping[str, str], now: datetime, calendars: Mapping[str, Any] | None = None
+) -> Preview:
+    """Describe and expand a schedule, or say (by field) what is wrong with it.
+
+    ``calendars``: the rules of the service's calendars by key (a named one missing from
+    it is reported, as the API would refuse it).
+    """
     try:
         document = SchedulingPattern.model_validate(fields)
     except ValidationError as exc:
         return Preview(errors=pydantic_errors(exc.errors(), ("schedulingPattern",)))
+    rules = None
+    if document.calendar is not None:
+        rules = (calendars or {}).get(document.calendar)
+        if rules is None:
+            reason = f"no calendar {document.calendar!r} in this service"
+            return Preview(errors=[{"field": "schedulingPattern.calendar", "reason": reason}])
     try:
-        schedule = compile_pattern(document, anchor=now)
+        schedule = compile_pattern(document, now, rules)
         description = describe_pattern(document.pattern)
         fires = schedule.upcoming(now, 0, PREVIEW_FIRES)
     except InvalidPattern as exc:

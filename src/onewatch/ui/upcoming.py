@@ -26,6 +26,7 @@ from sqlalchemy import RowMapping
 
 from onewatch.domain.misfire import MisfirePolicy, plan_fires
 from onewatch.domain.schedule import InvalidPattern, Schedule, ScheduleSpec, compile_schedule
+from onewatch.domain.schedule.business import calendar_fields
 from onewatch.domain.schedule.every import EveryPattern
 
 HOUR = timedelta(hours=1)
@@ -87,6 +88,7 @@ def _schedule(group: RowMapping, tally: _Tally) -> Schedule:
         max_occurrences=group["max_occurrences"],
         start_at=group["start_at"],
         end_at=group["end_at"],
+        **calendar_fields(group),
     )
     schedule = tally.compiled.get(spec)
     if schedule is None:

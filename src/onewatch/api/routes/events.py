@@ -40,6 +40,11 @@ router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[RateLimit
 _last_context: tuple[Runtime, event_ops.EventContext] | None = None
 
 
+def event_context(runtime: Runtime) -> event_ops.EventContext:
+    """The runtime's event context (calendar changes recompute events with it too)."""
+    return _context(runtime)
+
+
 def _context(runtime: Runtime) -> event_ops.EventContext:
     global _last_context
     if _last_context is not None and _last_context[0] is runtime:

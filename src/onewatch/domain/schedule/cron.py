@@ -10,6 +10,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import Protocol
 
 from onewatch.domain.schedule.days import DaySelector, parse_day_of_month, parse_day_of_week
 from onewatch.domain.schedule.errors import InvalidPattern
@@ -20,8 +21,18 @@ Wall = tuple[int, int, int, int, int]
 _DAY_CACHE_LIMIT = 256
 
 
+class DaysOfMonth(Protocol):
+    """What the search asks of a pattern's day rule: the matching days of one month.
+
+    ``DaySelector`` (the two day fields) is one; ``business.CalendarDays`` (the day fields
+    passed through a business calendar) is another.
+    """
+
+    def days_of(self, year: int, month: int) -> tuple[int, ...]: ...
+
+
 @lru_cache(maxsize=512)
-def _next_table(values: frozenset[int], size: int) -> tuple[int, ...]:
+def next_table(values: frozenset[int], size: int) -> tuple[int, ...]:
     """``table[i]`` = smallest value >= i, or -1; one extra slot so ``i`` may overflow.
 
     Cached: patterns share a handful of value sets (``*``, ``0``, ``*/15`` ...).
@@ -46,11 +57,13 @@ class CronPattern:
     minutes: frozenset[int]
     hours: frozenset[int]
     months: frozenset[int]
-    days: DaySelector
+    days: DaysOfMonth
     is_interval: bool
     _next_minute: tuple[int, ...] = field(repr=False)
     _next_hour: tuple[int, ...] = field(repr=False)
     _next_month: tuple[int, ...] = field(repr=False)
+    #: Years past ``after`` a search gives up after (None: the engine's own bound).
+    horizon_years: int | None = None
     _day_cache: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
 
     def days_of(self, year: int, month: int) -> tuple[int, ...]:
@@ -129,7 +142,7 @@ def parse_cron(text: str) -> CronPattern:
         months=months,
         days=days,
         is_interval=minute_text.startswith("*") or hour_text.startswith("*"),
-        _next_minute=_next_table(minutes, 60),
-        _next_hour=_next_table(hours, 24),
-        _next_month=_next_table(months, 13),
+        _next_minute=next_table(minutes, 60),
+        _next_hour=next_table(hours, 24),
+        _next_month=next_table(months, 13),
     )

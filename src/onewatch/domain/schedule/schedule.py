@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from onewatch.domain.schedule.business import BusinessCalendar, NonBusinessDay, follow_calendar
 from onewatch.domain.schedule.cron import CronPattern
 from onewatch.domain.schedule.errors import InvalidPattern
 from onewatch.domain.schedule.every import EveryPattern
@@ -26,7 +27,8 @@ class ScheduleSpec:
 
     ``separation``: fire every N-th match (0 or None means 1). ``anchor``: the event's
     start, from which ``@every`` counts (default ``start_at``, else the ``after`` of the
-    first ``next_fire`` call).
+    first ``next_fire`` call). ``calendar``: the business calendar the days follow, with
+    ``non_business_day`` (default skip) and ``business_day`` (see ``business``).
     """
 
     pattern: str
@@ -36,6 +38,9 @@ class ScheduleSpec:
     start_at: datetime | None = None
     end_at: datetime | None = None
     anchor: datetime | None = None
+    calendar: BusinessCalendar | None = None
+    non_business_day: NonBusinessDay | None = None
+    business_day: int | None = None
 
 
 def _require_aware(moment: datetime | None, field: str) -> None:
@@ -151,9 +156,34 @@ def _check_window(spec: ScheduleSpec) -> None:
         )
 
 
+def _with_calendar(parsed: ParsedPattern, spec: ScheduleSpec) -> ParsedPattern:
+    """The pattern with its days passed through the spec's business calendar, if any."""
+    if spec.calendar is None:
+        for given, field in (
+            (spec.business_day, "businessDay"),
+            (spec.non_business_day, "nonBusinessDay"),
+        ):
+            if given is not None:
+                raise InvalidPattern("needs a calendar (schedulingPattern.calendar)", field=field)
+        return parsed
+    if not isinstance(parsed.rule, CronPattern):
+        raise InvalidPattern(
+            "a calendar chooses days: it needs a cron pattern or descriptor, not @every or "
+            "a one-shot instant",
+            field="calendar",
+        )
+    rule = spec.non_business_day or NonBusinessDay.SKIP
+    if spec.business_day is not None and spec.non_business_day not in (None, NonBusinessDay.SKIP):
+        raise InvalidPattern(
+            "businessDay always lands on a business day: nothing to move", field="nonBusinessDay"
+        )
+    derived = follow_calendar(parsed.rule, spec.calendar, rule, spec.business_day)
+    return ParsedPattern(parsed.text, derived, parsed.zone)
+
+
 def compile_schedule(spec: ScheduleSpec) -> Schedule:
     """Validate a whole schedule once; raise ``InvalidPattern`` naming the field at fault."""
-    parsed = parse_pattern(spec.pattern)
+    parsed = _with_calendar(parse_pattern(spec.pattern), spec)
     zone = resolve_zone(parsed, spec.timezone)
     separation = _check_counts(spec)
     _check_window(spec)
@@ -166,6 +196,9 @@ def compile_schedule(spec: ScheduleSpec) -> Schedule:
         spec.start_at,
         spec.end_at,
         spec.anchor,
+        spec.calendar,
+        spec.non_business_day,
+        spec.business_day,
     )
     return Schedule(spec, parsed, zone_info(zone))
 

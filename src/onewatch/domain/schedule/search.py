@@ -30,7 +30,9 @@ _CYCLE_YEARS = 401
 _LAST_YEAR = 9998
 
 
-def _last_year(after: datetime) -> int:
+def _last_year(after: datetime, horizon_years: int | None = None) -> int:
+    if horizon_years is not None:
+        return min(after.year + horizon_years, _LAST_YEAR)
     return min(max(after.year, _RULES_SETTLED_YEAR) + _CYCLE_YEARS, _LAST_YEAR)
 
 
@@ -118,7 +120,7 @@ def _naive(moment: datetime) -> datetime:
 def next_cron_fire(pattern: CronPattern, zone: tzinfo, after: datetime) -> datetime | None:
     """The first fire of ``pattern`` in ``zone`` strictly after the aware ``after``."""
     local = after if after.tzinfo is zone else after.astimezone(zone)
-    last_year = _last_year(local)
+    last_year = _last_year(local, pattern.horizon_years)
     if zone is UTC:
         start = (local.year, local.month, local.day, local.hour, local.minute + 1)
         found = pattern.first_wall_from(start, last_year)

@@ -24,7 +24,7 @@ from onewatch.runtime import Runtime
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.forms import Errors, document_from_form, form_from_event, schedule_fields
 from onewatch.ui.routes.events import context_of, event_url, visible_event
-from onewatch.ui.schedule_view import preview
+from onewatch.ui.schedule_view import Preview, preview
 from onewatch.ui.session import Viewer
 from onewatch.ui.templating import page
 
@@ -41,6 +41,19 @@ async def _action_keys(runtime: Runtime, viewer: Viewer) -> list[str]:
     return sorted({row["key"] for row in rows})
 
 
+async def _preview(
+    runtime: Runtime, viewer: Viewer, fields: Mapping[str, str], service: str | None
+) -> Preview:
+    """The form's preview; a named calendar is looked up among the form's service's."""
+    if not fields.get("calendar"):
+        return preview(fields, runtime.clock.now())
+    scope = viewer.scope(service) or viewer.principal.service
+    async with runtime.store.read() as tx:
+        row = await tx.get_calendar(scope, fields["calendar"])
+    calendars = {} if row is None else {row["key"]: row["rules"]}
+    return preview(fields, runtime.clock.now(), calendars)
+
+
 async def _form_page(
     request: Request,
     runtime: Runtime,
@@ -54,7 +67,6 @@ async def _form_page(
     errors = errors or []
     for item in errors:
         by_field.setdefault(_input_of(item["field"]), []).append(item["reason"])
-    now = runtime.clock.now()
     return page(
         request,
         "event_form.html",
@@ -65,7 +77,9 @@ async def _form_page(
         errors=errors,
         field_errors=by_field,
         actions=await _action_keys(runtime, viewer),
-        preview=preview(schedule_fields(values), now),
+        preview=await _preview(
+            runtime, viewer, schedule_fields(values), values.get("service") or None
+        ),
     )
 
 
@@ -111,7 +125,7 @@ async def create_event(
 async def preview_part(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> HTMLResponse:
     """The live preview (htmx): description and next fires, or what is wrong, by field."""
     fields = schedule_fields({name: str(value) for name, value in request.query_params.items()})
-    result = preview(fields, runtime.clock.now())
+    result = await _preview(runtime, viewer, fields, request.query_params.get("service"))
     return page(request, "_preview.html", viewer, preview=result)
 
 
