@@ -32,7 +32,7 @@ class WakeUp(Protocol):
 
 
 class DeliverySource(Protocol):
-    """Where a dispatcher finds candidate deliveries: the table, or a Redis stream.
+    """Where a dispatcher finds candidate deliveries: the table, a Redis stream, SQS.
 
     ``next_batch`` returns up to ``limit`` delivery ids that may be ready (it may wait a
     short, bounded while for some; an empty list is fine). They are *candidates* only:
@@ -41,8 +41,9 @@ class DeliverySource(Protocol):
     duplicates). ``done`` is called for every id ``next_batch`` returned, once its
     result is recorded in the store or once the claim was refused; before that an
     implementation must keep the id recoverable (a stream entry stays pending, and is
-    reclaimed if this node dies). Neither raises for a queue outage: the store is the
-    truth, and a lost candidate is found again.
+    reclaimed if this node dies; an SQS message stays hidden, and shows again). Neither
+    raises for a queue outage: the store is the truth, and a lost candidate is found
+    again.
     """
 
     async def next_batch(self, limit: int) -> list[str]: ...

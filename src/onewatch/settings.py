@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     #: Unset: ``node_takeover_seconds``, so a dead node's stream entries move on as
     #: soon as its leases do.
     queue_claim_idle_seconds: float | None = Field(default=None, gt=0)
+    #: SQS mode: how long a dispatcher's ReceiveMessage waits for messages (a long poll;
+    #: a clean stop may wait this long for the poll to end).
+    queue_sqs_wait_seconds: int = Field(default=2, ge=1, le=20)
+    #: SQS mode: how long a received message stays hidden; extended every third of it
+    #: while its delivery is held, so it shows again this long after a node died.
+    queue_sqs_visibility_timeout_seconds: int = Field(default=30, ge=1, le=43200)
 
     # Failover (docs/scale-out.md): each node beats this often; one silent for the
     # take-over time is dead, and any other node takes over its leased deliveries.

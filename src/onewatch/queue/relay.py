@@ -116,9 +116,10 @@ async def relay_until_stopped(
 ) -> None:
     """Publish, wait for work, again, until ``stop``; an ``outage`` of the queue (or of
     the store) is logged and the deliveries wait in the table for the next pass."""
+    waits: tuple[type[BaseException], ...] = (*outage, SQLAlchemyError, OSError)
     while not stop.is_set():
         try:
             await relay.publish_ready()
-        except (*outage, SQLAlchemyError, OSError) as exc:
+        except waits as exc:
             log.warning("relay could not publish; deliveries wait", error=str(exc))
         await wait_for_work(runtime, relay, poll_seconds)
