@@ -11,7 +11,6 @@ Registered as a plugin by ``tests/conftest.py`` (``pytest_plugins``).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -83,7 +82,6 @@ def moto_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mot
     the AWS variables pointing every aiobotocore client at it with dummy credentials."""
     server = MotoServer(host="127.0.0.1")
     server.start()
-    server.reset()  # moto's state lives in this process: nothing of an earlier test
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_LAMBDA"):
         monkeypatch.delenv(name, raising=False)
     dummy = {
@@ -102,8 +100,6 @@ def moto_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mot
     try:
         yield server
     finally:
-        with contextlib.suppress(OSError):  # stopped by the test: nothing to forget
-            server.reset()
         server.stop()
 
 

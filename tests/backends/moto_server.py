@@ -1,63 +1,79 @@
 """moto in server mode on 127.0.0.1, for the AWS parts (SQS, Lambda) of the tests.
 
 The real aiobotocore client reaches it over HTTP (``AWS_ENDPOINT_URL``), with dummy
-credentials. moto keeps its state in this process, not in the server, so ``stop`` leaves
-it and ``reset`` (``POST /moto-api/reset``) forgets it: a restart empty is ``reset``,
-``stop``, ``start``, on the same port.
+credentials. The server is moto's ``ThreadedMotoServer`` run in a child process (this
+file, run as a script): it holds its state, so ``stop`` (SIGKILL) loses everything and a
+``start`` after it is a server restarted empty, on the same port; and it has a core of
+its own rather than sharing the GIL with the nodes under test. ``reset`` forgets the
+state of a running server (``POST /moto-api/reset``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
 import urllib.request
+from datetime import datetime
 
-from moto.server import ThreadedMotoServer
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 class MotoServer:
-    """One ``ThreadedMotoServer`` on a free port of ``host``, started and stopped here."""
+    """One moto server process on a free port of ``host``, started and killed here."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
-        #: 0 until the first start picks a free port; later starts reuse it.
-        self.port = 0
-        self._server: ThreadedMotoServer | None = None
+        self.port = free_port(host)
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
-        assert self.port, "start() first"
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> None:
-        # One line per request on stderr otherwise.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        server.start()
-        self.port = server.get_host_and_port()[1]
-        self._server = server
+    def start(self, deadline_seconds: float = 30.0) -> None:
+        command = [sys.executable, __file__, self.host, str(self.port)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + deadline_seconds
+        while not self._answers():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the moto server exited at start (port {self.port} taken?)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the moto server on port {self.port} did not start")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.endpoint_url + "/moto-api/data.json", timeout=1):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
 
     def stop(self) -> None:
-        """Stop listening (clients then get connection refused); the state stays."""
-        if self._server is None:
-            return
-        self._server.stop()
-        # ``stop`` ends serving but keeps the socket bound: close it, so the port is free
-        # for the next start (and connecting to it is refused meanwhile).
-        wsgi = self._server._server
-        if wsgi is not None:
-            wsgi.server_close()
-        self._server = None
+        """SIGKILL: the server vanishes mid-conversation and forgets everything."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart_empty(self) -> None:
+        self.stop()
+        self.start()
 
     def reset(self) -> None:
         """Forget every queue, message and function (``POST /moto-api/reset``)."""
         self._post("/moto-api/reset", {})
-
-    def restart_empty(self) -> None:
-        """What a server restarted without its data looks like to a client."""
-        self.reset()
-        self.stop()
-        self.start()
 
     def configure(self, settings: dict[str, object]) -> None:
         """``POST /moto-api/config`` (e.g. ``{"lambda": {"use_docker": False}}``)."""
@@ -72,3 +88,46 @@ class MotoServer:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+
+
+def _serve(host: str, port: int) -> None:
+    """The child process: moto's threaded server until killed."""
+    import threading
+
+    import moto.sqs.models
+    from moto.server import ThreadedMotoServer
+    from moto.sqs.models import Message, SQSBackend
+
+    moto_millis = moto.sqs.models.unix_time_millis
+
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        # moto's SQS reads its clock for every message of a queue on each message sent
+        # (a scan per send): read the cheap way, a burst of thousands takes seconds.
+        return time.time() * 1000.0 if dt is None else moto_millis(dt)
+
+    moto.sqs.models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
+    queue_class = moto.sqs.models.Queue
+    moto_delete = queue_class.delete_message
+
+    def delete_message(queue: moto.sqs.models.Queue, receipt_handle: str) -> None:
+        # moto rebuilds a queue's message list on delete without the lock its sends
+        # take: under concurrent calls a send or another delete was undone at times.
+        with queue._messages_lock:
+            moto_delete(queue, receipt_handle)
+
+    queue_class.delete_message = delete_message  # type: ignore[method-assign]
+
+    def within_retention(backend: SQSBackend, queue_name: str, message: Message) -> bool:
+        # moto computes every attribute of the queue (three scans of its messages) for
+        # each message received, to read this one.
+        queue = backend.get_queue(queue_name)
+        retention = int(queue.message_retention_period)  # type: ignore[attr-defined]
+        return bool(retention + message.sent_timestamp / 1000 > time.time())  # type: ignore[operator]
+
+    SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign]
+    ThreadedMotoServer(ip_address=host, port=port, verbose=False).start()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], int(sys.argv[2]))

@@ -87,14 +87,15 @@ async def test_an_id_the_store_refuses_is_deleted_at_once(
     clock = ManualClock(T0)
     assert await relay(store_engine, queue, clock).publish_ready() == 1
     assert await claim_and_succeed(store_engine, [ident], clock.now()) == {ident}
-    node = StreamSource(store_engine, consumer(queue), lookahead_seconds=1.0, lease_seconds=30)
+    sqs_node = consumer(queue)
+    node = StreamSource(store_engine, sqs_node, lookahead_seconds=1.0, lease_seconds=30)
     try:
         async with asyncio.timeout(10):
             while await messages_left(queue):
                 assert await node.claim(now=clock.now(), limit=10) == [], "sent already"
     finally:
         await node.close()
-        await node.stream.close()  # type: ignore[attr-defined]
+        await sqs_node.close()
 
 
 async def test_a_held_message_stays_hidden_and_shows_again_once_its_holder_is_gone(
@@ -134,7 +135,8 @@ async def test_with_sqs_unreachable_deliveries_wait_and_are_published_when_it_is
         async with asyncio.timeout(30):  # bounded: the outage reaches no caller
             assert await node.next_batch(10) == []
             await node.done(["not-held"])
-        moto_server.start()
+        moto_server.start()  # empty: the queue is made again, as an operator would
+        await create_queue(queue)
         assert await publishing.publish_ready() == 25
         assert await collect(node, set(ids)) == set(ids)
     finally:

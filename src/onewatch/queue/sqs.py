@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
@@ -64,6 +65,9 @@ SQS_CALL_TIMEOUT = timedelta(seconds=10)
 MAX_BATCH = 10
 #: Batch calls of one publication or deletion in flight at once.
 CALLS_IN_FLIGHT = 10
+#: Rows per relay transaction: one round of batch calls, so the row locks are held for
+#: about one SQS round trip.
+RELAY_BATCH_SIZE = MAX_BATCH * CALLS_IN_FLIGHT
 #: Error codes saying the queue is not there (deleted, or a server restarted empty).
 MISSING_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
@@ -192,15 +196,34 @@ def chunks(items: Sequence[T], size: int = MAX_BATCH) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-async def gather_bounded(works: Sequence[Awaitable[T]]) -> list[T]:
-    """Run the calls at most ``CALLS_IN_FLIGHT`` at a time; the first failure raises."""
+async def in_parallel(
+    calls: Sequence[Callable[[], Awaitable[T]]], *, seconds: float
+) -> list[T | SqsUnavailable]:
+    """Run the calls, ``CALLS_IN_FLIGHT`` at a time, for ``seconds`` at most: each one's
+    result, or its ``SqsUnavailable`` (one still running at the bound is cut off)."""
     slots = asyncio.Semaphore(CALLS_IN_FLIGHT)
 
-    async def one(work: Awaitable[T]) -> T:
+    async def one(call: Callable[[], Awaitable[T]]) -> T:
         async with slots:
-            return await work
+            return await call()
 
-    return list(await asyncio.gather(*(one(work) for work in works)))
+    tasks = [asyncio.create_task(one(call)) for call in calls]
+    _done, late = await asyncio.wait(tasks, timeout=seconds)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return [_outcome(task) for task in tasks]
+
+
+def _outcome(task: asyncio.Task[T]) -> T | SqsUnavailable:
+    if task.cancelled():
+        return SqsUnavailable("no answer from SQS in time")
+    error = task.exception()
+    if error is None:
+        return task.result()
+    if isinstance(error, SqsUnavailable):
+        return error
+    raise error
 
 
 class SqsPublisher:
@@ -210,11 +233,17 @@ class SqsPublisher:
         self._queue = queue
 
     async def publish(self, ids: Sequence[str]) -> Collection[str]:
+        """The ids SQS took; raises ``SqsUnavailable`` only when it took none. The calls
+        share one bound (the relay holds its row locks meanwhile), and those that did
+        answer in time count: their ids are not sent again on the next pass."""
         url = await self._queue.url()
-        # One bound for the whole publication: the relay holds its row locks meanwhile.
-        async with asyncio.timeout(SQS_CALL_TIMEOUT.total_seconds()):
-            accepted = await gather_bounded([self._send(url, chunk) for chunk in chunks(ids)])
-        return {ident for chunk in accepted for ident in chunk}
+        calls = [partial(self._send, url, chunk) for chunk in chunks(ids)]
+        outcomes = await in_parallel(calls, seconds=SQS_CALL_TIMEOUT.total_seconds())
+        accepted = {ident for sent in outcomes if isinstance(sent, list) for ident in sent}
+        failures = [error for error in outcomes if isinstance(error, SqsUnavailable)]
+        if failures and not accepted:
+            raise failures[0]
+        return accepted
 
     async def _send(self, url: str, ids: Sequence[str]) -> list[str]:
         entries: list[SendMessageBatchRequestEntryTypeDef] = [
@@ -317,11 +346,18 @@ class SqsQueueSource:
             return
         try:
             url = await self._queue.url()
-            await gather_bounded([self._delete(url, chunk) for chunk in chunks(handles)])
         except SqsUnavailable as exc:
-            # The messages come back after their visibility timeout; the store refuses a
-            # second claim of a finished delivery, so nothing is sent twice for this.
-            log.warning("could not delete SQS messages", error=str(exc))
+            self._not_deleted(exc)
+            return
+        calls = [partial(self._delete, url, chunk) for chunk in chunks(handles)]
+        for outcome in await in_parallel(calls, seconds=SQS_CALL_TIMEOUT.total_seconds()):
+            if isinstance(outcome, SqsUnavailable):
+                self._not_deleted(outcome)
+
+    def _not_deleted(self, error: SqsUnavailable) -> None:
+        # The messages come back after their visibility timeout; the store refuses a
+        # second claim of a finished delivery, so nothing is sent twice for this.
+        log.warning("could not delete SQS messages", error=str(error))
 
     async def _delete(self, url: str, handles: Sequence[str]) -> None:
         entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
@@ -363,7 +399,10 @@ class SqsQueueSource:
         if not due:
             return 0
         url = await self._queue.url()
-        await gather_bounded([self._extend(url, chunk, now) for chunk in chunks(due)])
+        calls = [partial(self._extend, url, chunk, now) for chunk in chunks(due)]
+        for outcome in await in_parallel(calls, seconds=SQS_CALL_TIMEOUT.total_seconds()):
+            if isinstance(outcome, SqsUnavailable):
+                log.warning("could not extend SQS visibility", error=str(outcome))
         return len(due)
 
     async def _extend(self, url: str, receipts: Sequence[Receipt], now: float) -> None:
@@ -420,7 +459,11 @@ def relay_runner(
         async with sqs_client(address, wait_seconds=0) as client:
             publisher = SqsPublisher(SqsQueue(client, address))
             relay = QueueRelay(
-                runtime.engine, publisher, runtime.clock, republish_after=republish_after
+                runtime.engine,
+                publisher,
+                runtime.clock,
+                batch_size=RELAY_BATCH_SIZE,
+                republish_after=republish_after,
             )
             await relay_until_stopped(
                 runtime, relay, stop, poll_seconds=poll_seconds, outage=(SqsUnavailable,)
