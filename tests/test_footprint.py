@@ -1,7 +1,7 @@
 """A SQLite node whose schema is current never loads what only other set-ups need.
 
-Alembic (with every dialect's DDL support), the Redis client and asyncpg stay in a
-process for good once imported: together about 17 MB of a node's RSS. A fresh
+Alembic (with every dialect's DDL support), the queue clients (Redis, aiobotocore for
+SQS) and asyncpg stay in a process for good once imported: megabytes of a node's RSS. A fresh
 interpreter shows what starting a node really imports (this test process has them all).
 """
 
@@ -18,7 +18,7 @@ from onewatch.store.database import create_engine
 from onewatch.store.migrate import upgrade_to_head
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg")
+NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg", "aiobotocore", "botocore")
 
 START_NODE = """
 import asyncio, json, sys

@@ -11,13 +11,16 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from onewatch.errors import ConfigurationError
+from onewatch.queue.sqs_address import SQS_SCHEMES, parse_queue_url
 
 Role = Literal["api", "scheduler", "dispatcher"]
 ALL_ROLES: tuple[Role, ...] = ("api", "scheduler", "dispatcher")
@@ -153,6 +156,16 @@ class Settings(BaseSettings):
                 " or one late heartbeat gets a live node's deliveries taken over"
             )
         return self
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue_url_names_a_queue(cls, value: str | None) -> str | None:
+        if value and value.split("://", 1)[0] in SQS_SCHEMES:
+            try:
+                parse_queue_url(value)
+            except ConfigurationError as exc:
+                raise ValueError(exc.reason) from exc
+        return value
 
     @property
     def resolved_queue_claim_idle_seconds(self) -> float:

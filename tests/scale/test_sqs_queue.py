@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.engine.stream_source import StreamSource
@@ -24,6 +26,7 @@ from onewatch.queue.sqs import (
     parse_queue_url,
     sqs_client,
 )
+from onewatch.settings import Settings
 from tests.backends.moto_server import MotoServer
 from tests.scale.deliveries import (
     T0,
@@ -226,3 +229,12 @@ def test_a_queue_url_that_cannot_work_is_refused_naming_the_setting(
     with pytest.raises(ConfigurationError, match=reason) as raised:
         parse_queue_url(queue_url)
     assert raised.value.field == "queue_url"
+
+
+def test_settings_refuse_an_sqs_queue_url_that_cannot_work_when_they_load(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValidationError, match="standard queue") as raised:
+        Settings(data_dir=tmp_path, queue_url="sqs://orders.fifo")
+    assert raised.value.errors()[0]["loc"] == ("queue_url",)
+    assert Settings(data_dir=tmp_path, queue_url="redis://127.0.0.1:6379/0").queue_url

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.ports import DeliverySource as QueueSource
+from onewatch.queue.sqs_address import SQS_SCHEMES
 from onewatch.runtime import Runtime
 from onewatch.store.deliveries import ClaimedDelivery, claim_by_ids
 from onewatch.store.publication import unpublish
@@ -130,7 +131,7 @@ class StreamSource:
 
 
 def is_sqs(queue_url: str) -> bool:
-    return queue_url.startswith(("sqs://", "https://", "http://"))
+    return queue_url.split("://", 1)[0] in SQS_SCHEMES
 
 
 def run_queue_relay(runtime: Runtime, stop: asyncio.Event) -> Coroutine[Any, Any, None]:

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -41,6 +40,19 @@ from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from onewatch.errors import ConfigurationError
 from onewatch.queue.relay import QueueRelay, relay_until_stopped
+from onewatch.queue.sqs_address import SqsQueueAddress, parse_queue_url
+
+__all__ = [
+    "SqsPublisher",
+    "SqsQueue",
+    "SqsQueueAddress",
+    "SqsQueueSource",
+    "SqsUnavailable",
+    "parse_queue_url",
+    "relay_runner",
+    "sqs_client",
+    "sqs_source",
+]
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs.client import SQSClient
@@ -74,51 +86,6 @@ MISSING_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "Que
 
 class SqsUnavailable(Exception):
     """SQS could not be reached, refused the call, or did not answer in time."""
-
-
-@dataclass(frozen=True)
-class SqsQueueAddress:
-    """Where the queue is: by name (resolved with ``GetQueueUrl``) or by its URL."""
-
-    name: str | None = None
-    url: str | None = None
-    #: From an ``sqs.<region>.amazonaws.com`` URL, for when no region is configured.
-    region: str | None = None
-    #: The origin of a URL that is not AWS's (an SQS-compatible server).
-    endpoint_url: str | None = None
-
-
-def parse_queue_url(queue_url: str) -> SqsQueueAddress:
-    """``sqs://name`` or a full queue URL; a ``ConfigurationError`` for anything else."""
-    parts = urlsplit(queue_url)
-    if parts.scheme == "sqs":
-        name = (parts.netloc + parts.path).strip("/")
-        if not name or "/" in name:
-            raise ConfigurationError("sqs:// needs a queue name: sqs://<name>", field="queue_url")
-        return _standard_queue(SqsQueueAddress(name=name), name)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError("use sqs://<name> or the queue's URL", field="queue_url")
-    segments = [segment for segment in parts.path.split("/") if segment]
-    if len(segments) < 2:
-        raise ConfigurationError(
-            "the queue URL has no queue name in it (.../<account>/<name>)", field="queue_url"
-        )
-    name = segments[-1]
-    host = parts.hostname
-    if host.endswith(".amazonaws.com"):
-        region = host.split(".")[1] if host.startswith("sqs.") else None
-        return _standard_queue(SqsQueueAddress(url=queue_url, region=region), name)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    return _standard_queue(SqsQueueAddress(url=queue_url, endpoint_url=origin), name)
-
-
-def _standard_queue(address: SqsQueueAddress, name: str) -> SqsQueueAddress:
-    if name.endswith(".fifo"):
-        raise ConfigurationError(
-            "use a standard queue: FIFO deduplication would drop republished deliveries",
-            field="queue_url",
-        )
-    return address
 
 
 def client_config(wait_seconds: int) -> AioConfig:
