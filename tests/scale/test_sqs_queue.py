@@ -22,6 +22,7 @@ from onewatch.queue.sqs import (
     SqsPublisher,
     SqsQueue,
     SqsQueueAddress,
+    SqsQueueSource,
     SqsUnavailable,
     parse_queue_url,
     sqs_client,
@@ -117,6 +118,24 @@ async def test_a_held_message_stays_hidden_and_shows_again_once_its_holder_is_go
         assert await collect(other, set(ids)) == set(ids)
         await other.done(ids)
         assert await messages_left(queue) == 0
+    finally:
+        await holder.close()
+        await other.close()
+
+
+async def test_a_message_held_past_the_longest_hold_shows_again(
+    store_engine: AsyncEngine, queue: SqsQueue
+) -> None:
+    (ident,) = await insert_deliveries(store_engine, await insert_event(store_engine), 1, T0)
+    assert await relay(store_engine, queue, ManualClock(T0)).publish_ready() == 1
+    # Never settled (a hand-back that could not reach the store): not hidden for ever.
+    holder = SqsQueueSource(
+        queue, wait_seconds=1, visibility_timeout_seconds=1, max_hold=timedelta(seconds=2)
+    )
+    other = consumer(queue, visibility=30)
+    try:
+        assert await collect(holder, {ident}) == {ident}
+        assert await collect(other, {ident}) == {ident}
     finally:
         await holder.close()
         await other.close()

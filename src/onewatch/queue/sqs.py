@@ -90,11 +90,13 @@ class SqsUnavailable(Exception):
 
 def client_config(wait_seconds: int) -> AioConfig:
     """Bounded connect and read timeouts (a long poll reads for ``wait_seconds``) and
-    one retry, within ``SQS_CALL_TIMEOUT`` plus the wait overall."""
+    one retry, within ``SQS_CALL_TIMEOUT`` plus the wait overall; connections for a long
+    poll beside a round of batch calls and the deletions settling in the background."""
     return AioConfig(
         connect_timeout=2.0,
         read_timeout=wait_seconds + 4.0,
         retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=2 * CALLS_IN_FLIGHT + 1,
     )
 
 
@@ -230,6 +232,7 @@ class Receipt:
 
     handle: str
     hidden_until: float
+    received_at: float
     #: False once SQS refused to extend it (it became visible and moved on).
     extendable: bool = True
 
@@ -256,8 +259,12 @@ class SqsQueueSource:
         wait_seconds: int = 2,
         visibility_timeout_seconds: int = 30,
         outage_pause: timedelta = timedelta(milliseconds=500),
+        max_hold: timedelta = timedelta(minutes=5),
     ) -> None:
         self._queue = queue
+        #: No message is kept hidden longer: one whose delivery was never settled (a
+        #: hand-back that could not reach the store) shows again, and the store decides.
+        self._max_hold = max_hold.total_seconds()
         self._wait_seconds = wait_seconds
         self._visibility = visibility_timeout_seconds
         self._outage_pause = outage_pause.total_seconds()
@@ -296,7 +303,8 @@ class SqsQueueSource:
         return list(reply.get("Messages", []))
 
     def _remember(self, messages: list[MessageTypeDef]) -> list[str]:
-        hidden_until = asyncio.get_running_loop().time() + self._visibility
+        now = asyncio.get_running_loop().time()
+        hidden_until = now + self._visibility
         ids: list[str] = []
         for message in messages:
             ident, handle = message.get("Body"), message.get("ReceiptHandle")
@@ -304,7 +312,9 @@ class SqsQueueSource:
                 continue
             if ident not in self._held.receipts:
                 ids.append(ident)
-            self._held.receipts.setdefault(ident, []).append(Receipt(handle, hidden_until))
+            self._held.receipts.setdefault(ident, []).append(
+                Receipt(handle, hidden_until, received_at=now)
+            )
         return ids
 
     async def done(self, ids: list[str]) -> None:
@@ -361,7 +371,9 @@ class SqsQueueSource:
         due = [
             receipt
             for receipt in self._held.all()
-            if receipt.extendable and receipt.hidden_until - now < 2 * self.extend_every
+            if receipt.extendable
+            and receipt.hidden_until - now < 2 * self.extend_every
+            and now - receipt.received_at < self._max_hold
         ]
         if not due:
             return 0
@@ -399,6 +411,13 @@ def queue_address(settings: Settings) -> SqsQueueAddress:
     return parse_queue_url(settings.queue_url)
 
 
+def longest_hold(settings: Settings) -> float:
+    """Longer than a dispatcher holds a delivery: its instant (the look-ahead), a wait
+    for its service's slot (half a lease), the request and the recording."""
+    held = settings.dispatcher_lookahead_seconds + settings.dispatcher_lease_seconds / 2
+    return 2 * (held + settings.http_total_timeout_seconds)
+
+
 @contextlib.asynccontextmanager
 async def sqs_source(settings: Settings) -> AsyncIterator[SqsQueueSource]:
     """This node's consumer of ``settings.queue_url``, closed with its client."""
@@ -408,6 +427,7 @@ async def sqs_source(settings: Settings) -> AsyncIterator[SqsQueueSource]:
             SqsQueue(client, address),
             wait_seconds=settings.queue_sqs_wait_seconds,
             visibility_timeout_seconds=settings.queue_sqs_visibility_timeout_seconds,
+            max_hold=timedelta(seconds=longest_hold(settings)),
         )
         try:
             yield source
