@@ -1,10 +1,12 @@
 """Nodes in SQS mode end to end: scheduler, relay and dispatcher in one runtime firing
 into a real HTTP sink through moto's SQS (in server mode, over HTTP): a burst sent once
-each with every message deleted, and an SQS unreachable when the node starts.
+each with every message deleted, an SQS unreachable when the node starts, and a clean
+stop handing its unsent deliveries back at once.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from onewatch.runtime import Runtime
 from onewatch.settings import Settings
 from onewatch.store.schema import deliveries
 from tests.backends.moto_server import MotoServer
-from tests.engine.support import settings_for, utcnow
+from tests.engine.support import Sink, add_event, settings_for, utcnow
 from tests.scale.cluster import insert_one_shots, received_per_id, start_sink, statuses
 from tests.scale.deliveries import count_unpublished
 from tests.scale.sqs_queues import messages_left, queue_name, sqs_queue
@@ -141,3 +143,48 @@ async def test_with_sqs_unreachable_at_start_deliveries_wait_then_all_arrive(
         await runtime.stop()
     per_id = await received_per_id(sink, "/w")
     assert len(per_id) == 40 and max(per_id.values()) == 1
+
+
+@pytest.fixture
+async def held_sink() -> AsyncIterator[Sink]:
+    server = await Sink().start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_a_clean_stop_hands_back_unsent_deliveries_through_sqs_at_once(
+    store_url: str, store_engine: AsyncEngine, queue: SqsQueue, held_sink: Sink, tmp_path: Path
+) -> None:
+    assert queue.address.name is not None
+    settings = sqs_settings(tmp_path, store_url, queue.address.name)
+    first = await started(settings, store_engine)
+    held_sink.delays["/stuck"] = 30.0
+    try:
+        due = (utcnow() + timedelta(milliseconds=300)).isoformat()
+        for index in range(3):
+            await add_event(
+                store_engine,
+                key=f"stuck-{index}",
+                pattern=due,
+                target_type="webhook",
+                target={"endpoint": f"{held_sink.base}/stuck"},
+            )
+        first.wakeup.notify()
+        await wait_for(lambda: len(held_sink.on("/stuck")) == 3, seconds=20, what="3 in flight")
+    finally:
+        await first.stop()  # the requests are cut off after the grace period
+
+    assert await statuses(store_engine) == {"pending": 3}, "released, not lost"
+    assert await count_unpublished(store_engine) == 3, "handed back to the relays"
+    assert await messages_left(queue) == 0, "their messages deleted, not left to show again"
+    held_sink.delays.clear()
+    second = await started(settings, store_engine)
+    try:
+        # Well inside the 60 s after which an unclaimed delivery would be republished.
+        await wait_for(lambda: all_succeeded(store_engine, 3), seconds=15, what="all 3 sent")
+    finally:
+        await second.stop()
+    per_id = Counter(request.headers["webhook-id"] for request in held_sink.on("/stuck"))
+    assert set(per_id.values()) == {2}, "cut off once, sent again with the same webhook-id"
