@@ -81,7 +81,7 @@ async def _write(context: EventContext, kind: str, document: Any) -> Written:
         action = ActionDocument.model_validate(document)
         service = _service_of(action.service)
         return await replace_action(
-            context.engine, context.clock, service, action, policy=context.rules.policy
+            context.store, context.clock, service, action, policy=context.rules.policy
         )
     if kind == "event":
         event = EventDocument.model_validate(document)

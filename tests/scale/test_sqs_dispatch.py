@@ -21,6 +21,7 @@ from onewatch.engine.roles import background_roles
 from onewatch.queue.sqs import SqsQueue
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
+from onewatch.store import open_store
 from onewatch.store.schema import deliveries
 from tests.backends.moto_server import MotoServer
 from tests.engine.support import Sink, add_event, settings_for, utcnow
@@ -62,8 +63,9 @@ def sqs_settings(tmp_path: Path, store_url: str, name: str, **overrides: Any) ->
     )
 
 
-async def started(settings: Settings, engine: AsyncEngine) -> Runtime:
-    runtime = Runtime(settings=settings, engine=engine)
+async def started(settings: Settings) -> Runtime:
+    """A node on its own store object (its own wake-ups), as a separate process has."""
+    runtime = Runtime(settings=settings, store=open_store(settings.resolved_database_url))
     await runtime.start(background_roles())
     return runtime
 
@@ -87,7 +89,7 @@ async def test_a_burst_through_sqs_reaches_the_sink_once_each(
 ) -> None:
     sink = quick_sink
     assert queue.address.name is not None
-    runtime = await started(sqs_settings(tmp_path, store_url, queue.address.name), store_engine)
+    runtime = await started(sqs_settings(tmp_path, store_url, queue.address.name))
     try:
         first_due = utcnow() + timedelta(seconds=2)
         await insert_one_shots(store_engine, BURST, first_due, BURST_SPREAD, sink.url("/burst"))
@@ -121,7 +123,7 @@ async def test_with_sqs_unreachable_at_start_deliveries_wait_then_all_arrive(
 ) -> None:
     name = queue_name()
     moto_server.stop()
-    runtime = await started(sqs_settings(tmp_path, store_url, name), store_engine)
+    runtime = await started(sqs_settings(tmp_path, store_url, name))
     try:
         due = utcnow() + timedelta(milliseconds=300)
         await insert_one_shots(store_engine, 40, due, timedelta(milliseconds=200), sink.url("/w"))
@@ -159,7 +161,7 @@ async def test_a_clean_stop_hands_back_unsent_deliveries_through_sqs_at_once(
 ) -> None:
     assert queue.address.name is not None
     settings = sqs_settings(tmp_path, store_url, queue.address.name)
-    first = await started(settings, store_engine)
+    first = await started(settings)
     held_sink.delays["/stuck"] = 30.0
     try:
         due = (utcnow() + timedelta(milliseconds=300)).isoformat()
@@ -180,7 +182,7 @@ async def test_a_clean_stop_hands_back_unsent_deliveries_through_sqs_at_once(
     assert await count_unpublished(store_engine) == 3, "handed back to the relays"
     assert await messages_left(queue) == 0, "their messages deleted, not left to show again"
     held_sink.delays.clear()
-    second = await started(settings, store_engine)
+    second = await started(settings)
     try:
         # Well inside the 60 s after which an unclaimed delivery would be republished.
         await wait_for(lambda: all_succeeded(store_engine, 3), seconds=15, what="all 3 sent")

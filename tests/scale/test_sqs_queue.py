@@ -28,6 +28,7 @@ from onewatch.queue.sqs import (
     sqs_client,
 )
 from onewatch.settings import Settings
+from onewatch.store.base import SqlStore
 from tests.backends.moto_server import MotoServer
 from tests.scale.deliveries import (
     T0,
@@ -54,19 +55,19 @@ async def queue(moto_endpoint: str) -> AsyncIterator[SqsQueue]:
         yield made
 
 
-def relay(engine: AsyncEngine, queue: SqsQueue, clock: ManualClock) -> QueueRelay:
-    return QueueRelay(engine, SqsPublisher(queue), clock, republish_after=timedelta(minutes=1))
+def relay(store: SqlStore, queue: SqsQueue, clock: ManualClock) -> QueueRelay:
+    return QueueRelay(store, SqsPublisher(queue), clock, republish_after=timedelta(minutes=1))
 
 
 async def test_ready_deliveries_are_published_once_and_deleted_after_recording(
-    store_engine: AsyncEngine, queue: SqsQueue
+    store: SqlStore, store_engine: AsyncEngine, queue: SqsQueue
 ) -> None:
     event_id = await insert_event(store_engine)
     ready = await insert_deliveries(store_engine, event_id, 30, due=T0)
     await insert_deliveries(store_engine, event_id, 5, due=T0 + timedelta(hours=1))
     await insert_deliveries(store_engine, event_id, 3, due=T0, status="succeeded")
     clock = ManualClock(T0 + timedelta(seconds=1))
-    publishing = relay(store_engine, queue, clock)
+    publishing = relay(store, queue, clock)
 
     assert await publishing.publish_ready() == 30
     assert await publishing.publish_ready() == 0  # published already, still on the queue
@@ -85,14 +86,14 @@ async def test_ready_deliveries_are_published_once_and_deleted_after_recording(
 
 
 async def test_an_id_the_store_refuses_is_deleted_at_once(
-    store_engine: AsyncEngine, queue: SqsQueue
+    store: SqlStore, store_engine: AsyncEngine, queue: SqsQueue
 ) -> None:
     (ident,) = await insert_deliveries(store_engine, await insert_event(store_engine), 1, T0)
     clock = ManualClock(T0)
-    assert await relay(store_engine, queue, clock).publish_ready() == 1
+    assert await relay(store, queue, clock).publish_ready() == 1
     assert await claim_and_succeed(store_engine, [ident], clock.now()) == {ident}
     sqs_node = consumer(queue)
-    node = StreamSource(store_engine, sqs_node, lookahead_seconds=1.0, lease_seconds=30)
+    node = StreamSource(store, sqs_node, lookahead_seconds=1.0, lease_seconds=30)
     try:
         async with asyncio.timeout(10):
             while await messages_left(queue):
@@ -103,10 +104,10 @@ async def test_an_id_the_store_refuses_is_deleted_at_once(
 
 
 async def test_a_held_message_stays_hidden_and_shows_again_once_its_holder_is_gone(
-    store_engine: AsyncEngine, queue: SqsQueue
+    store: SqlStore, store_engine: AsyncEngine, queue: SqsQueue
 ) -> None:
     ids = await insert_deliveries(store_engine, await insert_event(store_engine), 3, T0)
-    assert await relay(store_engine, queue, ManualClock(T0)).publish_ready() == 3
+    assert await relay(store, queue, ManualClock(T0)).publish_ready() == 3
     holder, other = consumer(queue, visibility=1), consumer(queue, visibility=1)
     try:
         assert await collect(holder, set(ids)) == set(ids)
@@ -124,10 +125,10 @@ async def test_a_held_message_stays_hidden_and_shows_again_once_its_holder_is_go
 
 
 async def test_a_message_held_past_the_longest_hold_shows_again(
-    store_engine: AsyncEngine, queue: SqsQueue
+    store: SqlStore, store_engine: AsyncEngine, queue: SqsQueue
 ) -> None:
     (ident,) = await insert_deliveries(store_engine, await insert_event(store_engine), 1, T0)
-    assert await relay(store_engine, queue, ManualClock(T0)).publish_ready() == 1
+    assert await relay(store, queue, ManualClock(T0)).publish_ready() == 1
     # Never settled (a hand-back that could not reach the store): not hidden for ever.
     holder = SqsQueueSource(
         queue, wait_seconds=1, visibility_timeout_seconds=1, max_hold=timedelta(seconds=2)
@@ -142,10 +143,10 @@ async def test_a_message_held_past_the_longest_hold_shows_again(
 
 
 async def test_with_sqs_unreachable_deliveries_wait_and_are_published_when_it_is_back(
-    store_engine: AsyncEngine, queue: SqsQueue, moto_server: MotoServer
+    store: SqlStore, store_engine: AsyncEngine, queue: SqsQueue, moto_server: MotoServer
 ) -> None:
     event_id = await insert_event(store_engine)
-    publishing = relay(store_engine, queue, ManualClock(T0))
+    publishing = relay(store, queue, ManualClock(T0))
     node = consumer(queue)
     try:
         assert await node.next_batch(10) == []
@@ -166,11 +167,11 @@ async def test_with_sqs_unreachable_deliveries_wait_and_are_published_when_it_is
 
 
 async def test_a_queue_lost_by_a_server_restarted_empty_is_found_again(
-    store_engine: AsyncEngine, queue: SqsQueue, moto_server: MotoServer
+    store: SqlStore, store_engine: AsyncEngine, queue: SqsQueue, moto_server: MotoServer
 ) -> None:
     ids = await insert_deliveries(store_engine, await insert_event(store_engine), 12, T0)
     clock = ManualClock(T0)
-    publishing = relay(store_engine, queue, clock)
+    publishing = relay(store, queue, clock)
     node = consumer(queue)
     try:
         assert await publishing.publish_ready() == 12
@@ -189,7 +190,7 @@ async def test_a_queue_lost_by_a_server_restarted_empty_is_found_again(
 
 
 async def test_a_full_queue_url_on_a_custom_endpoint_needs_no_endpoint_setting(
-    store_engine: AsyncEngine, queue: SqsQueue, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore, store_engine: AsyncEngine, queue: SqsQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     full_url = await queue.url()
     monkeypatch.delenv("AWS_ENDPOINT_URL")
@@ -198,7 +199,7 @@ async def test_a_full_queue_url_on_a_custom_endpoint_needs_no_endpoint_setting(
     ids = await insert_deliveries(store_engine, await insert_event(store_engine), 4, T0)
     async with sqs_client(address, wait_seconds=1) as client:
         by_url = SqsQueue(client, address)
-        assert await relay(store_engine, by_url, ManualClock(T0)).publish_ready() == 4
+        assert await relay(store, by_url, ManualClock(T0)).publish_ready() == 4
         node = consumer(by_url)
         try:
             assert await collect(node, set(ids)) == set(ids)

@@ -21,6 +21,7 @@ from onewatch.clock import SystemClock
 from onewatch.queue.sqs import SqsQueue, SqsQueueSource, relay_runner
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
+from onewatch.store.base import SqlStore
 from tests.backends.moto_server import MotoServer
 from tests.scale.deliveries import (
     claim_with_lease,
@@ -82,11 +83,15 @@ async def _succeeded(engine: AsyncEngine, at_least: int) -> bool:
 
 
 async def test_no_delivery_is_lost_to_a_dead_consumer_or_an_sqs_restart(
-    store_engine: AsyncEngine, queue: SqsQueue, moto_server: MotoServer, tmp_path: Path
+    store: SqlStore,
+    store_engine: AsyncEngine,
+    queue: SqsQueue,
+    moto_server: MotoServer,
+    tmp_path: Path,
 ) -> None:
     runtime = Runtime(
         settings=Settings(data_dir=tmp_path, queue_url=f"sqs://{queue.address.name}"),
-        engine=store_engine,
+        store=store,
     )
     ids = await insert_deliveries(
         store_engine, await insert_event(store_engine), TOTAL, SystemClock().now()

@@ -11,16 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.application.races import retry_lost_race
 from onewatch.clock import Clock
 from onewatch.delivery.target_policy import TargetPolicy
 from onewatch.domain.documents import ActionDocument, placeholders
 from onewatch.errors import Conflict, NotFound, ValidationFailed
-from onewatch.store import actions as store
-from onewatch.store.transactions import write_transaction
-from onewatch.store.types import StoredRow
+from onewatch.ports import Store, StoreTransaction
+from onewatch.store.records import StoredRow
 
 
 @dataclass(frozen=True)
@@ -49,22 +47,20 @@ def _unchanged(row: RowMapping, definition: dict[str, Any]) -> bool:
     return all(row[name] == value for name, value in definition.items())
 
 
-async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMapping:
-    row = await store.get_action(connection, service, key)
+async def _reload(tx: StoreTransaction, service: str, key: str) -> RowMapping:
+    row = await tx.get_action(service, key)
     assert row is not None
     return row
 
 
 async def _check_users_still_served(
-    connection: AsyncConnection, service: str, document: ActionDocument
+    tx: StoreTransaction, service: str, document: ActionDocument
 ) -> None:
     """A changed endpoint must not need a placeholder that an existing event lacks."""
     needed = placeholders(document.target.endpoint)
     if not needed:
         return
-    for event_key, params in await store.url_params_of_events_using(
-        connection, service, document.key
-    ):
+    for event_key, params in await tx.url_params_of_events_using(service, document.key):
         missing = needed - set((params or {}).get("url", {}))
         if missing:
             raise ValidationFailed(
@@ -83,7 +79,7 @@ def check_destination(policy: TargetPolicy, document: ActionDocument) -> None:
 
 
 async def create_action(
-    engine: AsyncEngine,
+    store: Store,
     clock: Clock,
     service: str,
     document: ActionDocument,
@@ -91,12 +87,12 @@ async def create_action(
     policy: TargetPolicy,
 ) -> Written:
     check_destination(policy, document)
-    async with write_transaction(engine) as connection:
-        return await _insert(connection, clock, service, document)
+    async with store.write() as tx:
+        return await _insert(tx, clock, service, document)
 
 
 async def replace_action(
-    engine: AsyncEngine,
+    store: Store,
     clock: Clock,
     service: str,
     document: ActionDocument,
@@ -107,26 +103,26 @@ async def replace_action(
     check_destination(policy, document)
 
     async def attempt() -> Written:
-        async with write_transaction(engine) as connection:
-            current = await store.get_action(connection, service, document.key)
+        async with store.write() as tx:
+            current = await tx.get_action(service, document.key)
             if current is None:
-                return await _insert(connection, clock, service, document)
-            return await _overwrite(connection, clock, current, service, document)
+                return await _insert(tx, clock, service, document)
+            return await _overwrite(tx, clock, current, service, document)
 
     return await retry_lost_race(attempt)
 
 
 async def _insert(
-    connection: AsyncConnection, clock: Clock, service: str, document: ActionDocument
+    tx: StoreTransaction, clock: Clock, service: str, document: ActionDocument
 ) -> Written:
     now = clock.now()
     values = {**action_definition(service, document), "created_at": now, "updated_at": now}
-    await store.insert_action(connection, values)
-    return Written(await _reload(connection, service, document.key), created=True)
+    await tx.insert_action(values)
+    return Written(await _reload(tx, service, document.key), created=True)
 
 
 async def _overwrite(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     clock: Clock,
     current: RowMapping,
     service: str,
@@ -135,15 +131,15 @@ async def _overwrite(
     definition = action_definition(service, document)
     if _unchanged(current, definition):
         return Written(current, changed=False)
-    await _check_users_still_served(connection, service, document)
+    await _check_users_still_served(tx, service, document)
     values = {**definition, "updated_at": clock.now()}
-    if not await store.update_action(connection, current["id"], current["updated_at"], values):
+    if not await tx.update_action(current["id"], current["updated_at"], values):
         raise Conflict("the action changed while this request ran; retry")
-    return Written(await _reload(connection, service, document.key))
+    return Written(await _reload(tx, service, document.key))
 
 
 async def update_action(
-    engine: AsyncEngine,
+    store: Store,
     clock: Clock,
     service: str,
     key: str,
@@ -152,24 +148,24 @@ async def update_action(
     policy: TargetPolicy,
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
-    async with write_transaction(engine) as connection:
-        current = await store.get_action(connection, service, key)
+    async with store.write() as tx:
+        current = await tx.get_action(service, key)
         if current is None:
             raise NotFound(f"no action {service}/{key}")
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an action cannot change", field="key")
         check_destination(policy, document)
-        return await _overwrite(connection, clock, current, service, document)
+        return await _overwrite(tx, clock, current, service, document)
 
 
-async def remove_action(engine: AsyncEngine, service: str, key: str) -> None:
+async def remove_action(store: Store, service: str, key: str) -> None:
     """Delete an action no event uses (an event's action must always exist)."""
-    async with write_transaction(engine) as connection:
-        current = await store.get_action(connection, service, key)
+    async with store.write() as tx:
+        current = await tx.get_action(service, key)
         if current is None:
             raise NotFound(f"no action {service}/{key}")
-        users = await store.count_events_using(connection, service, key)
+        users = await tx.count_events_using(service, key)
         if users:
             raise Conflict(f"{users} event(s) still use this action; change or delete them first")
-        await store.delete_action(connection, current["id"])
+        await tx.delete_action(current["id"])

@@ -25,13 +25,12 @@ from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.ports import DeliverySource as QueueSource
+from onewatch.ports import Store
 from onewatch.queue.sqs_address import SQS_SCHEMES
 from onewatch.runtime import Runtime
-from onewatch.store.deliveries import ClaimedDelivery, claim_by_ids
-from onewatch.store.publication import unpublish
+from onewatch.store.records import ClaimedDelivery
 
 log = structlog.get_logger("onewatch.dispatcher")
 
@@ -44,14 +43,14 @@ class StreamSource:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         stream: QueueSource,
         *,
         lookahead_seconds: float,
         lease_seconds: float,
         holder: str | None = None,
     ) -> None:
-        self.engine = engine
+        self.store = store
         #: This node's id, written on each lease: other nodes take over when it dies.
         self.holder = holder
         self.stream = stream
@@ -70,8 +69,7 @@ class StreamSource:
         if not ids:
             return []
         try:
-            claimed = await claim_by_ids(
-                self.engine,
+            claimed = await self.store.claim_by_ids(
                 ids,
                 now=now,
                 horizon=now + self.lookahead,
@@ -114,7 +112,7 @@ class StreamSource:
         drop their entries; if the store cannot be reached, the entries stay pending and
         come back (XAUTOCLAIM, or SQS's visibility timeout)."""
         try:
-            await unpublish(self.engine, ids)
+            await self.store.unpublish(ids)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("could not hand back unsent deliveries", error=str(exc))
             return
@@ -184,7 +182,7 @@ async def stream_source(runtime: Runtime) -> AsyncIterator[StreamSource]:
         raise ValueError("stream_source needs settings.queue_url")
     async with queue_consumer(runtime) as consumer:
         source = StreamSource(
-            runtime.engine,
+            runtime.store,
             consumer,
             lookahead_seconds=settings.dispatcher_lookahead_seconds,
             lease_seconds=settings.dispatcher_lease_seconds,

@@ -24,10 +24,10 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
 from onewatch.errors import ConfigurationError
+from onewatch.ports import Store
 from onewatch.queue.relay import QueueRelay, relay_until_stopped
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class DeliveryRelay(QueueRelay):
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         client: Redis,
         clock: Clock,
         names: StreamNames = StreamNames(),
@@ -123,7 +123,7 @@ class DeliveryRelay(QueueRelay):
         republish_after: timedelta = timedelta(seconds=60),
     ) -> None:
         super().__init__(
-            engine,
+            store,
             RedisPublisher(client, names),
             clock,
             batch_size=batch_size,
@@ -242,7 +242,7 @@ def relay_runner(
             raise ConfigurationError("the relay needs a queue URL", field="queue_url")
         client = redis_client(runtime.settings.queue_url)
         relay = DeliveryRelay(
-            runtime.engine, client, runtime.clock, names, republish_after=republish_after
+            runtime.store, client, runtime.clock, names, republish_after=republish_after
         )
         try:
             await relay_until_stopped(

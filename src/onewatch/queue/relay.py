@@ -20,14 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
-from onewatch.store.publication import (
-    lock_needing_publication,
-    mark_published,
-    next_ready_attempt_after,
-)
+from onewatch.ports import Store
 
 if TYPE_CHECKING:
     from onewatch.runtime import Runtime
@@ -51,14 +46,14 @@ class QueueRelay:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         publisher: Publisher,
         clock: Clock,
         *,
         batch_size: int = 500,
         republish_after: timedelta = timedelta(seconds=60),
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._publisher = publisher
         self._clock = clock
         self._batch_size = batch_size
@@ -76,22 +71,23 @@ class QueueRelay:
 
     async def _publish_batch(self) -> tuple[int, int]:
         """How many rows were locked, and how many of them the queue took."""
-        now = self._clock.now()
-        async with self._engine.begin() as connection:
-            ids = await lock_needing_publication(
-                connection, now, republish_after=self._republish_after, limit=self._batch_size
-            )
-            if not ids:
-                return 0, 0
-            accepted = set(await self._publisher.publish(ids))
-            taken = [ident for ident in ids if ident in accepted]
-            if taken:
-                await mark_published(connection, taken, now)
-        return len(ids), len(taken)
+        taken: set[str] = set()
+
+        async def append(ids: list[str]) -> Collection[str]:
+            taken.update(await self._publisher.publish(ids))
+            return taken
+
+        locked = await self._store.publish_ready(
+            self._clock.now(),
+            republish_after=self._republish_after,
+            limit=self._batch_size,
+            append=append,
+        )
+        return locked, len(taken)
 
     async def next_attempt_after(self, now: datetime) -> datetime | None:
         """The earliest attempt still in the future: when the relay has work next."""
-        return await next_ready_attempt_after(self._engine, now)
+        return await self._store.next_ready_attempt_after(now)
 
 
 async def wait_for_work(runtime: Runtime, relay: QueueRelay, poll_seconds: float) -> None:

@@ -446,7 +446,7 @@ def relay_runner(
         async with sqs_client(address, wait_seconds=0) as client:
             publisher = SqsPublisher(SqsQueue(client, address))
             relay = QueueRelay(
-                runtime.engine,
+                runtime.store,
                 publisher,
                 runtime.clock,
                 batch_size=RELAY_BATCH_SIZE,

@@ -21,13 +21,7 @@ from onewatch.application.access import require_service_access, require_service_
 from onewatch.application.pagination import MAX_ID
 from onewatch.domain.documents import ServiceName
 from onewatch.security.secrets_crypto import keyring_from_settings
-from onewatch.store.signing_secrets import (
-    SigningSecretRecord,
-    create_secret,
-    list_secrets,
-    revoke_secret,
-    rotate_secrets,
-)
+from onewatch.store.records import SigningSecretRecord
 
 router = APIRouter(
     prefix="/v1/services/{service}/signing-secrets",
@@ -89,8 +83,8 @@ async def list_signing_secrets(
     service: ServicePath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> SigningSecretList:
     require_service_access(principal, service)
-    async with runtime.engine.connect() as connection:
-        records = await list_secrets(connection, service)
+    async with runtime.store.read() as tx:
+        records = await tx.list_secrets(service)
     now = runtime.clock.now()
     return SigningSecretList(items=[_out(record, now) for record in records])
 
@@ -108,8 +102,8 @@ async def create_signing_secret(
     require_service_write(principal, service)
     keyring = keyring_from_settings(runtime.settings)
     now = runtime.clock.now()
-    async with runtime.engine.begin() as connection:
-        record, plaintext = await create_secret(connection, keyring, service, now)
+    async with runtime.store.write() as tx:
+        record, plaintext = await tx.create_secret(keyring, service, now)
     log.info("signing_secret.created", service=service, secret_id=record.id)
     return NewSigningSecretOut(**_out(record, now).model_dump(), secret=plaintext)
 
@@ -136,8 +130,8 @@ async def rotate_signing_secrets(
     )
     keyring = keyring_from_settings(runtime.settings)
     now = runtime.clock.now()
-    async with runtime.engine.begin() as connection:
-        record, plaintext, ends = await rotate_secrets(connection, keyring, service, now, overlap)
+    async with runtime.store.write() as tx:
+        record, plaintext, ends = await tx.rotate_secrets(keyring, service, now, overlap)
     log.info("signing_secret.rotated", service=service, secret_id=record.id, overlap_ends=ends)
     return RotationOut(**_out(record, now).model_dump(), secret=plaintext, previous_expire_at=ends)
 
@@ -148,6 +142,6 @@ async def revoke_signing_secret(
 ) -> None:
     """End one secret now (it leaked); no overlap."""
     require_service_access(principal, service)
-    async with runtime.engine.begin() as connection:
-        await revoke_secret(connection, service, secret_id, runtime.clock.now())
+    async with runtime.store.write() as tx:
+        await tx.revoke_secret(service, secret_id, runtime.clock.now())
     log.info("signing_secret.revoked", service=service, secret_id=secret_id)

@@ -14,14 +14,12 @@ from sqlalchemy import RowMapping
 from onewatch.api.routes.events import _context as api_event_context
 from onewatch.application import event_ops
 from onewatch.application.pagination import decode_cursor, split_page
-from onewatch.application.visible import visible_row
+from onewatch.application.visible import event_row, visible_row
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
 from onewatch.domain.statuses import EVENT_STATUSES
 from onewatch.errors import NotFound, OnewatchError, ValidationFailed
 from onewatch.runtime import Runtime
-from onewatch.store import events as store
-from onewatch.store.deliveries import DeliveryFilter, DeliveryView, list_deliveries
-from onewatch.store.transactions import read_connection
+from onewatch.store.records import DeliveryFilter, DeliveryView, EventFilter
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.schedule_view import next_fires, with_clock_changes
 from onewatch.ui.session import Viewer
@@ -51,11 +49,9 @@ class Listing:
     next_cursor: str | None
 
 
-async def _listing(runtime: Runtime, where: store.EventFilter, cursor: str) -> Listing:
-    async with read_connection(runtime.engine) as connection:
-        rows = await store.list_events(
-            connection, where, after_id=decode_cursor(cursor), limit=PAGE_SIZE + 1
-        )
+async def _listing(runtime: Runtime, where: EventFilter, cursor: str) -> Listing:
+    async with runtime.store.read() as tx:
+        rows = await tx.list_events(where, after_id=decode_cursor(cursor), limit=PAGE_SIZE + 1)
     return Listing(*split_page(rows, PAGE_SIZE))
 
 
@@ -71,7 +67,7 @@ async def events_list(
     cursor: str = "",
 ) -> HTMLResponse:
     """Searchable, filterable and paginated (keyset, like the API)."""
-    where = store.EventFilter(
+    where = EventFilter(
         service=viewer.scope(service),
         status=status if status in EVENT_STATUSES else None,
         action=action.strip() or None,
@@ -101,7 +97,7 @@ async def events_list(
 async def visible_event(runtime: Runtime, viewer: Viewer, service: str, key: str) -> RowMapping:
     """The event, when the viewer may see it; a foreign one is "not found", as in the API."""
     return await visible_row(
-        runtime.engine, viewer.principal, service, key, noun="event", get=store.get_event
+        runtime.store, viewer.principal, service, key, noun="event", get=event_row
     )
 
 
@@ -124,7 +120,7 @@ class History:
 
 async def _history(runtime: Runtime, event_id: int, before: str) -> History:
     where = DeliveryFilter(event_id=event_id, before=before or None, limit=HISTORY_SIZE + 1)
-    views = await list_deliveries(runtime.engine, where)
+    views = await runtime.store.list_deliveries(where)
     shown = views[:HISTORY_SIZE]
     older = shown[-1].id if len(views) > HISTORY_SIZE else None
     return History(shown, before, older)
