@@ -34,6 +34,7 @@ from tests.scale.sqs_queues import consumer, create_queue, queue_name, sqs_queue
 from tests.support.waiting import wait_for
 
 LEASE = timedelta(milliseconds=300)
+pytestmark = pytest.mark.timeout(240)
 TOTAL = 300
 
 
@@ -107,7 +108,7 @@ async def test_no_delivery_is_lost_to_a_dead_consumer_or_an_sqs_restart(
         for die in [2, None, None]
     ]
     try:
-        await wait_for(lambda: _succeeded(store_engine, TOTAL // 2), seconds=60)
+        await wait_for(lambda: _succeeded(store_engine, TOTAL // 2), seconds=90)
         sink.open.clear()  # hold the consumers, so the restart is mid-run for sure
         moto_server.restart_empty()  # the queue and every message are gone
         assert not await _succeeded(store_engine, TOTAL)
@@ -116,7 +117,7 @@ async def test_no_delivery_is_lost_to_a_dead_consumer_or_an_sqs_restart(
         )
         await create_queue(queue)
         sink.open.set()
-        await wait_for(lambda: _succeeded(store_engine, TOTAL + 50), seconds=60)
+        await wait_for(lambda: _succeeded(store_engine, TOTAL + 50), seconds=90)
     finally:
         stop.set()
         for task in tasks[1:]:

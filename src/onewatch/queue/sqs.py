@@ -177,10 +177,13 @@ async def in_parallel(
             return await call()
 
     tasks = [asyncio.create_task(one(call)) for call in calls]
-    _done, late = await asyncio.wait(tasks, timeout=seconds)
-    for task in late:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        await asyncio.wait(tasks, timeout=seconds)
+    finally:
+        # Cut off at the bound, or this caller cancelled: none is left running unseen.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return [_outcome(task) for task in tasks]
 
 
