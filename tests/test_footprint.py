@@ -1,8 +1,8 @@
 """A SQLite node whose schema is current never loads what only other set-ups need.
 
-Alembic (with every dialect's DDL support), the Redis client and asyncpg stay in a
-process for good once imported: together about 17 MB of a node's RSS; so would the
-OpenTelemetry SDK and protobuf of a node that exports no traces. A fresh
+Alembic (with every dialect's DDL support), the queue clients (Redis, aiobotocore for
+SQS) and asyncpg stay in a process for good once imported: megabytes of a node's RSS; so
+would the OpenTelemetry SDK and protobuf of a node that exports no traces. A fresh
 interpreter shows what starting a node really imports (this test process has them all).
 """
 

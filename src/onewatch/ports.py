@@ -65,7 +65,7 @@ class WakeUp(Protocol):
 
 
 class DeliverySource(Protocol):
-    """Where a dispatcher finds candidate deliveries: the table, or a Redis stream.
+    """Where a dispatcher finds candidate deliveries: the table, a Redis stream, SQS.
 
     ``next_batch`` returns up to ``limit`` delivery ids that may be ready (it may wait a
     short, bounded while for some; an empty list is fine). They are *candidates* only:
@@ -74,8 +74,9 @@ class DeliverySource(Protocol):
     duplicates). ``done`` is called for every id ``next_batch`` returned, once its
     result is recorded in the store or once the claim was refused; before that an
     implementation must keep the id recoverable (a stream entry stays pending, and is
-    reclaimed if this node dies). Neither raises for a queue outage: the store is the
-    truth, and a lost candidate is found again.
+    reclaimed if this node dies; an SQS message stays hidden, and shows again). Neither
+    raises for a queue outage: the store is the truth, and a lost candidate is found
+    again.
     """
 
     async def next_batch(self, limit: int) -> list[str]: ...
@@ -453,11 +454,13 @@ class Store(Protocol):
         *,
         republish_after: timedelta,
         limit: int,
-        append: Callable[[list[str]], Awaitable[None]],
+        append: Callable[[list[str]], Awaitable[Collection[str] | None]],
     ) -> int:
         """Lock up to ``limit`` deliveries needing publication (several relays share the
-        work), ``append`` them to the stream, and stamp them published, in one
-        transaction: if ``append`` raises nothing is stamped. Returns how many."""
+        work), ``append`` them to the queue, and stamp them published, in one
+        transaction: if ``append`` raises nothing is stamped; if it returns the ids the
+        queue took, only those (the rest wait for the next pass). Returns how many were
+        locked."""
         ...
 
     async def next_ready_attempt_after(self, now: datetime) -> datetime | None: ...

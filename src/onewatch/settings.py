@@ -11,13 +11,16 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from onewatch.errors import ConfigurationError
+from onewatch.queue.sqs_address import SQS_SCHEMES, parse_queue_url
 
 Role = Literal["api", "scheduler", "dispatcher"]
 ALL_ROLES: tuple[Role, ...] = ("api", "scheduler", "dispatcher")
@@ -146,6 +149,12 @@ class Settings(BaseSettings):
     #: Unset: ``node_takeover_seconds``, so a dead node's stream entries move on as
     #: soon as its leases do.
     queue_claim_idle_seconds: float | None = Field(default=None, gt=0)
+    #: SQS mode: how long a dispatcher's ReceiveMessage waits for messages (a long poll;
+    #: a clean stop may wait this long for the poll to end).
+    queue_sqs_wait_seconds: int = Field(default=2, ge=1, le=20)
+    #: SQS mode: how long a received message stays hidden; extended every third of it
+    #: while its delivery is held, so it shows again this long after a node died.
+    queue_sqs_visibility_timeout_seconds: int = Field(default=30, ge=1, le=43200)
 
     # Failover (docs/scale-out.md): each node beats this often; one silent for the
     # take-over time is dead, and any other node takes over its leased deliveries.
@@ -162,6 +171,16 @@ class Settings(BaseSettings):
                 " or one late heartbeat gets a live node's deliveries taken over"
             )
         return self
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue_url_names_a_queue(cls, value: str | None) -> str | None:
+        if value and value.split("://", 1)[0] in SQS_SCHEMES:
+            try:
+                parse_queue_url(value)
+            except ConfigurationError as exc:
+                raise ValueError(exc.reason) from exc
+        return value
 
     @property
     def resolved_queue_claim_idle_seconds(self) -> float:

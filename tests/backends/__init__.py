@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.store import open_store
 from onewatch.store.base import SqlStore
-from tests.backends.moto_server import moto_endpoint as moto_endpoint  # a fixture
+from tests.backends.moto_server import MotoServer
 from tests.backends.postgres import temporary_database
 from tests.backends.redis_server import RedisServer
 from tests.conftest import postgres_url
@@ -82,3 +82,36 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture
+def moto_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    """A private moto server (SQS, Lambda) the test may stop, restart and reset, with
+    the AWS variables pointing every aiobotocore client at it with dummy credentials."""
+    server = MotoServer(host="127.0.0.1")
+    server.start()
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_LAMBDA"):
+        monkeypatch.delenv(name, raising=False)
+    dummy = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": server.endpoint_url,
+        # No file of the machine's own AWS set-up may reach the tests.
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+    }
+    for name, value in dummy.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server: MotoServer) -> Iterator[str]:
+    """The endpoint URL of a private moto server (see ``moto_server``)."""
+    yield moto_server.endpoint_url

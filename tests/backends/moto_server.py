@@ -1,91 +1,135 @@
-"""moto in server mode on a free port of 127.0.0.1: AWS (Lambda, SQS) over real HTTP.
+"""moto in server mode on 127.0.0.1, for the AWS parts (SQS, Lambda) of the tests.
 
-The tests reach it with the real aiobotocore client, as a node reaches AWS; nothing in
-Onewatch knows it is not AWS. ``moto_endpoint`` starts one per test with dummy
-credentials in the environment (``AWS_ENDPOINT_URL`` pointing at it, ``AWS_REGION``),
-Lambda set up without Docker (an invoke answers with its own payload, or with a result
-queued through ``/moto-api/static/lambda-simple/response``), and every resource
-dropped afterwards.
+The real aiobotocore client reaches it over HTTP (``AWS_ENDPOINT_URL``), with dummy
+credentials. The server is moto's ``ThreadedMotoServer`` run in a child process (this
+file, run as a script): it holds its state, so ``stop`` (SIGKILL) loses everything and a
+``start`` after it is a server restarted empty, on the same port; and it has a core of
+its own rather than sharing the GIL with the nodes under test. ``reset`` forgets the
+state of a running server (``POST /moto-api/reset``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from typing import Any
+from datetime import datetime
 
-import pytest
-
-#: The dummy account moto files everything under, and the region the tests use.
+#: The dummy account moto files everything under.
 ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_REGION": REGION,
-    "AWS_DEFAULT_REGION": REGION,
-}
-#: Variables that would point botocore somewhere else than the test's server.
-UNSET = ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 class MotoServer:
-    """One ``ThreadedMotoServer``; port 0 lets the system pick a free one."""
+    """One moto server process on a free port of ``host``, started and killed here."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
-        self._server: Any = None
-        self._port: int | None = None
+        self.port = free_port(host)
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
-        assert self._port is not None, "start() the server first"
-        return f"http://{self.host}:{self._port}"
+        return f"http://{self.host}:{self.port}"
 
-    def start(self) -> None:
-        from moto.server import ThreadedMotoServer
+    def start(self, deadline_seconds: float = 30.0) -> None:
+        command = [sys.executable, __file__, self.host, str(self.port)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + deadline_seconds
+        while not self._answers():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the moto server exited at start (port {self.port} taken?)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the moto server on port {self.port} did not start")
+            time.sleep(0.05)
 
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self._port or 0, verbose=False)
-        self._server.start()
-        self._port = self._server.get_host_and_port()[1]
-        self._post("/moto-api/config", {"lambda": {"use_docker": False}})
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.endpoint_url + "/moto-api/data.json", timeout=1):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        """SIGKILL: the server vanishes mid-conversation and forgets everything."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart_empty(self) -> None:
+        self.stop()
+        self.start()
 
     def reset(self) -> None:
-        """Forget every queue, function and message (moto's state is per process)."""
+        """Forget every queue, message and function (``POST /moto-api/reset``)."""
         self._post("/moto-api/reset", {})
 
-    def _post(self, path: str, document: dict[str, Any]) -> None:
+    def configure(self, settings: dict[str, object]) -> None:
+        """``POST /moto-api/config`` (e.g. ``{"lambda": {"use_docker": False}}``)."""
+        self._post("/moto-api/config", settings)
+
+    def _post(self, path: str, body: dict[str, object]) -> None:
         request = urllib.request.Request(
             self.endpoint_url + path,
-            data=json.dumps(document).encode(),
+            data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
 
 
-@pytest.fixture
-def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The URL of a moto server of this test's own, with the environment set to reach
-    it as AWS (dummy credentials, ``AWS_ENDPOINT_URL``, ``AWS_REGION``)."""
-    server = MotoServer(host="127.0.0.1")
-    server.start()
-    for name in UNSET:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": server.endpoint_url}.items():
-        monkeypatch.setenv(name, value)
-    try:
-        yield server.endpoint_url
-    finally:
-        server.reset()
-        server.stop()
+def _serve(host: str, port: int) -> None:
+    """The child process: moto's threaded server until killed."""
+    import threading
+
+    import moto.sqs.models
+    from moto.server import ThreadedMotoServer
+    from moto.sqs.models import Message, SQSBackend
+
+    moto_millis = moto.sqs.models.unix_time_millis
+
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        # moto's SQS reads its clock for every message of a queue on each message sent
+        # (a scan per send): read the cheap way, a burst of thousands takes seconds.
+        return time.time() * 1000.0 if dt is None else moto_millis(dt)
+
+    moto.sqs.models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
+    queue_class = moto.sqs.models.Queue
+    moto_delete = queue_class.delete_message
+
+    def delete_message(queue: moto.sqs.models.Queue, receipt_handle: str) -> None:
+        # moto rebuilds a queue's message list on delete without the lock its sends
+        # take: under concurrent calls a send or another delete was undone at times.
+        with queue._messages_lock:
+            moto_delete(queue, receipt_handle)
+
+    queue_class.delete_message = delete_message  # type: ignore[method-assign]
+
+    def within_retention(backend: SQSBackend, queue_name: str, message: Message) -> bool:
+        # moto computes every attribute of the queue (three scans of its messages) for
+        # each message received, to read this one.
+        queue = backend.get_queue(queue_name)
+        retention = int(queue.message_retention_period)  # type: ignore[attr-defined]
+        return bool(retention + message.sent_timestamp / 1000 > time.time())  # type: ignore[operator]
+
+    SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign]
+    ThreadedMotoServer(ip_address=host, port=port, verbose=False).start()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], int(sys.argv[2]))

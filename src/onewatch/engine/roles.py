@@ -38,9 +38,9 @@ def table_source(runtime: Runtime) -> DeliverySource:
 
 
 def delivery_source(runtime: Runtime) -> contextlib.AbstractAsyncContextManager[DeliverySource]:
-    """The deliveries table, or with a queue URL this node's Redis stream consumer."""
+    """The deliveries table, or with a queue URL this node's consumer of that queue."""
     if runtime.settings.queue_url:
-        # Imported only in queue mode: the Redis client is megabytes of RSS otherwise.
+        # Imported only in queue mode: a queue's client is megabytes of RSS otherwise.
         from onewatch.engine.stream_source import stream_source
 
         return stream_source(runtime)

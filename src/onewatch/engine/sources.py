@@ -1,7 +1,7 @@
 """Where a dispatcher's candidate deliveries come from: the one seam between queues.
 
 The default reads ready rows straight from the deliveries table. A stream-fed source
-(Redis Streams, ``engine.stream_source``) hands the dispatcher ids instead and claims
+(Redis Streams or SQS, ``engine.stream_source``) hands the dispatcher ids instead and claims
 them with ``store.deliveries.claim_by_ids``; leasing, sending and recording stay the same.
 """
 

@@ -1,15 +1,16 @@
-"""Queue mode: the dispatcher's deliveries come through a Redis stream.
+"""Queue mode: the dispatcher's deliveries come through a queue (Redis Streams or SQS).
 
-With ``ONEWATCH_QUEUE_URL`` set, each dispatcher node reads delivery ids through the
-consumer group (``queue.redis_streams.RedisStreamSource``, named after the node) and
-leases them in the store with ``claim_by_ids``; the store stays the truth. An id the
-store refuses (sent already, leased by another node, not due yet) is acknowledged at
-once; a claimed one is acknowledged once its result is recorded (``settled``), so a node
-that dies leaves its entries pending for ``XAUTOCLAIM`` (after the take-over time,
-``node_takeover_seconds``, by default), and once its heartbeat is that old maintenance
-takes its leases over and the relay republishes them. A node that stops cleanly gives
-back what it did not send (the dispatcher releases the rows) and marks those
-unpublished, so another node's relay publishes them at once. The relay itself runs
+With ``ONEWATCH_QUEUE_URL`` set, each dispatcher node reads delivery ids from the queue
+(a ``ports.DeliverySource``: ``queue.redis_streams.RedisStreamSource``, a consumer named
+after the node, or ``queue.sqs.SqsQueueSource``) and leases them in the store with
+``claim_by_ids``; the store stays the truth. An id the store refuses (sent already,
+leased by another node, not due yet) is acknowledged at once; a claimed one is
+acknowledged once its result is recorded (``settled``), so a node that dies leaves its
+entries to come back (``XAUTOCLAIM`` after the take-over time, ``node_takeover_seconds``,
+by default; an SQS message after its visibility timeout), and once its heartbeat is that
+old maintenance takes its leases over and the relay republishes them. A node that stops
+cleanly gives back what it did not send (the dispatcher releases the rows) and marks
+those unpublished, so another node's relay publishes them at once. The relay itself runs
 beside each dispatcher (``roles.run_dispatcher``).
 """
 
@@ -18,18 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Coroutine
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from onewatch.ports import DeliverySource as QueueSource
 from onewatch.ports import Store
-from onewatch.queue.redis_streams import (
-    RedisStreamSource,
-    redis_client,
-    relay_runner,
-)
+from onewatch.queue.sqs_address import SQS_SCHEMES
 from onewatch.runtime import Runtime
 from onewatch.store.records import ClaimedDelivery
 
@@ -37,7 +36,7 @@ log = structlog.get_logger("onewatch.dispatcher")
 
 
 class StreamSource:
-    """``engine.sources.DeliverySource`` over a Redis stream's consumer group."""
+    """``engine.sources.DeliverySource`` over a dispatch queue's consumer."""
 
     #: ``claim`` blocks briefly on the stream itself, so the dispatcher does not sleep.
     waits_for_work = True
@@ -45,7 +44,7 @@ class StreamSource:
     def __init__(
         self,
         store: Store,
-        stream: RedisStreamSource,
+        stream: QueueSource,
         *,
         lookahead_seconds: float,
         lease_seconds: float,
@@ -94,7 +93,7 @@ class StreamSource:
         return None
 
     def settled(self, ids: list[str]) -> None:
-        """Acknowledge in the background: the recorder must not wait on Redis."""
+        """Acknowledge in the background: the recorder must not wait on the queue."""
         self._unsettled.difference_update(ids)
         self._in_background(self.stream.done(ids))
 
@@ -111,7 +110,7 @@ class StreamSource:
     async def _hand_back(self, ids: list[str]) -> None:
         """Mark released deliveries unpublished, so a relay publishes them at once, then
         drop their entries; if the store cannot be reached, the entries stay pending and
-        are taken over (XAUTOCLAIM)."""
+        come back (XAUTOCLAIM, or SQS's visibility timeout)."""
         try:
             await self.store.unpublish(ids)
         except (SQLAlchemyError, OSError) as exc:
@@ -129,34 +128,69 @@ class StreamSource:
             self._unsettled.clear()
 
 
+def is_sqs(queue_url: str) -> bool:
+    return queue_url.split("://", 1)[0] in SQS_SCHEMES
+
+
 def run_queue_relay(runtime: Runtime, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
-    """The relay feeding the stream (``queue.redis_streams``), with the node's settings."""
-    republish = timedelta(seconds=runtime.settings.queue_republish_seconds)
-    return relay_runner(republish_after=republish)(runtime, stop)
+    """The relay feeding the queue (``queue.redis_streams`` or ``queue.sqs``), with the
+    node's settings; each queue's client is imported only when it is the one in use."""
+    settings = runtime.settings
+    republish = timedelta(seconds=settings.queue_republish_seconds)
+    if settings.queue_url and is_sqs(settings.queue_url):
+        from onewatch.queue import sqs
+
+        return sqs.relay_runner(republish_after=republish)(runtime, stop)
+    from onewatch.queue import redis_streams
+
+    return redis_streams.relay_runner(republish_after=republish)(runtime, stop)
+
+
+@contextlib.asynccontextmanager
+async def redis_consumer(runtime: Runtime) -> AsyncIterator[QueueSource]:
+    """This node's consumer in the stream's group, closed with its client."""
+    from onewatch.queue.redis_streams import RedisStreamSource, redis_client
+
+    settings = runtime.settings
+    assert settings.queue_url is not None
+    client = redis_client(settings.queue_url)
+    try:
+        yield RedisStreamSource(
+            client,
+            runtime.node_id,
+            claim_idle=timedelta(seconds=settings.resolved_queue_claim_idle_seconds),
+        )
+    finally:
+        await client.aclose()
+
+
+def queue_consumer(runtime: Runtime) -> AbstractAsyncContextManager[QueueSource]:
+    """The consumer of ``settings.queue_url``: Redis Streams, or SQS."""
+    queue_url = runtime.settings.queue_url
+    if queue_url and is_sqs(queue_url):
+        from onewatch.queue.sqs import sqs_source
+
+        return sqs_source(runtime.settings)
+    return redis_consumer(runtime)
 
 
 @contextlib.asynccontextmanager
 async def stream_source(runtime: Runtime) -> AsyncIterator[StreamSource]:
-    """This node's consumer on ``settings.queue_url``, closed with its client."""
+    """This node's source over ``settings.queue_url``, closed with its consumer."""
     settings = runtime.settings
     if not settings.queue_url:
         raise ValueError("stream_source needs settings.queue_url")
-    client = redis_client(settings.queue_url)
-    source = StreamSource(
-        runtime.store,
-        RedisStreamSource(
-            client,
-            runtime.node_id,
-            claim_idle=timedelta(seconds=settings.resolved_queue_claim_idle_seconds),
-        ),
-        lookahead_seconds=settings.dispatcher_lookahead_seconds,
-        lease_seconds=settings.dispatcher_lease_seconds,
-        holder=runtime.node_id,
-    )
-    log.info("dispatching through the Redis stream", consumer=runtime.node_id)
-    try:
-        yield source
-    finally:
-        await source.close()
-        await client.aclose()
-        runtime.dispatch_wakeup.notify()  # other nodes' relays: deliveries were given back
+    async with queue_consumer(runtime) as consumer:
+        source = StreamSource(
+            runtime.store,
+            consumer,
+            lookahead_seconds=settings.dispatcher_lookahead_seconds,
+            lease_seconds=settings.dispatcher_lease_seconds,
+            holder=runtime.node_id,
+        )
+        log.info("dispatching through the queue", consumer=runtime.node_id)
+        try:
+            yield source
+        finally:
+            await source.close()
+    runtime.dispatch_wakeup.notify()  # other nodes' relays: deliveries were given back

@@ -2,13 +2,9 @@
 
 Two halves:
 
-- ``DeliveryRelay`` moves ready deliveries from the table onto the stream. In one
-  transaction it locks a batch of ready rows (``FOR UPDATE SKIP LOCKED``, so several
-  relays share the work), ``XADD``s their ids, and stamps ``published_at``. If Redis is
-  unreachable the transaction rolls back and the rows wait. A row is published again
-  when a new attempt became due after its last publication (a retry, a redrive), or when
-  it stayed unclaimed for ``republish_after`` (Redis lost the entry): duplicates are
-  harmless, since dispatchers claim each delivery in the table with a conditional update.
+- ``DeliveryRelay`` moves ready deliveries from the table onto the stream: the
+  queue-neutral relay (``queue.relay``) with a ``RedisPublisher``, which ``XADD``s the
+  ids. If Redis is unreachable the relay's transaction rolls back and the rows wait.
 - ``RedisStreamSource`` is the dispatcher's ``ports.DeliverySource``: it reads through a
   consumer group (``XREADGROUP``), first reclaiming entries left idle by a dead consumer
   (``XAUTOCLAIM``), and acknowledges an entry (``XACK`` + ``XDEL``) only in ``done``,
@@ -19,20 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import SQLAlchemyError
 
 from onewatch.clock import Clock
 from onewatch.errors import ConfigurationError
 from onewatch.ports import Store
+from onewatch.queue.relay import QueueRelay, relay_until_stopped
 
 if TYPE_CHECKING:
     from onewatch.runtime import RoleRunner, Runtime
@@ -96,8 +92,25 @@ async def ensure_group(client: Redis, names: StreamNames) -> None:
             raise
 
 
-class DeliveryRelay:
-    """Publishes ready deliveries to the stream; see the module docstring for the rules."""
+class RedisPublisher:
+    """``queue.relay.Publisher`` onto one stream (made with its group on first use)."""
+
+    def __init__(self, client: Redis, names: StreamNames = StreamNames()) -> None:
+        self._client = client
+        self._names = names
+
+    async def publish(self, ids: Sequence[str]) -> Collection[str]:
+        async with _bounded():
+            await ensure_group(self._client, self._names)
+            async with self._client.pipeline(transaction=False) as pipe:
+                for delivery_id in ids:
+                    pipe.xadd(self._names.stream, {DELIVERY_FIELD: delivery_id})
+                await pipe.execute()
+        return ids
+
+
+class DeliveryRelay(QueueRelay):
+    """The relay publishing to a Redis stream; see ``queue.relay`` for the rules."""
 
     def __init__(
         self,
@@ -109,43 +122,13 @@ class DeliveryRelay:
         batch_size: int = 500,
         republish_after: timedelta = timedelta(seconds=60),
     ) -> None:
-        self._store = store
-        self._client = client
-        self._clock = clock
-        self._names = names
-        self._batch_size = batch_size
-        self._republish_after = republish_after
-
-    async def publish_ready(self) -> int:
-        """Publish every delivery that needs it; returns how many. Raises ``RedisError``
-        (having stamped nothing) when Redis cannot be reached."""
-        total = 0
-        while True:
-            published = await self._publish_batch()
-            total += published
-            if published < self._batch_size:
-                return total
-
-    async def _publish_batch(self) -> int:
-        now = self._clock.now()
-        return await self._store.publish_ready(
-            now, republish_after=self._republish_after, limit=self._batch_size, append=self._append
+        super().__init__(
+            store,
+            RedisPublisher(client, names),
+            clock,
+            batch_size=batch_size,
+            republish_after=republish_after,
         )
-
-    async def _append(self, ids: Sequence[str]) -> None:
-        async with _bounded():
-            await self._append_unbounded(ids)
-
-    async def _append_unbounded(self, ids: Sequence[str]) -> None:
-        await ensure_group(self._client, self._names)
-        async with self._client.pipeline(transaction=False) as pipe:
-            for delivery_id in ids:
-                pipe.xadd(self._names.stream, {DELIVERY_FIELD: delivery_id})
-            await pipe.execute()
-
-    async def next_attempt_after(self, now: datetime) -> datetime | None:
-        """The earliest attempt still in the future: when the relay has work next."""
-        return await self._store.next_ready_attempt_after(now)
 
 
 class RedisStreamSource:
@@ -245,16 +228,6 @@ class RedisStreamSource:
             log.warning("could not acknowledge stream entries", error=str(exc))
 
 
-async def _wait_for_work(runtime: Runtime, relay: DeliveryRelay, poll_seconds: float) -> None:
-    now = runtime.clock.now()
-    seconds = poll_seconds
-    with contextlib.suppress(SQLAlchemyError, OSError):
-        upcoming = await relay.next_attempt_after(now)
-        if upcoming is not None:
-            seconds = min(seconds, max(0.0, (upcoming - now).total_seconds()))
-    await runtime.dispatch_wakeup.wait(seconds)
-
-
 def relay_runner(
     names: StreamNames = StreamNames(),
     *,
@@ -272,12 +245,9 @@ def relay_runner(
             runtime.store, client, runtime.clock, names, republish_after=republish_after
         )
         try:
-            while not stop.is_set():
-                try:
-                    await relay.publish_ready()
-                except (RedisError, SQLAlchemyError, OSError) as exc:
-                    log.warning("relay could not publish; deliveries wait", error=str(exc))
-                await _wait_for_work(runtime, relay, poll_seconds)
+            await relay_until_stopped(
+                runtime, relay, stop, poll_seconds=poll_seconds, outage=(RedisError,)
+            )
         finally:
             await client.aclose()
 

@@ -337,15 +337,17 @@ class SqlStore(ABC):
         *,
         republish_after: timedelta,
         limit: int,
-        append: Callable[[list[str]], Awaitable[None]],
+        append: Callable[[list[str]], Awaitable[Collection[str] | None]],
     ) -> int:
         async with self._writing() as connection:
             ids = await publication.lock_needing_publication(
                 connection, now, republish_after=republish_after, limit=limit
             )
             if ids:
-                await append(ids)
-                await publication.mark_published(connection, ids, now)
+                taken = await append(ids)
+                stamped = ids if taken is None else [ident for ident in ids if ident in taken]
+                if stamped:
+                    await publication.mark_published(connection, stamped, now)
         return len(ids)
 
     async def next_ready_attempt_after(self, now: datetime) -> datetime | None:

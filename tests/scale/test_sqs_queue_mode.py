@@ -1,0 +1,132 @@
+"""SQS mode end to end, short of HTTP: the relay, three SQS consumers standing in for
+dispatchers, one of them dying mid-batch (its task ends, its messages neither deleted
+nor extended), and the moto server restarted empty mid-run (the queue made again).
+
+Every delivery ends ``succeeded``; a delivery reaches the sink twice only if it was in
+flight on the consumer that died. ``test_sqs_dispatch.py`` runs real nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onewatch.clock import SystemClock
+from onewatch.queue.sqs import SqsQueue, SqsQueueSource, relay_runner
+from onewatch.runtime import Runtime
+from onewatch.settings import Settings
+from onewatch.store.base import SqlStore
+from tests.backends.moto_server import MotoServer
+from tests.scale.deliveries import (
+    claim_with_lease,
+    count_by_status,
+    insert_deliveries,
+    insert_event,
+    record_success,
+)
+from tests.scale.sqs_queues import consumer, create_queue, queue_name, sqs_queue
+from tests.support.waiting import wait_for
+
+LEASE = timedelta(milliseconds=300)
+pytestmark = pytest.mark.timeout(240)
+TOTAL = 300
+
+
+class Sink:
+    """What the targets saw, and what the consumer that died had in flight."""
+
+    def __init__(self) -> None:
+        self.received: Counter[str] = Counter()
+        self.in_flight_on_dead_node: set[str] = set()
+        #: Consumers take no new batch while this is clear (the test holds them).
+        self.open = asyncio.Event()
+        self.open.set()
+
+
+async def dispatch(
+    engine: AsyncEngine, source: SqsQueueSource, sink: Sink, *, die_after: int | None
+) -> None:
+    """Claim, "send", record, delete; with ``die_after``, die mid-batch that often."""
+    clock = SystemClock()
+    batches = 0
+    try:
+        while True:
+            await sink.open.wait()
+            ids = await source.next_batch(20)
+            if not ids:
+                continue
+            token, claimed = await claim_with_lease(engine, ids, clock.now(), LEASE)
+            sink.received.update(claimed)
+            batches += 1
+            if die_after is not None and batches == die_after:
+                sink.in_flight_on_dead_node |= claimed
+                return  # sent, but neither recorded nor deleted
+            await record_success(engine, token, clock.now())
+            await source.done(ids)
+    finally:
+        await source.close()  # no SQS call: the messages it held are simply let go
+
+
+@pytest.fixture
+async def queue(moto_endpoint: str) -> AsyncIterator[SqsQueue]:
+    async with sqs_queue(queue_name()) as made:
+        yield made
+
+
+async def _succeeded(engine: AsyncEngine, at_least: int) -> bool:
+    return (await count_by_status(engine)).get("succeeded", 0) >= at_least
+
+
+async def test_no_delivery_is_lost_to_a_dead_consumer_or_an_sqs_restart(
+    store: SqlStore,
+    store_engine: AsyncEngine,
+    queue: SqsQueue,
+    moto_server: MotoServer,
+    tmp_path: Path,
+) -> None:
+    runtime = Runtime(
+        settings=Settings(data_dir=tmp_path, queue_url=f"sqs://{queue.address.name}"),
+        store=store,
+    )
+    ids = await insert_deliveries(
+        store_engine, await insert_event(store_engine), TOTAL, SystemClock().now()
+    )
+    sink = Sink()
+    stop = asyncio.Event()
+    relay = relay_runner(poll_seconds=0.05, republish_after=timedelta(milliseconds=500))
+    tasks = [asyncio.create_task(relay(runtime, stop))]
+    tasks += [
+        asyncio.create_task(
+            dispatch(store_engine, consumer(queue, visibility=1), sink, die_after=die)
+        )
+        for die in [2, None, None]
+    ]
+    try:
+        await wait_for(lambda: _succeeded(store_engine, TOTAL // 2), seconds=90)
+        sink.open.clear()  # hold the consumers, so the restart is mid-run for sure
+        moto_server.restart_empty()  # the queue and every message are gone
+        assert not await _succeeded(store_engine, TOTAL)
+        ids += await insert_deliveries(
+            store_engine, await insert_event(store_engine, "later"), 50, SystemClock().now()
+        )
+        await create_queue(queue)
+        sink.open.set()
+        await wait_for(lambda: _succeeded(store_engine, TOTAL + 50), seconds=90)
+    finally:
+        stop.set()
+        for task in tasks[1:]:
+            task.cancel()
+        async with asyncio.timeout(30):  # a role that ignores stop or cancel fails here
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert await count_by_status(store_engine) == {"succeeded": TOTAL + 50}
+    assert set(sink.received) == set(ids)
+    twice = {delivery for delivery, n in sink.received.items() if n > 1}
+    assert sink.in_flight_on_dead_node, "the dying consumer never took a batch"
+    assert twice <= sink.in_flight_on_dead_node
