@@ -456,11 +456,12 @@ class Store(Protocol):
         limit: int,
         append: Callable[[list[str]], Awaitable[Collection[str] | None]],
     ) -> int:
-        """Lock up to ``limit`` deliveries needing publication (several relays share the
-        work), ``append`` them to the queue, and stamp them published, in one
-        transaction: if ``append`` raises nothing is stamped; if it returns the ids the
-        queue took, only those (the rest wait for the next pass). Returns how many were
-        locked."""
+        """Take up to ``limit`` deliveries needing publication, ``append`` them to the
+        queue, and stamp them published: if ``append`` raises nothing is stamped; if it
+        returns the ids the queue took, only those (the rest wait for the next pass).
+        Where several relays share a store, the rows stay locked from the read to the
+        stamp, so no two relays publish the same row; a store with one relay may run
+        ``append`` outside its write transaction. Returns how many were taken."""
         ...
 
     async def next_ready_attempt_after(self, now: datetime) -> datetime | None: ...

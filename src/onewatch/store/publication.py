@@ -41,13 +41,13 @@ def _needing_publication(now: datetime, republish_after: timedelta, limit: int) 
 async def lock_needing_publication(
     connection: AsyncConnection, now: datetime, *, republish_after: timedelta, limit: int
 ) -> list[str]:
-    """Lock (until the transaction ends) and return up to ``limit`` ids to publish."""
+    """Up to ``limit`` ids to publish, locked until the transaction ends (PostgreSQL)."""
     statement = _needing_publication(now, republish_after, limit)
     return list((await connection.execute(statement)).scalars())
 
 
 async def mark_published(connection: AsyncConnection, ids: Sequence[str], now: datetime) -> None:
-    """Stamp ``published_at``: call it in the transaction that locked the rows."""
+    """Stamp ``published_at`` (on PostgreSQL in the transaction that locked the rows)."""
     statement = update(deliveries).where(deliveries.c.id.in_(ids)).values(published_at=now)
     await connection.execute(statement)
 

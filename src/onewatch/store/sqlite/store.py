@@ -17,14 +17,15 @@ Its tricks, each for a reason measured on this database:
   so a batch that lost a race is rolled back and redone row by row.
 - WAL mode, a PASSIVE checkpoint beside the writers, and the disk's head room as part
   of readiness.
+- The queue relay's call to the queue runs outside the write turn (``publish_ready``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.ports import WakeUp
-from onewatch.store import deliveries, firing
+from onewatch.store import deliveries, firing, publication
 from onewatch.store.base import SqlStore, transaction_on
 from onewatch.store.events import insert_new_events_statement
 from onewatch.store.many import ManyRows
@@ -135,6 +136,35 @@ class SqliteStore(SqlStore):
 
     def _take_turn(self, connection: Connection) -> None:
         """One node per file: nothing to coordinate."""
+
+    async def publish_ready(
+        self,
+        now: datetime,
+        *,
+        republish_after: timedelta,
+        limit: int,
+        append: Callable[[list[str]], Awaitable[Collection[str] | None]],
+    ) -> int:
+        """Read the ids, hand them to the queue, then stamp those it took.
+
+        PostgreSQL keeps the rows locked across the queue call so that several relays
+        never publish the same row; a SQLite file has one node and so one relay, and
+        holding its only write turn across a call to SQS (up to its timeouts) would hold
+        every API write, claim and record behind it. A crash between the call and the
+        stamp publishes those ids again: harmless, as every claim is conditional.
+        """
+        async with self.engine.connect() as connection:
+            ids = await publication.lock_needing_publication(
+                connection, now, republish_after=republish_after, limit=limit
+            )
+        if not ids:
+            return 0
+        taken = await append(ids)
+        stamped = ids if taken is None else [ident for ident in ids if ident in taken]
+        if stamped:
+            async with self._writing() as connection:
+                await publication.mark_published(connection, stamped, now)
+        return len(ids)
 
     def wakeups(self) -> tuple[WakeUp, WakeUp]:
         return self._wakeups
