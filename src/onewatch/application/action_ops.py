@@ -13,12 +13,14 @@ from typing import Any
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onewatch.application.audit import Actor, action_document, entry
 from onewatch.application.races import retry_lost_race
 from onewatch.clock import Clock
 from onewatch.delivery.target_policy import TargetPolicy
 from onewatch.domain.documents import ActionDocument, placeholders
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.store import actions as store
+from onewatch.store.audit import record_audit
 from onewatch.store.transactions import write_transaction
 from onewatch.store.types import StoredRow
 
@@ -89,10 +91,11 @@ async def create_action(
     document: ActionDocument,
     *,
     policy: TargetPolicy,
+    actor: Actor,
 ) -> Written:
     check_destination(policy, document)
     async with write_transaction(engine) as connection:
-        return await _insert(connection, clock, service, document)
+        return await _insert(connection, clock, service, document, actor)
 
 
 async def replace_action(
@@ -102,6 +105,7 @@ async def replace_action(
     document: ActionDocument,
     *,
     policy: TargetPolicy,
+    actor: Actor,
 ) -> Written:
     """PUT: create the action, or make the stored one equal to ``document``."""
     check_destination(policy, document)
@@ -110,36 +114,59 @@ async def replace_action(
         async with write_transaction(engine) as connection:
             current = await store.get_action(connection, service, document.key)
             if current is None:
-                return await _insert(connection, clock, service, document)
-            return await _overwrite(connection, clock, current, service, document)
+                return await _insert(connection, clock, service, document, actor)
+            return await _overwrite(connection, clock, current, document, actor)
 
     return await retry_lost_race(attempt)
 
 
+def _audited(service: str, key: str) -> tuple[str, str, str]:
+    return service, "action", key
+
+
 async def _insert(
-    connection: AsyncConnection, clock: Clock, service: str, document: ActionDocument
+    connection: AsyncConnection,
+    clock: Clock,
+    service: str,
+    document: ActionDocument,
+    actor: Actor,
 ) -> Written:
     now = clock.now()
     values = {**action_definition(service, document), "created_at": now, "updated_at": now}
     await store.insert_action(connection, values)
-    return Written(await _reload(connection, service, document.key), created=True)
+    row = await _reload(connection, service, document.key)
+    target = _audited(service, document.key)
+    await record_audit(connection, entry(actor, now, target, "create", None, action_document(row)))
+    return Written(row, created=True)
 
 
 async def _overwrite(
     connection: AsyncConnection,
     clock: Clock,
     current: RowMapping,
-    service: str,
     document: ActionDocument,
+    actor: Actor,
 ) -> Written:
+    service = current["service"]
     definition = action_definition(service, document)
     if _unchanged(current, definition):
         return Written(current, changed=False)
     await _check_users_still_served(connection, service, document)
-    values = {**definition, "updated_at": clock.now()}
+    now = clock.now()
+    values = {**definition, "updated_at": now}
     if not await store.update_action(connection, current["id"], current["updated_at"], values):
         raise Conflict("the action changed while this request ran; retry")
-    return Written(await _reload(connection, service, document.key))
+    row = await _reload(connection, service, document.key)
+    change = entry(
+        actor,
+        now,
+        _audited(service, document.key),
+        "update",
+        action_document(current),
+        action_document(row),
+    )
+    await record_audit(connection, change)
+    return Written(row)
 
 
 async def update_action(
@@ -150,6 +177,7 @@ async def update_action(
     build: Callable[[RowMapping], ActionDocument],
     *,
     policy: TargetPolicy,
+    actor: Actor,
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
     async with write_transaction(engine) as connection:
@@ -160,10 +188,12 @@ async def update_action(
         if document.key != key:
             raise ValidationFailed("the key of an action cannot change", field="key")
         check_destination(policy, document)
-        return await _overwrite(connection, clock, current, service, document)
+        return await _overwrite(connection, clock, current, document, actor)
 
 
-async def remove_action(engine: AsyncEngine, service: str, key: str) -> None:
+async def remove_action(
+    engine: AsyncEngine, service: str, key: str, *, clock: Clock, actor: Actor
+) -> None:
     """Delete an action no event uses (an event's action must always exist)."""
     async with write_transaction(engine) as connection:
         current = await store.get_action(connection, service, key)
@@ -173,3 +203,7 @@ async def remove_action(engine: AsyncEngine, service: str, key: str) -> None:
         if users:
             raise Conflict(f"{users} event(s) still use this action; change or delete them first")
         await store.delete_action(connection, current["id"])
+        change = entry(
+            actor, clock.now(), _audited(service, key), "delete", action_document(current)
+        )
+        await record_audit(connection, change)

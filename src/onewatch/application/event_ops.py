@@ -17,13 +17,14 @@ from sqlalchemy import Engine, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor, entry, event_document
 from onewatch.application.races import retry_lost_race
 from onewatch.application.render import event_as_input
 from onewatch.application.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
 from onewatch.delivery.request import fill_endpoint
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
-from onewatch.domain.documents import EventDocument, SchedulingPattern, placeholders
+from onewatch.domain.documents import EventDocument, SchedulingPattern, placeholders, utc_text
 from onewatch.domain.schedule import Schedule, normalize_timezone
 from onewatch.domain.statuses import FINAL_EVENT_STATUSES, LIVE_EVENT_STATUSES, EventStatus
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
@@ -31,8 +32,10 @@ from onewatch.security.quotas import check_event_quota
 from onewatch.settings import Settings
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
+from onewatch.store.audit import AuditEntry, record_audit, record_audits
 from onewatch.store.group_commit import GroupCommit
 from onewatch.store.transactions import write_transaction
+from onewatch.store.types import StoredRow
 
 #: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
 SCHEDULE_COLUMNS = ("pattern", "timezone", "separation", "max_occurrences", "start_at", "end_at")
@@ -194,6 +197,23 @@ async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMap
     return row
 
 
+def _audited(row: StoredRow) -> tuple[str, str, str]:
+    return row["service"], "event", row["key"]
+
+
+def created_entry(actor: Actor, row: StoredRow) -> AuditEntry:
+    """The audit entry of a new event (``row``: as stored)."""
+    return entry(actor, row["created_at"], _audited(row), "create", None, event_document(row))
+
+
+def changed_entry(
+    actor: Actor, action: str, before: StoredRow, after: StoredRow | None, at: datetime
+) -> AuditEntry:
+    """The audit entry of a change of a stored event (``after`` None: deleted)."""
+    document = None if after is None else event_document(after)
+    return entry(actor, at, _audited(before), action, event_document(before), document)
+
+
 def unchecked_row(
     service: str, document: EventDocument, now: datetime, rules: EventRules
 ) -> dict[str, Any]:
@@ -236,11 +256,14 @@ async def _insert(
     document: EventDocument,
     now: datetime,
     rules: EventRules,
+    actor: Actor,
 ) -> Written:
     row = unchecked_row(service, document, now, rules)
     await _store_checks(connection, row, document, rules)
     await store.insert_event(connection, row)
-    return Written(await _reload(connection, service, document.key), created=True)
+    stored = await _reload(connection, service, document.key)
+    await record_audit(connection, created_entry(actor, stored))
+    return Written(stored, created=True)
 
 
 @dataclass(frozen=True)
@@ -249,6 +272,7 @@ class _Create:
     rules: EventRules
     #: The row to insert, built before the create joins a batch (``unchecked_row``).
     row: dict[str, Any]
+    actor: Actor
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -262,7 +286,8 @@ def _exists(identity: tuple[str, str]) -> Conflict:
 async def _insert_many(
     connection: AsyncConnection, creates: Sequence[_Create]
 ) -> list[Written | Exception]:
-    """Validate each create, insert the valid ones in one statement, answer each."""
+    """Validate each create, insert the valid ones in one statement, answer each; their
+    audit entries go in one more statement of the same transaction."""
     outcomes: list[Written | Exception] = [_exists(c.identity) for c in creates]
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     live: dict[str, int] = {}  # per service, live events accepted earlier in this batch
@@ -281,10 +306,13 @@ async def _insert_many(
         if create.row["status"] in LIVE_EVENT_STATUSES:
             live[service] = live.get(service, 0) + 1
     stored = await store.insert_new_events(connection, list(rows.values()))
+    audited: list[AuditEntry] = []
     for index, create in enumerate(creates):
         row = stored.pop(create.identity, None)
         if row is not None:
             outcomes[index] = Written(row, created=True)
+            audited.append(created_entry(create.actor, row))
+    await record_audits(connection, audited)
     return outcomes
 
 
@@ -299,25 +327,30 @@ def _creates_on(engine: AsyncEngine) -> GroupCommit[_Create, Written]:
     return batcher
 
 
-async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
+async def create_event(
+    context: EventContext, service: str, document: EventDocument, actor: Actor
+) -> Written:
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
     row = unchecked_row(service, document, context.clock.now(), context.rules)
-    create = _Create(document, context.rules, row)
+    create = _Create(document, context.rules, row, actor)
     written = await _creates_on(context.engine).submit(context.engine, create)
     context.on_change(written.row["next_occurrence"])
     return written
 
 
-async def replace_event(context: EventContext, service: str, document: EventDocument) -> Written:
+async def replace_event(
+    context: EventContext, service: str, document: EventDocument, actor: Actor
+) -> Written:
     """PUT: create the event, or make the stored one say what ``document`` says."""
 
     async def attempt() -> Written:
         now = context.clock.now()
+        rules = context.rules
         async with write_transaction(context.engine) as connection:
             current = await store.get_event(connection, service, document.key)
             if current is None:
-                return await _insert(connection, service, document, now, context.rules)
-            return await overwrite(connection, current, service, document, now, context.rules)
+                return await _insert(connection, service, document, now, rules, actor)
+            return await overwrite(connection, current, service, document, now, rules, actor)
 
     written = await retry_lost_race(attempt)
     if written.changed:
@@ -330,6 +363,7 @@ async def update_event(
     service: str,
     key: str,
     build: Callable[[RowMapping], EventDocument],
+    actor: Actor,
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
     now = context.clock.now()
@@ -338,7 +372,7 @@ async def update_event(
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an event cannot change", field="key")
-        written = await overwrite(connection, current, service, document, now, context.rules)
+        written = await overwrite(connection, current, service, document, now, context.rules, actor)
     if written.changed:
         context.on_change(None)
     return written
@@ -381,7 +415,9 @@ async def overwrite(
     document: EventDocument,
     now: datetime,
     rules: EventRules,
+    actor: Actor,
 ) -> Written:
+    """Make a stored event say what ``document`` says; audited as an update."""
     definition = await _definition(connection, service, document, now, rules)
     state = _next_state(current, definition, document, now)
     if current["status"] not in LIVE_EVENT_STATUSES and state.get("status") in LIVE_EVENT_STATUSES:
@@ -392,7 +428,9 @@ async def overwrite(
     values = {**definition, **state, "updated_at": now}
     if not await store.update_event(connection, current["id"], current["version"], values):
         raise Conflict("the event changed while this request ran; retry")
-    return Written(await _reload(connection, service, document.key))
+    row = await _reload(connection, service, document.key)
+    await record_audit(connection, changed_entry(actor, "update", current, row, now))
+    return Written(row)
 
 
 async def _existing(connection: AsyncConnection, service: str, key: str) -> RowMapping:
@@ -402,15 +440,17 @@ async def _existing(connection: AsyncConnection, service: str, key: str) -> RowM
     return row
 
 
-async def remove_event(context: EventContext, service: str, key: str) -> None:
+async def remove_event(context: EventContext, service: str, key: str, actor: Actor) -> None:
     """Delete an event and, with it, its delivery history."""
     async with write_transaction(context.engine) as connection:
         current = await _existing(connection, service, key)
         await store.delete_event(connection, current["id"])
+        deleted = changed_entry(actor, "delete", current, None, context.clock.now())
+        await record_audit(connection, deleted)
     context.on_change(None)
 
 
-async def pause_event(context: EventContext, service: str, key: str) -> RowMapping:
+async def pause_event(context: EventContext, service: str, key: str, actor: Actor) -> RowMapping:
     """Stop firing; idempotent. A completed or cancelled event cannot be paused."""
     async with write_transaction(context.engine) as connection:
         current = await _existing(connection, service, key)
@@ -418,15 +458,17 @@ async def pause_event(context: EventContext, service: str, key: str) -> RowMappi
             return current
         if current["status"] != EventStatus.ACTIVE:
             raise Conflict(f"the event is {current['status']}; only an active one can pause")
-        values = {"status": EventStatus.PAUSED, "updated_at": context.clock.now()}
+        now = context.clock.now()
+        values = {"status": EventStatus.PAUSED, "updated_at": now}
         if not await store.update_event(connection, current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(connection, service, key)
+        await record_audit(connection, changed_entry(actor, "pause", current, row, now))
     context.on_change(None)
     return row
 
 
-async def resume_event(context: EventContext, service: str, key: str) -> RowMapping:
+async def resume_event(context: EventContext, service: str, key: str, actor: Actor) -> RowMapping:
     """Fire again from now on (missed fires while paused are not made up); idempotent."""
     now = context.clock.now()
     async with write_transaction(context.engine) as connection:
@@ -441,14 +483,23 @@ async def resume_event(context: EventContext, service: str, key: str) -> RowMapp
         if not await store.update_event(connection, current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(connection, service, key)
+        await record_audit(connection, changed_entry(actor, "resume", current, row, now))
     context.on_change(None)
     return row
 
 
-async def trigger_event(context: EventContext, service: str, key: str) -> tuple[str, datetime]:
-    """Run now: one extra delivery, due at once; the schedule and its count stay put."""
+async def trigger_event(
+    context: EventContext, service: str, key: str, actor: Actor
+) -> tuple[str, datetime]:
+    """Run now: one extra delivery, due at once; the schedule and its count stay put.
+
+    Audited (``trigger``, the new delivery's id in ``after``): the event does not change,
+    but its target is called outside the schedule, on someone's say.
+    """
     now = context.clock.now()
     async with write_transaction(context.engine) as connection:
         current = await _existing(connection, service, key)
         delivery_id = await store.insert_manual_delivery(connection, current, now)
+        ran = {"deliveryId": delivery_id, "kind": "manual", "scheduledFor": utc_text(now)}
+        await record_audit(connection, entry(actor, now, _audited(current), "trigger", None, ran))
     return delivery_id, now

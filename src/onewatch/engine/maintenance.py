@@ -18,8 +18,10 @@ import structlog
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
+from onewatch.store.audit import prune_audit
 from onewatch.store.database import checkpoint_sqlite_wal, is_sqlite, sqlite_wal_file
 from onewatch.store.deliveries import prune_finished, reclaim_expired
+from onewatch.store.transactions import write_transaction
 
 log = structlog.get_logger("onewatch.maintenance")
 
@@ -75,6 +77,26 @@ async def prune_once(runtime: Runtime) -> int:
     return total
 
 
+async def prune_audit_once(runtime: Runtime) -> int:
+    """Delete audit entries older than their retention (none when it is 0), a chunk at a
+    time, each chunk its own short transaction."""
+    days = runtime.settings.audit_retention_days
+    if days <= 0:
+        return 0
+    older_than = runtime.clock.now() - timedelta(days=days)
+    total = 0
+    while True:
+        async with write_transaction(runtime.engine) as connection:
+            count = await prune_audit(connection, older_than=older_than, limit=PRUNE_CHUNK)
+        total += count
+        if count < PRUNE_CHUNK:
+            break
+        await asyncio.sleep(0)
+    if total:
+        log.info("pruned audit log", count=total)
+    return total
+
+
 class Checkpointer:
     """Runs the PASSIVE checkpoint only when the WAL file changed since the last one.
 
@@ -124,10 +146,13 @@ async def _every(
 
 
 async def run_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Run both jobs until ``stop``."""
+    """Run the jobs until ``stop``."""
     jobs = [
         _every(reclaim_interval(runtime), stop, "reclaim", reclaim_once, runtime),
         _every(runtime.settings.prune_interval_seconds, stop, "prune", prune_once, runtime),
+        _every(
+            runtime.settings.prune_interval_seconds, stop, "prune-audit", prune_audit_once, runtime
+        ),
     ]
     if is_sqlite(runtime.engine):
         jobs.append(_every(CHECKPOINT_SECONDS, stop, "checkpoint", Checkpointer(), runtime))

@@ -597,6 +597,12 @@ async def find_event_id(engine: AsyncEngine, service: str, key: str) -> int | No
 
 async def redrive(engine: AsyncEngine, delivery_id: str, *, now: datetime) -> bool:
     """Give a dead delivery a fresh retry budget, due now; False unless it was dead."""
+    async with write_transaction(engine) as connection:
+        return await redrive_on(connection, delivery_id, now=now)
+
+
+async def redrive_on(connection: AsyncConnection, delivery_id: str, *, now: datetime) -> bool:
+    """``redrive`` inside the caller's transaction (an audited redrive writes its entry)."""
     statement = (
         update(deliveries)
         .where(deliveries.c.id == delivery_id, deliveries.c.status == DeliveryStatus.DEAD)
@@ -609,8 +615,7 @@ async def redrive(engine: AsyncEngine, delivery_id: str, *, now: datetime) -> bo
             updated_at=now,
         )
     )
-    async with write_transaction(engine) as connection:
-        result = await connection.execute(statement)
+    result = await connection.execute(statement)
     return result.rowcount == 1
 
 

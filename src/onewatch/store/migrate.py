@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest revision in ``migrations/versions`` (a test holds it to Alembic's own head).
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0009"
 
 #: PostgreSQL advisory lock key held while migrating ("onewatch" in ASCII, as a number).
 MIGRATION_LOCK_KEY = 0x6F6E657761746368

@@ -18,6 +18,7 @@ from onewatch.application.access import (
     service_of_new_item,
 )
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor
 from onewatch.application.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -71,7 +72,8 @@ async def create_answer(
 ) -> JSONResponse:
     """POST's work once the caller and the body are known (``api.fast_create`` shares it)."""
     service = service_of_new_item(principal, document.service)
-    return _answer(await event_ops.create_event(_context(runtime), service, document))
+    actor = Actor.of(principal)
+    return _answer(await event_ops.create_event(_context(runtime), service, document, actor))
 
 
 @router.get("")
@@ -112,7 +114,8 @@ async def put_event(
 ) -> JSONResponse:
     """Make it so: create (201) or replace (200); the same body twice changes nothing."""
     document = EventDocument.model_validate(document_for_path(body, principal, service, key))
-    return _answer(await event_ops.replace_event(_context(runtime), service, document))
+    actor = Actor.of(principal)
+    return _answer(await event_ops.replace_event(_context(runtime), service, document, actor))
 
 
 @router.patch("/{service}/{key}")
@@ -129,7 +132,8 @@ async def patch_event(
         document = merge_patch(event_as_input(current), body)
         return EventDocument.model_validate(document_for_path(document, principal, service, key))
 
-    return _answer(await event_ops.update_event(_context(runtime), service, key, merged))
+    actor = Actor.of(principal)
+    return _answer(await event_ops.update_event(_context(runtime), service, key, merged, actor))
 
 
 @router.delete("/{service}/{key}", status_code=204)
@@ -137,7 +141,7 @@ async def delete_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> Response:
     require_service_access(principal, service)
-    await event_ops.remove_event(_context(runtime), service, key)
+    await event_ops.remove_event(_context(runtime), service, key, Actor.of(principal))
     return Response(status_code=204)
 
 
@@ -146,7 +150,8 @@ async def pause_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     require_service_access(principal, service)
-    return event_json(await event_ops.pause_event(_context(runtime), service, key))
+    actor = Actor.of(principal)
+    return event_json(await event_ops.pause_event(_context(runtime), service, key, actor))
 
 
 @router.post("/{service}/{key}/resume")
@@ -155,7 +160,8 @@ async def resume_event(
 ) -> dict[str, Any]:
     """Fire again from now on; fires missed while paused are not made up."""
     require_service_access(principal, service)
-    return event_json(await event_ops.resume_event(_context(runtime), service, key))
+    actor = Actor.of(principal)
+    return event_json(await event_ops.resume_event(_context(runtime), service, key, actor))
 
 
 @router.post("/{service}/{key}/trigger", status_code=202)
@@ -164,7 +170,8 @@ async def trigger_event(
 ) -> JSONResponse:
     """Run now: one extra delivery, outside the schedule and its ``maxOccurrences``."""
     require_service_access(principal, service)
-    delivery_id, now = await event_ops.trigger_event(_context(runtime), service, key)
+    actor = Actor.of(principal)
+    delivery_id, now = await event_ops.trigger_event(_context(runtime), service, key, actor)
     runtime.dispatch_wakeup.notify()
     # The same shape as GET /v1/deliveries/{id} answers, just created.
     body: dict[str, Any] = {

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from onewatch.application.delivery_ops import redrive_delivery
 from onewatch.domain.statuses import DeliveryStatus
-from onewatch.store.deliveries import DeliveryFilter, get_delivery, list_deliveries, redrive
+from onewatch.store.deliveries import DeliveryFilter, get_delivery, list_deliveries
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.templating import page
 
@@ -39,7 +40,7 @@ async def redrive_selected(
     for delivery_id in form.getlist("id"):
         view = await get_delivery(runtime.engine, str(delivery_id))
         if view is not None and viewer.principal.may_act_for(view.service):
-            done += await redrive(runtime.engine, view.id, now=now)
+            done += await redrive_delivery(runtime.engine, view, now, viewer.actor)
     if done:
         runtime.dispatch_wakeup.notify()
     back = str(form.get("back") or "/ui/dead-letters")

@@ -13,6 +13,7 @@ from sqlalchemy import RowMapping
 
 from onewatch.api.routes.events import _context as api_event_context
 from onewatch.application import event_ops
+from onewatch.application.audit import Actor
 from onewatch.application.pagination import decode_cursor, split_page
 from onewatch.application.visible import visible_row
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
@@ -189,7 +190,7 @@ async def event_history(
     )
 
 
-Operation = Callable[[event_ops.EventContext, str, str], Awaitable[object]]
+Operation = Callable[[event_ops.EventContext, str, str, Actor], Awaitable[object]]
 
 
 async def _act(
@@ -204,7 +205,7 @@ async def _act(
     service, key = ident
     await visible_event(runtime, viewer, service, key)
     try:
-        await operation(context_of(runtime), service, key)
+        await operation(context_of(runtime), service, key, viewer.actor)
     except OnewatchError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -236,8 +237,10 @@ async def run_now(
 ) -> Response:
     """One extra delivery, due at once (the API's trigger)."""
 
-    async def trigger(context: event_ops.EventContext, service: str, key: str) -> None:
-        await event_ops.trigger_event(context, service, key)
+    async def trigger(
+        context: event_ops.EventContext, service: str, key: str, actor: Actor
+    ) -> None:
+        await event_ops.trigger_event(context, service, key, actor)
         runtime.dispatch_wakeup.notify()
 
     return await _act(request, runtime, viewer, (service, key), trigger, "triggered")
@@ -248,5 +251,5 @@ async def delete(
     service: str, key: str, runtime: RuntimeDep, viewer: ViewerDep, _f: FormDep
 ) -> Response:
     await visible_event(runtime, viewer, service, key)
-    await event_ops.remove_event(context_of(runtime), service, key)
+    await event_ops.remove_event(context_of(runtime), service, key, viewer.actor)
     return RedirectResponse("/ui/events?notice=deleted", status_code=303)
