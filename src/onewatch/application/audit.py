@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -92,7 +92,10 @@ def redact_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=4096)  # a few endpoints serve most events
 def redact_endpoint(endpoint: str) -> str:
-    """The URL with a password in it and credential-like query values replaced."""
+    """The URL with a password in it and credential-like query values replaced.
+
+    The rest is kept byte for byte (a placeholder such as ``<id>`` stays as written).
+    """
     try:
         parts = urlsplit(endpoint)
         password = parts.password
@@ -102,14 +105,15 @@ def redact_endpoint(endpoint: str) -> str:
     if password is not None:
         userinfo, _, host = netloc.rpartition("@")
         netloc = f"{userinfo.partition(':')[0]}:{REDACTED}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(looks_secret(name) for name, _ in pairs):
-            query = urlencode([(n, REDACTED if looks_secret(n) else v) for n, v in pairs])
+    query = "&".join(_redact_pair(pair) for pair in parts.query.split("&"))
     if netloc == parts.netloc and query == parts.query:
         return endpoint
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redact_pair(pair: str) -> str:
+    name, equals, _value = pair.partition("=")
+    return f"{name}={REDACTED}" if equals and looks_secret(unquote_plus(name)) else pair
 
 
 def _redact_target(target: Any) -> Any:
