@@ -1,0 +1,136 @@
+"""The dashboard's "last result" of each event, and the events whose last result failed.
+
+An event's last result is its newest delivery (by due instant) that had at least one
+attempt: its status (succeeded, retrying, dead, or running again), its last HTTP code
+and when it changed. Each query here is bounded by what it is asked for:
+
+- ``last_results``: one index seek per event asked for (``ix_deliveries_event``, read
+  backwards from the newest due instant), for one page of the events list;
+- ``failing_event_ids``: the ``scan`` newest failed deliveries (``ix_deliveries_service_status``
+  gives them newest first within a service), then their events' last results. An event
+  whose failure is older than those ``scan`` failures is not found: the page says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from onewatch.domain.statuses import DeliveryStatus
+from onewatch.store.events import EventFilter
+from onewatch.store.schema import deliveries, events
+
+#: A last result that counts as failing.
+FAILING_STATUSES = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD)
+#: Failed deliveries the "failing" filter looks through, newest first.
+FAILING_SCAN = 2000
+
+
+def _newest_attempted() -> Any:
+    """The id of the event's newest delivery that had an attempt (correlated to ``events``)."""
+    return (
+        select(deliveries.c.id)
+        .where(deliveries.c.event_id == events.c.id, deliveries.c.attempts > 0)
+        .order_by(deliveries.c.scheduled_for.desc(), deliveries.c.id.desc())
+        .limit(1)
+        .correlate(events)
+        .scalar_subquery()
+    )
+
+
+def _last_results_of(event_ids: Sequence[int]) -> Select[Any]:
+    joined = events.join(deliveries, deliveries.c.id == _newest_attempted())
+    return (
+        select(
+            events.c.id.label("event_id"),
+            deliveries.c.id,
+            deliveries.c.status,
+            deliveries.c.last_status_code,
+            deliveries.c.updated_at,
+        )
+        .select_from(joined)
+        .where(events.c.id.in_(event_ids))
+    )
+
+
+async def last_results(
+    connection: AsyncConnection, event_ids: Sequence[int]
+) -> dict[int, RowMapping]:
+    """Each event's last result (absent: no attempt yet), by event id."""
+    if not event_ids:
+        return {}
+    rows = (await connection.execute(_last_results_of(event_ids))).mappings().all()
+    return {row["event_id"]: row for row in rows}
+
+
+@dataclass(frozen=True)
+class Failing:
+    """The ids of the events whose last result failed, and whether the scan saw everything."""
+
+    event_ids: list[int]
+    complete: bool
+
+
+def _recent_failures(service: str | None, scan: int) -> Select[Any]:
+    query = (
+        select(deliveries.c.event_id)
+        .where(deliveries.c.status.in_(FAILING_STATUSES))
+        .order_by(deliveries.c.id.desc())
+        .limit(scan)
+    )
+    if service is not None:
+        query = query.where(deliveries.c.service == service)
+    return query
+
+
+async def failing_event_ids(
+    connection: AsyncConnection, service: str | None, *, scan: int = FAILING_SCAN
+) -> Failing:
+    """Events (of ``service``, or all) whose last result is retrying or dead, by id."""
+    seen = list((await connection.scalars(_recent_failures(service, scan))).all())
+    candidates = sorted(set(seen))
+    failing: list[int] = []
+    for start in range(0, len(candidates), 500):  # bound the size of one IN list
+        results = await last_results(connection, candidates[start : start + 500])
+        failing += [
+            event_id
+            for event_id, row in sorted(results.items())
+            if row["status"] in FAILING_STATUSES
+        ]
+    return Failing(failing, complete=len(seen) < scan)
+
+
+async def list_events_among(
+    connection: AsyncConnection,
+    event_ids: Sequence[int],
+    where: EventFilter,
+    *,
+    after_id: int | None,
+    limit: int,
+) -> Sequence[RowMapping]:
+    """A page (id order, after ``after_id``) of the events among ``event_ids`` that pass
+    ``where`` (as ``store.events.list_events`` filters): the "failing" listing."""
+    if not event_ids:
+        return []
+    query = select(events).where(events.c.id.in_(event_ids)).order_by(events.c.id).limit(limit)
+    if where.service is not None:
+        query = query.where(events.c.service == where.service)
+    if where.status is not None:
+        query = query.where(events.c.status == where.status)
+    if where.action is not None:
+        query = query.where(events.c.action_key == where.action)
+    if where.search:
+        needle = where.search.lower()
+        query = query.where(
+            or_(
+                func.lower(events.c.key).contains(needle, autoescape=True),
+                func.lower(events.c.title).contains(needle, autoescape=True),
+            )
+        )
+    if after_id is not None:
+        query = query.where(events.c.id > after_id)
+    return (await connection.execute(query)).mappings().all()
