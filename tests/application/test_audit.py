@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.application import action_ops, event_batch, event_ops, signing_secret_ops
-from onewatch.application.audit import REDACTED, Actor, redact_endpoint
+from onewatch.application.audit import REDACTED, Actor, redact_document, redact_endpoint
 from onewatch.application.delivery_ops import redrive_delivery
 from onewatch.application.event_ops import EventContext, EventRules
 from onewatch.application.render import event_json
@@ -378,3 +378,12 @@ async def test_filters_pages_and_prune(
     async with write_transaction(store_engine) as connection:
         assert await prune_audit(connection, older_than=start, limit=10) == 1
     assert len(await _entries(store_engine)) == 2
+
+
+def test_a_document_without_secrets_is_not_copied_and_one_with_them_is() -> None:
+    plain = {"graphql": {"endpoint": "https://h.example.org/q"}, "params": {"header": {"X": "1"}}}
+    assert redact_document(plain) is plain
+    secret = {"graphql": {"endpoint": "https://h.example.org/q?token=t"}}
+    safe = redact_document(secret)
+    assert safe == {"graphql": {"endpoint": f"https://h.example.org/q?token={REDACTED}"}}
+    assert secret["graphql"]["endpoint"].endswith("token=t")  # the original is untouched

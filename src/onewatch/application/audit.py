@@ -86,7 +86,10 @@ def looks_secret(name: str) -> bool:
     return _SECRET_NAME.search(name) is not None
 
 
-def redact_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+def redact_headers(headers: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The headers with credential-looking values replaced; the same object when none."""
+    if not any(looks_secret(name) for name in headers):
+        return headers
     return {name: REDACTED if looks_secret(name) else value for name, value in headers.items()}
 
 
@@ -117,27 +120,37 @@ def _redact_pair(pair: str) -> str:
 
 
 def _redact_target(target: Any) -> Any:
-    """A webhook or GraphQL target with its credentials replaced (not changed in place)."""
+    """A webhook or GraphQL target with its credentials replaced (a copy; the same object
+    when there are none, so a create without secrets copies nothing)."""
     if not isinstance(target, dict):
         return target
+    endpoint, headers = target.get("endpoint"), target.get("headers")
+    safe_endpoint = redact_endpoint(endpoint) if isinstance(endpoint, str) else endpoint
+    safe_headers = redact_headers(headers) if isinstance(headers, dict) else headers
+    if safe_endpoint is endpoint and safe_headers is headers:
+        return target
     safe = dict(target)
-    if isinstance(safe.get("endpoint"), str):
-        safe["endpoint"] = redact_endpoint(safe["endpoint"])
-    if isinstance(safe.get("headers"), dict):
-        safe["headers"] = redact_headers(safe["headers"])
+    if safe_endpoint is not endpoint:
+        safe["endpoint"] = safe_endpoint
+    if safe_headers is not headers:
+        safe["headers"] = safe_headers
     return safe
 
 
 def redact_document(document: dict[str, Any]) -> dict[str, Any]:
-    """An action's or event's API document with what looks secret replaced (a copy)."""
-    safe = dict(document)
+    """An action's or event's API document with what looks secret replaced: a copy, or
+    the document itself when nothing in it looks secret."""
+    changes: dict[str, Any] = {}
     for kind in ("webhook", "graphql"):
-        if kind in safe:
-            safe[kind] = _redact_target(safe[kind])
-    params = safe.get("params")
+        target = document.get(kind)
+        if target is not None and (safe := _redact_target(target)) is not target:
+            changes[kind] = safe
+    params = document.get("params")
     if isinstance(params, dict) and params.get("header"):
-        safe["params"] = {**params, "header": redact_headers(params["header"])}
-    return safe
+        header = params["header"]
+        if (safe_header := redact_headers(header)) is not header:
+            changes["params"] = {**params, "header": safe_header}
+    return {**document, **changes} if changes else document
 
 
 def action_document(row: StoredRow) -> dict[str, Any]:
