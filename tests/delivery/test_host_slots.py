@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from onewatch.delivery.host_slots import HostSlots, NoFreeHostSlot, slot_key
-from onewatch.security.quotas import DeliveryConcurrencyLimiter
+from onewatch.security.quotas import DeliveryConcurrencyLimiter, NoFreeSlot
 from tests.support.waiting import wait_for
 
 
@@ -55,3 +55,14 @@ async def test_limiter_names_services_with_a_full_round_waiting() -> None:
     await asyncio.gather(*tasks)
     assert limiter.saturated() == frozenset()
     assert DeliveryConcurrencyLimiter(0).saturated() == frozenset()
+
+
+async def test_a_key_is_forgotten_once_nothing_holds_or_waits_for_it() -> None:
+    limiter = DeliveryConcurrencyLimiter(1)
+    async with limiter.slot("a"):
+        with pytest.raises(NoFreeSlot):
+            async with limiter.slot("a", wait=0.01):
+                pass
+        assert limiter.in_flight("a") == 1
+    # A node that served many services over a day keeps no state for the idle ones.
+    assert limiter.keys_in_use() == 0

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from onewatch.domain.field_errors import pydantic_errors
 from onewatch.errors import (
     Conflict,
     Forbidden,
@@ -53,36 +54,10 @@ _STATUS: dict[type[OnewatchError], tuple[int, str]] = {
     StorageFull: (507, "storage_full"),  # before its base class: the first match wins
     StoreUnavailable: (503, "store_unavailable"),
 }
-_LOCATIONS = ("body", "query", "path", "header")
 
 
 def error_body(code: str, message: str, errors: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     return {"error": code, "message": message, "errors": list(errors)}
-
-
-def field_path(location: Sequence[str | int]) -> str:
-    """``("body", "schedulingPattern", "pattern")`` -> ``"schedulingPattern.pattern"``.
-
-    A refused dict key (``("params", "header", "Host", "[key]")``) is named by its path.
-    """
-    parts = [part for part in location if part != "[key]"]
-    if len(parts) > 1 and parts[0] in _LOCATIONS:
-        parts = parts[1:]
-    return ".".join(str(part) for part in parts) or "body"
-
-
-def _reason(message: str) -> str:
-    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-
-
-def pydantic_errors(
-    errors: Sequence[Any], prefix: Sequence[str | int] = ()
-) -> list[dict[str, str]]:
-    """Pydantic's error list as ``{"field", "reason"}`` items."""
-    return [
-        {"field": field_path([*prefix, *error["loc"]]), "reason": _reason(str(error["msg"]))}
-        for error in errors
-    ]
 
 
 def validation_response(errors: list[dict[str, str]]) -> JSONResponse:

@@ -3,20 +3,18 @@
 aiohttp's ``limit_per_host`` is one limit for the whole node: when one service's target
 hangs, its requests take every connection to that host and every other service calling
 the same host queues behind them, late by as long as the hang (BENCHMARKS.md,
-"Fairness: a hanging host"). So the connector gets no per-host limit, and this bounds the calls each
-*service* has in flight to each host (``ONEWATCH_DISPATCHER_PER_HOST_LIMIT``) before the
-request reaches the pool: a hanging target holds its own service's share of the host,
-never another's, and every service still shares one pool of kept-alive connections.
+"Fairness: a hanging host"). So the connector gets no per-host limit, and this bounds
+the calls each *service* has in flight to each host (``ONEWATCH_DISPATCHER_PER_HOST_LIMIT``)
+before the request reaches the pool: a hanging target holds its own service's share of
+the host, never another's, and every service still shares one pool of kept-alive
+connections. The counting is ``keyed_slots.KeyedSlots``, as the per-service quota's is.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-
 from yarl import URL
+
+from onewatch.keyed_slots import KeyedSlots
 
 #: (service, scheme, host, port): what one share of a host is counted under.
 SlotKey = tuple[str, str, str, int | None]
@@ -24,14 +22,6 @@ SlotKey = tuple[str, str, str, int | None]
 
 class NoFreeHostSlot(Exception):
     """The service's calls to this host stayed at the limit for the whole wait."""
-
-
-@dataclass
-class _Share:
-    semaphore: asyncio.Semaphore
-    #: Holders and waiters: the share is dropped when none is left, so the table stays
-    #: as small as the set of (service, host) pairs with calls in flight.
-    users: int = 0
 
 
 def slot_key(service: str, url: str) -> SlotKey:
@@ -43,39 +33,15 @@ def slot_key(service: str, url: str) -> SlotKey:
         return (service, "", url, None)  # not a URL: the send fails and says why
 
 
-class HostSlots:
+class HostSlots(KeyedSlots[SlotKey]):
     """At most ``limit`` calls in flight per (service, host); 0 means unlimited."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._shares: dict[SlotKey, _Share] = {}
+        super().__init__(limit, self._no_free_slot)
 
-    @asynccontextmanager
-    async def slot(self, key: SlotKey, *, wait: float | None) -> AsyncIterator[None]:
-        """Hold one call of ``key``'s share; ``NoFreeHostSlot`` if none frees in ``wait``."""
-        if self.limit <= 0:
-            yield
-            return
-        share = self._shares.setdefault(key, _Share(asyncio.Semaphore(self.limit)))
-        share.users += 1
-        try:
-            await self._acquire(key, share, wait)
-            try:
-                yield
-            finally:
-                share.semaphore.release()
-        finally:
-            share.users -= 1
-            if share.users == 0:
-                del self._shares[key]
-
-    async def _acquire(self, key: SlotKey, share: _Share, wait: float | None) -> None:
-        try:
-            async with asyncio.timeout(wait):
-                await share.semaphore.acquire()
-        except TimeoutError as exc:
-            service, _scheme, host, port = key
-            raise NoFreeHostSlot(
-                f"no connection slot to {host}:{port} within {wait} s: service {service!r}"
-                f" has {self.limit} calls in flight there (ONEWATCH_DISPATCHER_PER_HOST_LIMIT)"
-            ) from exc
+    def _no_free_slot(self, key: SlotKey, wait: float | None) -> Exception:
+        service, _scheme, host, port = key
+        return NoFreeHostSlot(
+            f"no connection slot to {host}:{port} within {wait} s: service {service!r}"
+            f" has {self.limit} calls in flight there (ONEWATCH_DISPATCHER_PER_HOST_LIMIT)"
+        )

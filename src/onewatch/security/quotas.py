@@ -13,16 +13,15 @@ several API nodes each one enforces the rate on its own share of the traffic.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.errors import Forbidden
+from onewatch.keyed_slots import KeyedSlots
 from onewatch.settings import Settings
 from onewatch.store.events import count_live_events
 
@@ -105,7 +104,7 @@ class NoFreeSlot(Exception):
     """No delivery slot of the service freed within the wait: give the delivery back."""
 
 
-class DeliveryConcurrencyLimiter:
+class DeliveryConcurrencyLimiter(KeyedSlots[str]):
     """At most ``limit`` deliveries in flight per service (0: unlimited).
 
     ``async with limiter.slot(service):`` around one send. Waiting for a slot holds only
@@ -117,53 +116,22 @@ class DeliveryConcurrencyLimiter:
     """
 
     def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
-        self._in_flight: dict[str, int] = {}
-        self._waiting: dict[str, int] = {}
+        super().__init__(limit, self._no_free_slot)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryConcurrencyLimiter:
         return cls(settings.quota_max_concurrent_deliveries)
 
     def in_flight(self, service: str) -> int:
-        return self._in_flight.get(service, 0)
+        return self.holding(service)
 
     def saturated(self) -> frozenset[str]:
         """Services with at least ``limit`` deliveries waiting for a slot (none if 0)."""
-        if self._limit <= 0:
-            return frozenset()
-        return frozenset(name for name, count in self._waiting.items() if count >= self._limit)
+        return frozenset() if self.limit <= 0 else self.waiting_at_least(self.limit)
 
     def has_free_slot(self, service: str) -> bool:
         """Whether a send for ``service`` would start now (to skip rather than wait)."""
-        return self._limit <= 0 or self.in_flight(service) < self._limit
+        return self.limit <= 0 or self.in_flight(service) < self.limit
 
-    @asynccontextmanager
-    async def slot(self, service: str, *, wait: float | None = None) -> AsyncIterator[None]:
-        """Hold one of ``service``'s slots; ``NoFreeSlot`` if none frees within ``wait`` s."""
-        if self._limit <= 0:
-            yield
-            return
-        semaphore = self._semaphores.setdefault(service, asyncio.Semaphore(self._limit))
-        await self._acquire(service, semaphore, wait)
-        self._in_flight[service] = self.in_flight(service) + 1
-        try:
-            yield
-        finally:
-            self._in_flight[service] -= 1
-            semaphore.release()
-
-    async def _acquire(
-        self, service: str, semaphore: asyncio.Semaphore, wait: float | None
-    ) -> None:
-        self._waiting[service] = self._waiting.get(service, 0) + 1
-        try:
-            async with asyncio.timeout(wait):
-                await semaphore.acquire()
-        except TimeoutError as exc:
-            raise NoFreeSlot(f"service {service!r} has {self._limit} deliveries in flight") from exc
-        finally:
-            self._waiting[service] -= 1
-            if not self._waiting[service]:
-                del self._waiting[service]
+    def _no_free_slot(self, service: str, _wait: float | None) -> Exception:
+        return NoFreeSlot(f"service {service!r} has {self.limit} deliveries in flight")

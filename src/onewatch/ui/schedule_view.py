@@ -13,10 +13,10 @@ from datetime import datetime
 from pydantic import ValidationError
 from sqlalchemy import RowMapping
 
-from onewatch.api.errors import pydantic_errors
 from onewatch.application.render import event_as_input
 from onewatch.application.scheduling import compile_pattern, pattern_error
 from onewatch.domain.documents import SchedulingPattern
+from onewatch.domain.field_errors import pydantic_errors
 from onewatch.domain.schedule import InvalidPattern, OffsetChange, describe_pattern, offset_changes
 from onewatch.domain.statuses import EventStatus
 from onewatch.errors import ValidationFailed

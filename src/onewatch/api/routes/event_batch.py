@@ -23,12 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from onewatch.api.deps import PrincipalDep, RuntimeDep
-from onewatch.api.errors import (
-    error_body,
-    onewatch_error_parts,
-    pydantic_errors,
-    validation_body,
-)
+from onewatch.api.errors import error_body, onewatch_error_parts, validation_body
 from onewatch.api.openapi import Error
 from onewatch.api.rate_limit import count_request, get_rate_limiter
 from onewatch.api.routes.events import _context
@@ -39,6 +34,7 @@ from onewatch.application.audit import Actor
 from onewatch.application.event_ops import EventRules
 from onewatch.application.render import event_json
 from onewatch.domain.documents import EventDocument
+from onewatch.domain.field_errors import pydantic_errors
 from onewatch.errors import OnewatchError, ValidationFailed
 from onewatch.security.quotas import RequestRateLimiter
 from onewatch.security.tokens import Principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
@@ -29,16 +29,13 @@ from onewatch.application.pagination import (
 from onewatch.application.render import event_as_input, event_json, merge_patch
 from onewatch.application.visible import visible_row
 from onewatch.domain.documents import EventDocument, utc_text
-from onewatch.domain.statuses import DeliveryKind, DeliveryStatus
+from onewatch.domain.statuses import DeliveryKind, DeliveryStatus, EventStatus
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
 from onewatch.store import events as store
 from onewatch.store.transactions import read_connection
 
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[RateLimitDep])
-
-EventStatus = Literal["active", "paused", "completed", "cancelled"]
-
 
 #: The last runtime's event context: its rules parse the outbound policy from the
 #: settings, work worth skipping on every request (one slot, so no runtime is kept alive).

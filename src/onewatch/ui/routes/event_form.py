@@ -15,10 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import RowMapping
 
-from onewatch.api.errors import pydantic_errors
 from onewatch.application import event_ops
 from onewatch.application.access import document_for_path, service_of_new_item
 from onewatch.domain.documents import EventDocument
+from onewatch.domain.field_errors import pydantic_errors
 from onewatch.errors import NotFound, OnewatchError
 from onewatch.runtime import Runtime
 from onewatch.store import actions as action_store
