@@ -6,9 +6,10 @@ and when it changed. Each query here is bounded by what it is asked for:
 
 - ``last_results``: one index seek per event asked for (``ix_deliveries_event``, read
   backwards from the newest due instant), for one page of the events list;
-- ``failing_event_ids``: the ``scan`` newest failed deliveries (``ix_deliveries_service_status``
-  gives them newest first within a service), then their events' last results. An event
-  whose failure is older than those ``scan`` failures is not found: the page says so.
+- ``failing_event_ids``: the ``scan`` newest deliveries of each failing status
+  (``ix_deliveries_service_status`` gives them newest first within a service), then
+  their events' last results. An event whose failure is older than those is not found:
+  the page says so.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from onewatch.store.schema import deliveries, events
 
 #: A last result that counts as failing.
 FAILING_STATUSES = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD)
-#: Failed deliveries the "failing" filter looks through, newest first.
+#: Failed deliveries the "failing" filter looks through per status, newest first.
 FAILING_SCAN = 2000
+#: Event ids per ``last_results`` query (well inside every driver's parameter limit).
+IN_LIST = 500
 
 
 def _newest_attempted() -> Any:
@@ -35,7 +38,7 @@ def _newest_attempted() -> Any:
     return (
         select(deliveries.c.id)
         .where(deliveries.c.event_id == events.c.id, deliveries.c.attempts > 0)
-        .order_by(deliveries.c.scheduled_for.desc(), deliveries.c.id.desc())
+        .order_by(deliveries.c.scheduled_for.desc())
         .limit(1)
         .correlate(events)
         .scalar_subquery()
@@ -75,10 +78,11 @@ class Failing:
     complete: bool
 
 
-def _recent_failures(service: str | None, scan: int) -> Select[Any]:
+def _recent_failures(service: str | None, status: str, scan: int) -> Select[Any]:
+    """One status at a time: ``(service, status, id)`` then gives the order, no sort."""
     query = (
         select(deliveries.c.event_id)
-        .where(deliveries.c.status.in_(FAILING_STATUSES))
+        .where(deliveries.c.status == status)
         .order_by(deliveries.c.id.desc())
         .limit(scan)
     )
@@ -91,17 +95,22 @@ async def failing_event_ids(
     connection: AsyncConnection, service: str | None, *, scan: int = FAILING_SCAN
 ) -> Failing:
     """Events (of ``service``, or all) whose last result is retrying or dead, by id."""
-    seen = list((await connection.scalars(_recent_failures(service, scan))).all())
-    candidates = sorted(set(seen))
+    seen: set[int] = set()
+    complete = True
+    for status in FAILING_STATUSES:
+        found = (await connection.scalars(_recent_failures(service, status, scan))).all()
+        seen.update(found)
+        complete = complete and len(found) < scan
+    candidates = sorted(seen)
     failing: list[int] = []
-    for start in range(0, len(candidates), 500):  # bound the size of one IN list
-        results = await last_results(connection, candidates[start : start + 500])
+    for start in range(0, len(candidates), IN_LIST):
+        results = await last_results(connection, candidates[start : start + IN_LIST])
         failing += [
             event_id
             for event_id, row in sorted(results.items())
             if row["status"] in FAILING_STATUSES
         ]
-    return Failing(failing, complete=len(seen) < scan)
+    return Failing(failing, complete)
 
 
 async def list_events_among(
