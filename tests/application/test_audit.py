@@ -16,13 +16,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.application import action_ops, event_batch, event_ops, signing_secret_ops
-from onewatch.application.audit import REDACTED, Actor, redact_document, redact_endpoint
+from onewatch.application.audit import (
+    REDACTED,
+    Actor,
+    audit_change,
+    redact_document,
+    redact_endpoint,
+)
 from onewatch.application.delivery_ops import redrive_delivery
 from onewatch.application.event_ops import EventContext, EventRules
 from onewatch.application.render import event_json
 from onewatch.delivery.target_policy import TargetPolicy
 from onewatch.domain.documents import ActionDocument, EventDocument
 from onewatch.errors import Conflict, NotFound
+from onewatch.importer import import_documents
 from onewatch.security.secrets_crypto import Keyring
 from onewatch.store.audit import AuditFilter, list_audit, prune_audit
 from onewatch.store.deliveries import get_delivery
@@ -387,3 +394,32 @@ def test_a_document_without_secrets_is_not_copied_and_one_with_them_is() -> None
     safe = redact_document(secret)
     assert safe == {"graphql": {"endpoint": f"https://h.example.org/q?token={REDACTED}"}}
     assert secret["graphql"]["endpoint"].endswith("token=t")  # the original is untouched
+
+
+async def test_an_import_is_audited_as_the_operating_system_user(
+    context: EventContext, store_engine: AsyncEngine
+) -> None:
+    action = {**_action().model_dump(by_alias=True, exclude_none=True), "service": "alpha"}
+    results = await import_documents(context, [action])
+    assert [result.outcome for result in results] == ["created"]
+    (logged,) = await _entries(store_engine)
+    assert (logged["action"], logged["via"], logged["actor_scope"]) == ("create", "cli", "admin")
+    assert logged["actor"].startswith("os:")
+
+
+async def test_audit_change_records_a_new_kind_of_resource_redacted(
+    store_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    """What the calendars wire in: a document as the API shows it, in the change's
+    transaction (rolled back with it)."""
+    calendar = {"key": "br-sp", "holidays": {"country": "BR"}, "webhook": {"headers": {}}}
+    async with write_transaction(store_engine) as connection:
+        await audit_change(
+            connection, ALICE, clock.now(), ("alpha", "calendar", "br-sp"), "create", None, calendar
+        )
+    with pytest.raises(RuntimeError):
+        async with write_transaction(store_engine) as connection:
+            await audit_change(connection, ALICE, clock.now(), ("alpha", "calendar", "x"), "delete")
+            raise RuntimeError("the change failed after its entry was written")
+    (logged,) = await _entries(store_engine, resource_type="calendar")
+    assert (logged["resource_key"], logged["after"]) == ("br-sp", calendar)
