@@ -7,7 +7,7 @@ Callers have already checked that the caller may act for ``service``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -32,6 +32,9 @@ class Written:
     row: StoredRow
     created: bool = False
     changed: bool = True
+    #: ``row`` as the API shows it, when the write rendered it already (for its audit
+    #: entry): the answer reuses it rather than rendering the row again.
+    document: dict[str, Any] | None = field(default=None, compare=False)
 
 
 def action_definition(service: str, document: ActionDocument) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.application.action_ops import Written
-from onewatch.application.audit import Actor, entry, event_document
+from onewatch.application.audit import Actor, entry, event_document, redact_document
 from onewatch.application.races import retry_lost_race
-from onewatch.application.render import event_as_input
+from onewatch.application.render import event_as_input, event_json
 from onewatch.application.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
 from onewatch.delivery.request import fill_endpoint
@@ -201,9 +201,12 @@ def _audited(row: StoredRow) -> tuple[str, str, str]:
     return row["service"], "event", row["key"]
 
 
-def created_entry(actor: Actor, row: StoredRow) -> AuditEntry:
-    """The audit entry of a new event (``row``: as stored)."""
-    return entry(actor, row["created_at"], _audited(row), "create", None, event_document(row))
+def created_entry(
+    actor: Actor, row: StoredRow, document: dict[str, Any] | None = None
+) -> AuditEntry:
+    """The audit entry of a new event (``row``: as stored; ``document``: already rendered)."""
+    after = event_document(row) if document is None else redact_document(document)
+    return entry(actor, row["created_at"], _audited(row), "create", None, after)
 
 
 def changed_entry(
@@ -310,8 +313,9 @@ async def _insert_many(
     for index, create in enumerate(creates):
         row = stored.pop(create.identity, None)
         if row is not None:
-            outcomes[index] = Written(row, created=True)
-            audited.append(created_entry(create.actor, row))
+            document = event_json(row)  # for the entry, and for the answer (rendered once)
+            outcomes[index] = Written(row, created=True, document=document)
+            audited.append(created_entry(create.actor, row, document))
     await record_audits(connection, audited)
     return outcomes
 

@@ -53,7 +53,8 @@ def _context(runtime: Runtime) -> event_ops.EventContext:
 
 
 def _answer(written: Written) -> JSONResponse:
-    return JSONResponse(event_json(written.row), status_code=201 if written.created else 200)
+    document = written.document if written.document is not None else event_json(written.row)
+    return JSONResponse(document, status_code=201 if written.created else 200)
 
 
 @router.post("", status_code=201)
