@@ -32,9 +32,9 @@ class Written:
     row: StoredRow
     created: bool = False
     changed: bool = True
-    #: ``row`` as the API shows it, when the write rendered it already (for its audit
-    #: entry): the answer reuses it rather than rendering the row again.
-    document: dict[str, Any] | None = field(default=None, compare=False)
+    #: ``row`` as the API answers it (JSON), when the write serialized it already for its
+    #: audit entry: the answer sends these bytes rather than rendering the row again.
+    body: bytes | None = field(default=None, compare=False)
 
 
 def action_definition(service: str, document: ActionDocument) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.application.render import action_json, event_json
 from onewatch.security.tokens import Principal
-from onewatch.store.audit import AuditEntry, record_audit
+from onewatch.store.audit import AuditEntry, JsonText, record_audit
 from onewatch.store.types import StoredRow
 
 __all__ = [
@@ -166,8 +166,8 @@ def entry(
     at: datetime,
     target: tuple[str, str, str],
     action: str,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
+    before: Mapping[str, Any] | JsonText | None = None,
+    after: Mapping[str, Any] | JsonText | None = None,
 ) -> AuditEntry:
     """An entry for ``target`` = (service, resource type, key), documents already safe."""
     service, resource_type, key = target

@@ -32,7 +32,7 @@ from onewatch.security.quotas import check_event_quota
 from onewatch.settings import Settings
 from onewatch.store import actions as action_store
 from onewatch.store import events as store
-from onewatch.store.audit import AuditEntry, record_audit, record_audits
+from onewatch.store.audit import AuditEntry, json_text, record_audit, record_audits
 from onewatch.store.group_commit import GroupCommit
 from onewatch.store.transactions import write_transaction
 from onewatch.store.types import StoredRow
@@ -201,12 +201,20 @@ def _audited(row: StoredRow) -> tuple[str, str, str]:
     return row["service"], "event", row["key"]
 
 
-def created_entry(
-    actor: Actor, row: StoredRow, document: dict[str, Any] | None = None
-) -> AuditEntry:
-    """The audit entry of a new event (``row``: as stored; ``document``: already rendered)."""
-    after = event_document(row) if document is None else redact_document(document)
-    return entry(actor, row["created_at"], _audited(row), "create", None, after)
+def created_entry(actor: Actor, row: StoredRow) -> AuditEntry:
+    """The audit entry of a new event (``row``: as stored)."""
+    return entry(actor, row["created_at"], _audited(row), "create", None, event_document(row))
+
+
+def created(actor: Actor, row: StoredRow) -> tuple[Written, AuditEntry]:
+    """A grouped create's answer and audit entry, the event serialized once for both
+    (unless something in it must be redacted for the entry)."""
+    document = event_json(row)
+    text = json_text(document)
+    safe = redact_document(document)
+    after = text if safe is document else safe
+    change = entry(actor, row["created_at"], _audited(row), "create", None, after)
+    return Written(row, created=True, body=text.encode()), change
 
 
 def changed_entry(
@@ -313,9 +321,8 @@ async def _insert_many(
     for index, create in enumerate(creates):
         row = stored.pop(create.identity, None)
         if row is not None:
-            document = event_json(row)  # for the entry, and for the answer (rendered once)
-            outcomes[index] = Written(row, created=True, document=document)
-            audited.append(created_entry(create.actor, row, document))
+            outcomes[index], change = created(create.actor, row)
+            audited.append(change)
     await record_audits(connection, audited)
     return outcomes
 

@@ -9,17 +9,31 @@ business (``application.audit``); this module stores what it is given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Insert, RowMapping, bindparam, delete, insert, select
+from sqlalchemy import Insert, RowMapping, Text, bindparam, cast, delete, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.store.one_trip import OneTripInsert
 from onewatch.store.schema import audit_log
+
+
+class JsonText(str):
+    """A document already serialized (``json_text``): stored as it is, not serialized again.
+
+    A create's answer and its audit entry are the same document: serialized once for both.
+    """
+
+
+def json_text(document: Any) -> JsonText:
+    """``document`` as compact JSON, exactly as the API's answers serialize it."""
+    text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return JsonText(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +52,9 @@ class AuditEntry:
     #: The front door: ``api``, ``ui``, ``cli`` or ``system``.
     via: str
     at: datetime
-    before: Mapping[str, Any] | None = None
-    after: Mapping[str, Any] | None = None
+    #: The documents: mappings, or ``JsonText`` already serialized.
+    before: Mapping[str, Any] | JsonText | None = None
+    after: Mapping[str, Any] | JsonText | None = None
 
 
 #: The entry's fields, which are the table's columns (``dataclasses.asdict`` would copy
@@ -59,22 +74,36 @@ class AuditFilter:
     until: datetime | None = None
 
 
-#: ``None`` in before/after is SQL NULL, also in a many-row insert.
-_JSON_OR_NULL = JSON(none_as_null=True).with_variant(
-    postgresql.JSONB(none_as_null=True), "postgresql"
-)
+_DOCUMENTS = ("before", "after")
 
 
-def _insert_statement() -> Insert:
-    return (
-        insert(audit_log)
-        .values({name: bindparam(name, type_=_JSON_OR_NULL) for name in ("before", "after")})
-        .returning(audit_log.c.id)
-    )
+def _insert_statement(dialect: str) -> Insert:
+    """The documents go in as JSON text (``None``: SQL NULL), serialized by ``_row``;
+    PostgreSQL casts the text to JSONB."""
+    documents: dict[str, Any]
+    if dialect == "postgresql":
+        documents = {
+            name: cast(bindparam(name, type_=Text), postgresql.JSONB) for name in _DOCUMENTS
+        }
+    else:
+        documents = {name: bindparam(name, type_=Text) for name in _DOCUMENTS}
+    return insert(audit_log).values(documents).returning(audit_log.c.id)
 
 
-_INSERT = _insert_statement()
-_INSERT_ON_SQLITE = OneTripInsert(_INSERT)
+_INSERT = {name: _insert_statement(name) for name in ("sqlite", "postgresql")}
+_INSERT_ON_SQLITE = OneTripInsert(_INSERT["sqlite"])
+
+
+def _as_text(document: Mapping[str, Any] | JsonText | None) -> str | None:
+    if document is None or isinstance(document, JsonText):
+        return document
+    return json_text(document)
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    row = {name: getattr(entry, name) for name in _COLUMNS}
+    row["before"], row["after"] = _as_text(entry.before), _as_text(entry.after)
+    return row
 
 
 async def record_audit(connection: AsyncConnection, entry: AuditEntry) -> None:
@@ -86,11 +115,11 @@ async def record_audits(connection: AsyncConnection, entries: Sequence[AuditEntr
     """Write entries in one statement (a group commit's creates: one trip on SQLite)."""
     if not entries:
         return
-    rows = [{name: getattr(entry, name) for name in _COLUMNS} for entry in entries]
+    rows = [_row(entry) for entry in entries]
     if connection.dialect.name == "sqlite":
         await _INSERT_ON_SQLITE.execute(connection, rows)
     else:
-        await connection.execute(_INSERT, rows)
+        await connection.execute(_INSERT[connection.dialect.name], rows)
 
 
 async def list_audit(

@@ -52,22 +52,24 @@ def _context(runtime: Runtime) -> event_ops.EventContext:
     return context
 
 
-def _answer(written: Written) -> JSONResponse:
-    document = written.document if written.document is not None else event_json(written.row)
-    return JSONResponse(document, status_code=201 if written.created else 200)
+def _answer(written: Written) -> Response:
+    status = 201 if written.created else 200
+    if written.body is not None:  # serialized already, as JSONResponse would
+        return Response(written.body, status_code=status, media_type="application/json")
+    return JSONResponse(event_json(written.row), status_code=status)
 
 
 @router.post("", status_code=201)
 async def create_event(
     document: EventDocument, runtime: RuntimeDep, principal: PrincipalDep
-) -> JSONResponse:
+) -> Response:
     """Register an event; its ``nextOccurrence`` is computed now. 409 when the key exists."""
     return await create_answer(runtime, principal, document)
 
 
 async def create_answer(
     runtime: Runtime, principal: Principal, document: EventDocument
-) -> JSONResponse:
+) -> Response:
     """POST's work once the caller and the body are known (``api.fast_create`` shares it)."""
     service = service_of_new_item(principal, document.service)
     actor = Actor.of(principal)
@@ -109,7 +111,7 @@ async def put_event(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     body: dict[str, Any] = Body(..., description="An event document (see POST)."),
-) -> JSONResponse:
+) -> Response:
     """Make it so: create (201) or replace (200); the same body twice changes nothing."""
     document = EventDocument.model_validate(document_for_path(body, principal, service, key))
     actor = Actor.of(principal)
@@ -123,7 +125,7 @@ async def patch_event(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     body: dict[str, Any] = Body(..., description="A JSON merge patch (null removes a field)."),
-) -> JSONResponse:
+) -> Response:
     require_service_access(principal, service)
 
     def merged(current: RowMapping) -> EventDocument:
@@ -165,7 +167,7 @@ async def resume_event(
 @router.post("/{service}/{key}/trigger", status_code=202)
 async def trigger_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
-) -> JSONResponse:
+) -> Response:
     """Run now: one extra delivery, outside the schedule and its ``maxOccurrences``."""
     require_service_access(principal, service)
     actor = Actor.of(principal)
