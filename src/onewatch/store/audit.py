@@ -148,13 +148,15 @@ async def list_audit(
 
 
 async def prune_audit(connection: AsyncConnection, *, older_than: datetime, limit: int) -> int:
-    """Delete up to ``limit`` of the oldest entries written before ``older_than``."""
-    victims = (
-        select(audit_log.c.id)
-        .where(audit_log.c.at < older_than)
-        .order_by(audit_log.c.at)
-        .limit(limit)
-        .scalar_subquery()
-    )
+    """Of the ``limit`` oldest entries (by id), delete those written before ``older_than``.
+
+    Ids grow with time, so the oldest entries are the first ids: the primary key finds
+    them, and no index on ``at`` is kept up by every change for the sake of pruning.
+    Fewer than ``limit`` deleted means the old ones are gone (an entry of a node whose
+    clock ran behind may wait for the next round).
+    """
+    oldest = select(audit_log.c.id, audit_log.c.at).order_by(audit_log.c.id).limit(limit)
+    first = oldest.subquery()
+    victims = select(first.c.id).where(first.c.at < older_than)
     result = await connection.execute(delete(audit_log).where(audit_log.c.id.in_(victims)))
     return int(result.rowcount)

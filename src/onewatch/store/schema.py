@@ -279,5 +279,3 @@ Index(
     audit_log.c.resource_key,
     audit_log.c.id,
 )
-# Retention: the oldest entries go first.
-Index("ix_audit_log_at", audit_log.c.at)

@@ -53,12 +53,10 @@ def upgrade() -> None:
             ["service", "resource_type", "resource_key", "id"],
             unique=False,
         )
-        batch_op.create_index("ix_audit_log_at", ["at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.drop_index("ix_audit_log_at")
         batch_op.drop_index("ix_audit_log_resource")
         batch_op.drop_index("ix_audit_log_service")
     op.drop_table("audit_log")
