@@ -23,7 +23,7 @@ from bench.onewatch_node import OnewatchNode
 from bench.onewatch_runner import Cluster, Flavour, _insert_run_events, prepare
 from bench.runs import sleep_until, waiting_for
 from bench.stats import Receipt, due_ns, percentile, summarize
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from onewatch.store.schema import deliveries, delivery_attempts, nodes
 
 
@@ -34,7 +34,7 @@ def dues_at(rate: int, seconds: float) -> Any:
 
 
 async def _abandoned(url: str) -> set[str]:
-    engine = create_engine(url)
+    engine = open_store(url).engine
     try:
         query = select(delivery_attempts.c.delivery_id).where(
             delivery_attempts.c.outcome == "abandoned"
@@ -47,7 +47,7 @@ async def _abandoned(url: str) -> set[str]:
 
 async def _leases(url: str) -> dict[int, set[str]]:
     """Node process id -> the deliveries leased to it right now."""
-    engine = create_engine(url)
+    engine = open_store(url).engine
     joined = deliveries.join(nodes, nodes.c.id == deliveries.c.leased_by)
     query = (
         select(nodes.c.pid, deliveries.c.id)

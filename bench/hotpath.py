@@ -21,9 +21,8 @@ from pathlib import Path
 
 from bench.onewatch_store import insert_events, migrate, one_shots, sqlite_url
 from onewatch.engine.scheduler import plan_event
-from onewatch.store.database import create_engine
-from onewatch.store.deliveries import ClaimedDelivery, Outcome, claim_ready, record_outcomes
-from onewatch.store.firing import fire_due_events
+from onewatch.store import open_store
+from onewatch.store.records import ClaimedDelivery, Outcome
 
 BATCH = 500
 RECORD_BATCH = 250
@@ -56,14 +55,13 @@ def _success(item: ClaimedDelivery, now: datetime) -> Outcome:
 
 async def _stages(url: str, due: datetime) -> dict[str, float]:
     """CPU seconds of each stage over one store, every delivery going through each."""
-    engine = create_engine(url)
+    store = open_store(url)
     horizon = due + timedelta(seconds=1)
     spent: dict[str, float] = {}
     try:
         started = time.process_time()
         while (
-            await fire_due_events(
-                engine,
+            await store.fire_due_events(
                 now=due,
                 horizon=horizon,
                 limit=BATCH,
@@ -74,18 +72,18 @@ async def _stages(url: str, due: datetime) -> dict[str, float]:
         spent["fire"] = time.process_time() - started
         started = time.process_time()
         claimed: list[ClaimedDelivery] = []
-        while batch := await claim_ready(
-            engine, now=due, horizon=horizon, limit=BATCH, lease_seconds=60
+        while batch := await store.claim_ready(
+            now=due, horizon=horizon, limit=BATCH, lease_seconds=60
         ):
             claimed += batch
         spent["claim"] = time.process_time() - started
         started = time.process_time()
         outcomes = [_success(item, due) for item in claimed]
         for first in range(0, len(outcomes), RECORD_BATCH):
-            await record_outcomes(engine, outcomes[first : first + RECORD_BATCH], now=due)
+            await store.record_outcomes(outcomes[first : first + RECORD_BATCH], now=due)
         spent["record"] = time.process_time() - started
     finally:
-        await engine.dispose()
+        await store.dispose()
     return spent
 
 

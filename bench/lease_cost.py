@@ -22,11 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import postgres
 from bench.onewatch_store import event_row, one_shots, sqlite_url
-from onewatch.store.database import create_engine
-from onewatch.store.deliveries import claim_ready, extend_leases
+from onewatch.store import open_store
 from onewatch.store.ids import new_delivery_id
-from onewatch.store.migrate import upgrade_to_head
-from onewatch.store.nodes import beat, register_node, this_node
+from onewatch.store.records import this_node
 from onewatch.store.schema import deliveries, events
 
 #: The dispatcher's default ``dispatcher_max_held``: a busy node's whole hand.
@@ -68,24 +66,24 @@ async def _median_ms(work: Callable[[], Awaitable[object]]) -> float:
 
 
 async def measure(url: str) -> dict[str, float]:
-    engine = create_engine(url)
+    store = open_store(url)
     try:
-        await upgrade_to_head(engine)
+        await store.migrate()
         now = datetime.now(UTC)
-        await _fill(engine, now)
+        await _fill(store.engine, now)
         node = this_node("lease-cost", ["dispatcher"], now)
-        await register_node(engine, node)
-        held = await claim_ready(
-            engine, now=now, horizon=now, limit=HELD, lease_seconds=60, holder=node.id
+        await store.register_node(node)
+        held = await store.claim_ready(
+            now=now, horizon=now, limit=HELD, lease_seconds=60, holder=node.id
         )
         tokens = {item.id: item.lease_token for item in held}
         renew = await _median_ms(
-            lambda: extend_leases(engine, tokens, now=datetime.now(UTC), lease_seconds=3)
+            lambda: store.extend_leases(tokens, now=datetime.now(UTC), lease_seconds=3)
         )
-        heartbeat = await _median_ms(lambda: beat(engine, node.id, datetime.now(UTC)))
+        heartbeat = await _median_ms(lambda: store.beat(node.id, datetime.now(UTC)))
         return {"held": len(tokens), "renew_all_ms": renew, "heartbeat_ms": heartbeat}
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
 def main() -> None:

@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bench.workload import StoredEvent, iso_instant
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
 from onewatch.store.schema import events
 
 DATABASE_NAME = "onewatch.db"
@@ -42,11 +41,11 @@ def migrate(url: str) -> None:
     """What ``onewatch migrate`` does: the schema at its newest revision."""
 
     async def run() -> None:
-        engine = create_engine(url)
+        store = open_store(url)
         try:
-            await upgrade_to_head(engine)
+            await store.migrate()
         finally:
-            await engine.dispose()
+            await store.dispose()
 
     asyncio.run(run())
 
@@ -81,7 +80,7 @@ def one_shots(prefix: str, dues: Iterable[datetime]) -> Iterator[StoredEvent]:
 
 
 async def _insert(url: str, stored: Iterable[StoredEvent], endpoint: str) -> None:
-    engine = create_engine(url)
+    engine = open_store(url).engine
     now = datetime.now(UTC)
     iterator = iter(stored)
     try:
@@ -105,7 +104,7 @@ def insert_events(url: str, stored: Iterable[StoredEvent], endpoint: str) -> flo
 
 def count_events(url: str) -> int:
     async def run() -> int:
-        engine = create_engine(url)
+        engine = open_store(url).engine
         try:
             async with engine.connect() as connection:
                 result = await connection.execute(select(func.count()).select_from(events))

@@ -149,7 +149,7 @@ async def _probe(events: int, renders: int) -> list[dict[str, float]]:
     from onewatch.runtime import Runtime
     from onewatch.security.tokens import mint_token
     from onewatch.settings import Settings
-    from onewatch.store.database import create_engine
+    from onewatch.store import open_store
 
     data_dir = Path(tempfile.mkdtemp(prefix="onewatch-overview-"))
     settings = Settings(
@@ -158,8 +158,9 @@ async def _probe(events: int, renders: int) -> list[dict[str, float]]:
         roles=["api"],
         jwt_secret=SecretStr(SECRET),
     )
-    engine = create_engine(settings.resolved_database_url)
-    runtime = Runtime(settings=settings, engine=engine, clock=SystemClock())
+    runtime = Runtime(
+        settings=settings, store=open_store(settings.resolved_database_url), clock=SystemClock()
+    )
     config = uvicorn.Config(
         create_app(runtime), host="127.0.0.1", port=0, log_level="warning", ws="none"
     )
@@ -182,7 +183,7 @@ async def _probe(events: int, renders: int) -> list[dict[str, float]]:
         watching.cancel()
         server.should_exit = True
         await serving
-        await engine.dispose()
+        await runtime.store.dispose()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -14,8 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 NOT_FOR_SQLITE = ("alembic", "redis", "asyncpg")
@@ -26,13 +25,12 @@ from onewatch.api.app import create_app
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 from onewatch.settings import load_settings
-from onewatch.store.migrate import is_current
 
 async def main():
     runtime = Runtime.from_settings(load_settings())
     create_app(runtime)
     await runtime.start(background_roles())
-    assert await is_current(runtime.engine)
+    assert await runtime.store.is_current()
     await runtime.stop()
 
 asyncio.run(main())
@@ -41,11 +39,11 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 
 
 async def _migrate(url: str) -> None:
-    engine = create_engine(url)
+    store = open_store(url)
     try:
-        await upgrade_to_head(engine)
+        await store.migrate()
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
 def test_a_current_sqlite_node_imports_no_migration_tool_nor_other_backends(

@@ -82,7 +82,7 @@ async def _write(context: EventContext, kind: str, document: Any, actor: Actor) 
         action = ActionDocument.model_validate(document)
         service = _service_of(action.service)
         return await replace_action(
-            context.engine,
+            context.store,
             context.clock,
             service,
             action,

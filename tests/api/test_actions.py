@@ -28,13 +28,13 @@ async def test_create_then_read_a_webhook_action(live: LiveApp) -> None:
 async def test_a_second_action_with_the_same_key_is_409(live: LiveApp) -> None:
     async with live.client("alpha") as http:
         await http.post("/v1/actions", json=webhook_action())
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         again = await http.post("/v1/actions", json=graphql_action("notify"))
     assert again.status_code == 409
     assert again.json()["errors"] == [
         {"field": "key", "reason": "action alpha/notify exists already"}
     ]
-    assert await snapshot(live.runtime.engine) == before
+    assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_put_creates_then_replaces_and_repeating_it_changes_nothing(
@@ -85,13 +85,13 @@ async def test_an_action_in_use_cannot_be_deleted_nor_lose_a_placeholder(live: L
     async with live.client("alpha") as http:
         await http.post("/v1/actions", json=webhook_action())
         await http.post("/v1/events", json=event())
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         deleted = await http.delete("/v1/actions/alpha/notify")
         needs_more = await http.patch(
             "/v1/actions/alpha/notify",
             json={"webhook": {"endpoint": "http://127.0.0.1:9/hooks/<id>/<other>"}},
         )
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
         assert deleted.status_code == 409
         assert needs_more.status_code == 422
         assert needs_more.json()["errors"][0]["field"] == "webhook.endpoint"

@@ -48,7 +48,7 @@ async def test_services_are_isolated_from_each_other(live: LiveApp) -> None:
     async with live.client("alpha") as alpha, live.client("beta") as beta:
         assert (await alpha.post("/v1/actions", json=webhook_action())).status_code == 201
         assert (await alpha.post("/v1/events", json=event())).status_code == 201
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
 
         # Foreign items look absent, whatever the verb.
         for method, path in [
@@ -84,7 +84,7 @@ async def test_services_are_isolated_from_each_other(live: LiveApp) -> None:
         assert (await beta.get("/v1/events", params={"service": "alpha"})).status_code == 403
         assert [e["key"] for e in (await alpha.get("/v1/events")).json()["items"]] == ["monthly"]
 
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_an_admin_token_acts_for_any_service(live: LiveApp) -> None:

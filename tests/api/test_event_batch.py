@@ -161,7 +161,7 @@ async def test_a_batch_is_refused_whole_only_for_what_concerns_the_request(
     live: LiveApp,
 ) -> None:
     async with live.client("alpha") as http:
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         too_many = await http.post(BATCH, json={"items": [_inline(f"k{n}") for n in range(1001)]})
         assert too_many.status_code == 422
         assert too_many.json()["errors"][0]["field"] == "items"
@@ -179,7 +179,7 @@ async def test_a_batch_is_refused_whole_only_for_what_concerns_the_request(
         assert "8192 KiB" in too_large.json()["message"]
         anonymous = await http.post(BATCH, json={"items": []}, headers={"Authorization": ""})
         assert anonymous.status_code == 401
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
         empty = await http.post(BATCH, json={"items": []})
         assert empty.status_code == 200 and empty.json() == {"items": []}
 

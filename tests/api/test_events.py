@@ -65,20 +65,20 @@ async def test_a_duplicate_key_is_409_and_changes_nothing(live: LiveApp) -> None
     async with live.client("alpha") as http:
         await _with_action(http)
         await http.post("/v1/events", json=event())
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         again = await http.post("/v1/events", json=event(title="other"))
     assert again.status_code == 409
-    assert await snapshot(live.runtime.engine) == before
+    assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_put_is_an_idempotent_upsert(live: LiveApp, clock: ManualClock) -> None:
     async with live.client("alpha") as http:
         await _with_action(http)
         first = await http.put("/v1/events/alpha/monthly", json=event())
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         clock.advance(hours=1)
         same = await http.put("/v1/events/alpha/monthly", json=event())
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
         retitled = await http.put("/v1/events/alpha/monthly", json=event(title="Renamed"))
     assert (first.status_code, same.status_code, retitled.status_code) == (201, 200, 200)
     assert same.json() == first.json()
@@ -144,7 +144,7 @@ async def test_trigger_inserts_a_manual_delivery_without_moving_the_schedule(
         after = await http.get("/v1/events/alpha/monthly")
     assert triggered.status_code == 202
     assert await live.runtime.dispatch_wakeup.wait(5)
-    async with live.runtime.engine.connect() as connection:
+    async with live.runtime.store.engine.connect() as connection:
         rows = (await connection.execute(select(deliveries))).mappings().all()
     assert len(rows) == 1
     row: Any = rows[0]
@@ -164,14 +164,14 @@ async def test_a_one_shot_just_past_fires_at_once_further_past_is_refused(
     long_past["schedulingPattern"] = {"pattern": "2029-12-31T23:59:30Z"}
     async with live.client("alpha") as http:
         accepted = await http.post("/v1/events", json=just_past)
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         refused = await http.post("/v1/events", json=long_past)
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["nextOccurrence"] == "2029-12-31T23:59:30Z"
     assert accepted.json()["status"] == "active"
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "schedulingPattern.pattern"
-    assert await snapshot(live.runtime.engine) == before
+    assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_a_schedule_past_its_end_is_completed(live: LiveApp) -> None:
@@ -219,7 +219,7 @@ async def test_delete_removes_the_event(live: LiveApp) -> None:
         assert (await http.delete("/v1/events/alpha/monthly")).status_code == 204
         assert (await http.get("/v1/events/alpha/monthly")).status_code == 404
         assert (await http.post("/v1/events/alpha/monthly/trigger")).status_code == 404
-    state = await snapshot(live.runtime.engine)
+    state = await snapshot(live.runtime.store.engine)
     assert state["events"] == []
     assert state["deliveries"] == []
 

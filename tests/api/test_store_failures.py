@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from onewatch.store.database import libpq_url
+from onewatch.store.postgres.engine import libpq_url
 from tests.api.samples import event, webhook_action
 from tests.support.databases import fresh_database_url
 from tests.support.live import LiveApp, live_app
@@ -85,11 +85,11 @@ async def _create_until_refused(http: httpx.AsyncClient, stored: list[str]) -> h
 
 async def test_sqlite_full_is_507_keeps_what_is_stored_and_recovers(tmp_path: Path) -> None:
     async with live_app(tmp_path) as live, live.client("alpha") as http:
-        limit = PageLimit(live.runtime.engine)
+        limit = PageLimit(live.runtime.store.engine)
         await http.post("/v1/actions", json=webhook_action())
         stored = ["kept"]
         assert (await http.post("/v1/events", json=event("kept"))).status_code == 201
-        await limit.fill(live.runtime.engine)
+        await limit.fill(live.runtime.store.engine)
 
         not_ready = await http.get("/readyz")
         refused_fast = await _create_until_refused(http, stored)

@@ -186,7 +186,7 @@ ACTION_CASES: list[tuple[str, Callable[[Document], None], str]] = [
 async def _expect_refused(
     live: LiveApp, http: httpx.AsyncClient, path: str, body: Document, field: str, what: str
 ) -> None:
-    before = await snapshot(live.runtime.engine)
+    before = await snapshot(live.runtime.store.engine)
     # PUT replaces an existing item; its key comes from the URL.
     put_body = {name: value for name, value in body.items() if name != "key"}
     attempts = [("POST", path, body)]
@@ -200,7 +200,7 @@ async def _expect_refused(
         fields = [error["field"] for error in payload["errors"]]
         assert field in fields, (what, method, payload)
         assert all(error["reason"] for error in payload["errors"]), what
-    assert await snapshot(live.runtime.engine) == before, what
+    assert await snapshot(live.runtime.store.engine) == before, what
 
 
 async def test_each_bad_event_field_is_named_and_nothing_changes(live: LiveApp) -> None:
@@ -231,7 +231,7 @@ async def test_a_bad_patch_changes_nothing(live: LiveApp) -> None:
         await http.post("/v1/actions", json=webhook_action())
         await http.post("/v1/actions", json=graphql_action())
         await http.post("/v1/events", json=event())
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         bad = [
             ("/v1/events/alpha/monthly", {"schedulingPattern": {"timezone": "Nowhere/Land"}}),
             ("/v1/events/alpha/monthly", {"action": "mutate-missing"}),
@@ -250,7 +250,7 @@ async def test_a_bad_patch_changes_nothing(live: LiveApp) -> None:
         for path, patch in bad:
             response = await http.patch(path, json=patch)
             assert response.status_code == 422, (patch, response.text)
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_zone_names_with_spaces_are_accepted_and_typos_get_suggestions(
@@ -273,12 +273,12 @@ async def test_zone_names_with_spaces_are_accepted_and_typos_get_suggestions(
 async def test_malformed_json_is_400_and_a_huge_body_413(live: LiveApp) -> None:
     headers = {"Content-Type": "application/json"}
     async with live.client("alpha") as http:
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         malformed = await http.post("/v1/events", content=b'{"key": ', headers=headers)
         not_object = await http.post("/v1/events", json=[1, 2])
         huge_title = "t" * (256 * 1024)
         huge = await http.post("/v1/events", json=event(title=huge_title))
-        after = await snapshot(live.runtime.engine)
+        after = await snapshot(live.runtime.store.engine)
     assert malformed.status_code == 400
     assert malformed.json()["error"] == "malformed_json"
     assert not_object.status_code == 422
@@ -308,7 +308,7 @@ FORBIDDEN_HEADERS = [
 async def test_every_framing_header_is_refused_in_any_case_and_place(live: LiveApp) -> None:
     async with live.client("alpha") as http:
         await http.post("/v1/actions", json=webhook_action())
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         for name in FORBIDDEN_HEADERS:
             for spelled in (name, name.lower(), name.upper()):
                 action = webhook_action("framing")
@@ -326,7 +326,7 @@ async def test_every_framing_header_is_refused_in_any_case_and_place(live: LiveA
                     assert answer.status_code == 422, (spelled, answer.text)
                     assert [e["field"] for e in answer.json()["errors"]] == [field]
                     assert spelled in answer.json()["errors"][0]["reason"]
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_ordinary_headers_and_encoded_url_values_are_kept(live: LiveApp) -> None:
@@ -396,7 +396,7 @@ INFINITE_CASES = [
 async def test_a_number_past_any_float_is_refused_not_stored(live: LiveApp) -> None:
     async with live.client("alpha") as http:
         await http.post("/v1/actions", json=webhook_action())
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         for path, document, replaced, field in INFINITE_CASES:
             body = json.dumps(document).replace(replaced, "-1e999", 1).encode()
             for content_type in ("application/json", "application/json; charset=utf-8"):
@@ -404,4 +404,4 @@ async def test_a_number_past_any_float_is_refused_not_stored(live: LiveApp) -> N
                 response = await http.post(path, content=body, headers=headers)
                 assert response.status_code == 422, (path, content_type, response.text)
                 assert response.json()["errors"][0]["field"] == field, (path, content_type)
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before

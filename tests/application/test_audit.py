@@ -31,11 +31,9 @@ from onewatch.domain.documents import ActionDocument, EventDocument
 from onewatch.errors import Conflict, NotFound
 from onewatch.importer import import_documents
 from onewatch.security.secrets_crypto import Keyring
-from onewatch.store.audit import AuditFilter, list_audit, prune_audit
-from onewatch.store.deliveries import get_delivery
+from onewatch.store.base import SqlStore
+from onewatch.store.records import AuditFilter
 from onewatch.store.schema import audit_log, deliveries, events
-from onewatch.store.signing_secrets import active_secrets
-from onewatch.store.transactions import write_transaction
 from tests.support.live import ManualClock
 
 ALICE = Actor("alice", "service", "api")
@@ -43,7 +41,7 @@ ROOT = Actor("root", "admin", "ui")
 POLICY = TargetPolicy()  # loopback is allowed by default
 DOOMED = "doomed"
 #: The database's refusal: SQLAlchemy's wrapper, or sqlite3's own where a statement went
-#: to the driver directly (``store.one_trip``).
+#: to the driver directly (``store.sqlite.one_trip``).
 REFUSED = (DBAPIError, sqlite3.Error)
 
 
@@ -53,8 +51,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def context(store_engine: AsyncEngine, clock: ManualClock) -> EventContext:
-    return EventContext(store_engine, clock, rules=EventRules(policy=POLICY))
+def context(store: SqlStore, clock: ManualClock) -> EventContext:
+    return EventContext(store, clock, rules=EventRules(policy=POLICY))
 
 
 def _event(key: str = "nightly", **changes: Any) -> EventDocument:
@@ -81,10 +79,10 @@ def _action(key: str = "notify", **changes: Any) -> ActionDocument:
     return ActionDocument.model_validate(document)
 
 
-async def _entries(engine: AsyncEngine, **where: Any) -> list[dict[str, Any]]:
+async def _entries(store: SqlStore, **where: Any) -> list[dict[str, Any]]:
     """Every entry, oldest first."""
-    async with engine.connect() as connection:
-        rows = await list_audit(connection, AuditFilter(**where), before_id=None, limit=1000)
+    async with store.read() as tx:
+        rows = await tx.list_audit(AuditFilter(**where), before_id=None, limit=1000)
     return [dict(row) for row in reversed(rows)]
 
 
@@ -94,7 +92,7 @@ async def _count(engine: AsyncEngine, table: Any) -> int:
 
 
 async def test_every_change_of_an_event_is_audited_with_who_when_before_and_after(
-    context: EventContext, clock: ManualClock, store_engine: AsyncEngine
+    context: EventContext, clock: ManualClock, store: SqlStore
 ) -> None:
     created = await event_ops.create_event(context, "alpha", _event(), ALICE)
     clock.advance(seconds=1)
@@ -108,7 +106,7 @@ async def test_every_change_of_an_event_is_audited_with_who_when_before_and_afte
     delivery_id, _ = await event_ops.trigger_event(context, "alpha", "nightly", ALICE)
     await event_ops.remove_event(context, "alpha", "nightly", ALICE)
 
-    entries = await _entries(store_engine)
+    entries = await _entries(store)
     assert [e["action"] for e in entries] == [
         "create", "update", "pause", "resume", "trigger", "delete",
     ]  # fmt: skip
@@ -135,14 +133,14 @@ async def test_every_change_of_an_event_is_audited_with_who_when_before_and_afte
 
 
 async def test_secrets_in_headers_and_urls_never_reach_the_log(
-    context: EventContext, store_engine: AsyncEngine
+    context: EventContext, store: SqlStore
 ) -> None:
     await action_ops.create_action(
-        store_engine, context.clock, "alpha", _action(), policy=POLICY, actor=ALICE
+        store, context.clock, "alpha", _action(), policy=POLICY, actor=ALICE
     )
     await event_ops.create_event(context, "alpha", _event(), ALICE)
     await event_ops.update_event(context, "alpha", "nightly", lambda _r: _event(title="x"), ALICE)
-    entries = await _entries(store_engine)
+    entries = await _entries(store)
     logged = json.dumps([[e["before"], e["after"]] for e in entries])
     for secret in ("hunter2", "k3y", "t0ken", "s3cret", "c=1"):
         assert secret not in logged
@@ -166,20 +164,14 @@ def test_an_endpoint_without_credentials_is_shown_as_it_is() -> None:
 
 
 async def test_actions_are_audited_and_an_unchanged_put_writes_nothing(
-    store_engine: AsyncEngine, clock: ManualClock
+    store: SqlStore, clock: ManualClock
 ) -> None:
-    await action_ops.create_action(
-        store_engine, clock, "alpha", _action(), policy=POLICY, actor=ALICE
-    )
-    await action_ops.replace_action(
-        store_engine, clock, "alpha", _action(), policy=POLICY, actor=ALICE
-    )
+    await action_ops.create_action(store, clock, "alpha", _action(), policy=POLICY, actor=ALICE)
+    await action_ops.replace_action(store, clock, "alpha", _action(), policy=POLICY, actor=ALICE)
     changed = _action(payload={"n": 1})
-    await action_ops.replace_action(
-        store_engine, clock, "alpha", changed, policy=POLICY, actor=ALICE
-    )
-    await action_ops.remove_action(store_engine, "alpha", "notify", clock=clock, actor=ROOT)
-    entries = await _entries(store_engine)
+    await action_ops.replace_action(store, clock, "alpha", changed, policy=POLICY, actor=ALICE)
+    await action_ops.remove_action(store, "alpha", "notify", clock=clock, actor=ROOT)
+    entries = await _entries(store)
     assert [(e["action"], e["resource_type"], e["actor"]) for e in entries] == [
         ("create", "action", "alice"),
         ("update", "action", "alice"),
@@ -189,24 +181,20 @@ async def test_actions_are_audited_and_an_unchanged_put_writes_nothing(
 
 
 async def test_refused_changes_leave_no_entry(
-    context: EventContext, store_engine: AsyncEngine, clock: ManualClock
+    context: EventContext, store: SqlStore, clock: ManualClock
 ) -> None:
     await event_ops.create_event(context, "alpha", _event(), ALICE)
-    before = await _count(store_engine, audit_log)
+    before = await _count(store.engine, audit_log)
     with pytest.raises(Conflict):
         await event_ops.create_event(context, "alpha", _event(), ALICE)
     with pytest.raises(NotFound):
         await event_ops.pause_event(context, "alpha", "absent", ALICE)
     with pytest.raises(NotFound):
-        await action_ops.remove_action(store_engine, "alpha", "absent", clock=clock, actor=ALICE)
-    await action_ops.create_action(
-        store_engine, clock, "alpha", _action(), policy=POLICY, actor=ALICE
-    )
+        await action_ops.remove_action(store, "alpha", "absent", clock=clock, actor=ALICE)
+    await action_ops.create_action(store, clock, "alpha", _action(), policy=POLICY, actor=ALICE)
     with pytest.raises(Conflict):
-        await action_ops.create_action(
-            store_engine, clock, "alpha", _action(), policy=POLICY, actor=ALICE
-        )
-    assert await _count(store_engine, audit_log) == before + 1  # the first action only
+        await action_ops.create_action(store, clock, "alpha", _action(), policy=POLICY, actor=ALICE)
+    assert await _count(store.engine, audit_log) == before + 1  # the first action only
 
 
 async def _doom_audit_entries_of(engine: AsyncEngine, key: str) -> None:
@@ -239,8 +227,8 @@ async def _doom_audit_entries_of(engine: AsyncEngine, key: str) -> None:
 
 
 @pytest.fixture
-async def doomed(store_engine: AsyncEngine) -> AsyncIterator[None]:
-    await _doom_audit_entries_of(store_engine, DOOMED)
+async def doomed(store: SqlStore) -> AsyncIterator[None]:
+    await _doom_audit_entries_of(store.engine, DOOMED)
     yield
 
 
@@ -251,28 +239,28 @@ async def _event_keys(engine: AsyncEngine) -> list[str]:
 
 @pytest.mark.usefixtures("doomed")
 async def test_a_change_whose_entry_fails_is_rolled_back(
-    context: EventContext, store_engine: AsyncEngine, clock: ManualClock
+    context: EventContext, store: SqlStore, clock: ManualClock
 ) -> None:
     with pytest.raises(REFUSED):
         await event_ops.replace_event(context, "alpha", _event(DOOMED), ALICE)
     with pytest.raises(REFUSED):
         await action_ops.create_action(
-            store_engine, clock, "alpha", _action(DOOMED), policy=POLICY, actor=ALICE
+            store, clock, "alpha", _action(DOOMED), policy=POLICY, actor=ALICE
         )
-    assert await _event_keys(store_engine) == []
-    assert await _count(store_engine, audit_log) == 0
+    assert await _event_keys(store.engine) == []
+    assert await _count(store.engine, audit_log) == 0
     await event_ops.create_event(context, "alpha", _event("fine"), ALICE)
     with pytest.raises(REFUSED):
         await event_ops.pause_event(context, "alpha", "fine", ALICE)
-    async with store_engine.connect() as connection:
+    async with store.engine.connect() as connection:
         statuses = (await connection.execute(select(events.c.key, events.c.status))).all()
     assert [tuple(row) for row in statuses] == [("fine", "active")]
-    assert [e["action"] for e in await _entries(store_engine)] == ["create"]
+    assert [e["action"] for e in await _entries(store)] == ["create"]
 
 
 @pytest.mark.usefixtures("doomed")
 async def test_in_a_group_commit_only_the_create_whose_entry_fails_is_lost(
-    context: EventContext, store_engine: AsyncEngine
+    context: EventContext, store: SqlStore
 ) -> None:
     keys = ["a", DOOMED, "b", "c"]
     outcomes = await asyncio.gather(
@@ -282,14 +270,14 @@ async def test_in_a_group_commit_only_the_create_whose_entry_fails_is_lost(
     assert [isinstance(outcome, Exception) for outcome in outcomes] == [
         False, True, False, False,
     ]  # fmt: skip
-    assert await _event_keys(store_engine) == ["a", "b", "c"]
-    entries = await _entries(store_engine)
+    assert await _event_keys(store.engine) == ["a", "b", "c"]
+    entries = await _entries(store)
     assert sorted(e["resource_key"] for e in entries) == ["a", "b", "c"]
     assert {e["action"] for e in entries} == {"create"}
 
 
 async def test_a_batch_audits_each_created_and_replaced_item(
-    context: EventContext, store_engine: AsyncEngine
+    context: EventContext, store: SqlStore
 ) -> None:
     await event_ops.create_event(context, "alpha", _event("old"), ALICE)
     now = context.clock.now()
@@ -298,7 +286,7 @@ async def test_a_batch_audits_each_created_and_replaced_item(
         event_batch.prepare("alpha", _event("fresh"), now, context.rules),
     ]
     await event_batch.upsert_events(context, items, ROOT)
-    entries = await _entries(store_engine)
+    entries = await _entries(store)
     assert [(e["resource_key"], e["action"], e["actor"]) for e in entries] == [
         ("old", "create", "alice"),
         ("old", "update", "root"),
@@ -307,21 +295,19 @@ async def test_a_batch_audits_each_created_and_replaced_item(
 
 
 async def test_signing_secrets_are_audited_by_id_never_by_value(
-    store_engine: AsyncEngine, clock: ManualClock
+    store: SqlStore, clock: ManualClock
 ) -> None:
     keyring = Keyring({"k1": b"k" * 32}, "k1")
-    async with write_transaction(store_engine) as connection:  # a first send makes one
-        first = (await active_secrets(connection, "alpha", clock.now(), keyring=keyring))[0]
-    added, second = await signing_secret_ops.add_secret(
-        store_engine, keyring, "alpha", clock, ALICE
-    )
+    async with store.write() as tx:  # a first send makes one
+        first = (await tx.active_secrets("alpha", clock.now(), keyring=keyring))[0]
+    added, second = await signing_secret_ops.add_secret(store, keyring, "alpha", clock, ALICE)
     new, third, _ends = await signing_secret_ops.rotate(
-        store_engine, keyring, "alpha", clock, timedelta(hours=1), ALICE
+        store, keyring, "alpha", clock, timedelta(hours=1), ALICE
     )
-    await signing_secret_ops.revoke(store_engine, "alpha", added.id, clock, ROOT)
+    await signing_secret_ops.revoke(store, "alpha", added.id, clock, ROOT)
     with pytest.raises(NotFound):
-        await signing_secret_ops.revoke(store_engine, "alpha", added.id, clock, ROOT)
-    entries = await _entries(store_engine)
+        await signing_secret_ops.revoke(store, "alpha", added.id, clock, ROOT)
+    entries = await _entries(store)
     assert [(e["action"], e["actor"], e["via"]) for e in entries] == [
         ("create", "onewatch", "system"),
         ("create", "alice", "api"),
@@ -334,7 +320,7 @@ async def test_signing_secrets_are_audited_by_id_never_by_value(
     assert sorted(rotated["after"]["rotated"]) == sorted(
         [entries[0]["resource_key"], str(added.id)]
     )
-    async with store_engine.connect() as connection:
+    async with store.engine.connect() as connection:
         everything = json.dumps(
             [list(row) for row in await connection.execute(select(audit_log))], default=str
         )
@@ -343,19 +329,19 @@ async def test_signing_secrets_are_audited_by_id_never_by_value(
 
 
 async def test_a_redrive_is_audited_on_its_event(
-    context: EventContext, store_engine: AsyncEngine, clock: ManualClock
+    context: EventContext, store: SqlStore, clock: ManualClock
 ) -> None:
     await event_ops.create_event(context, "alpha", _event(), ALICE)
     delivery_id, _ = await event_ops.trigger_event(context, "alpha", "nightly", ALICE)
-    view = await get_delivery(store_engine, delivery_id)
+    view = await store.get_delivery(delivery_id)
     assert view is not None
-    assert not await redrive_delivery(store_engine, view, clock.now(), ROOT)  # not dead
-    async with store_engine.begin() as connection:
+    assert not await redrive_delivery(store, view, clock.now(), ROOT)  # not dead
+    async with store.engine.begin() as connection:
         await connection.execute(
             deliveries.update().where(deliveries.c.id == delivery_id).values(status="dead")
         )
-    assert await redrive_delivery(store_engine, view, clock.now(), ROOT)
-    redrive = (await _entries(store_engine))[-1]
+    assert await redrive_delivery(store, view, clock.now(), ROOT)
+    redrive = (await _entries(store))[-1]
     assert (redrive["action"], redrive["resource_key"], redrive["actor"]) == (
         "redrive",
         "nightly",
@@ -365,26 +351,26 @@ async def test_a_redrive_is_audited_on_its_event(
 
 
 async def test_filters_pages_and_prune(
-    context: EventContext, store_engine: AsyncEngine, clock: ManualClock
+    context: EventContext, store: SqlStore, clock: ManualClock
 ) -> None:
     for key in ("a", "b"):
         await event_ops.create_event(context, "alpha", _event(key), ALICE)
         clock.advance(days=1)
     await event_ops.create_event(context, "beta", _event("a"), ALICE)
-    assert [e["service"] for e in await _entries(store_engine, service="beta")] == ["beta"]
-    only_a = await _entries(store_engine, service="alpha", resource_type="event", resource_key="a")
+    assert [e["service"] for e in await _entries(store, service="beta")] == ["beta"]
+    only_a = await _entries(store, service="alpha", resource_type="event", resource_key="a")
     assert [e["resource_key"] for e in only_a] == ["a"]
     start = clock.current - timedelta(days=1)
-    assert [e["resource_key"] for e in await _entries(store_engine, since=start)] == ["b", "a"]
-    assert [e["resource_key"] for e in await _entries(store_engine, until=start)] == ["a"]
-    async with store_engine.connect() as connection:
-        first = await list_audit(connection, AuditFilter(), before_id=None, limit=2)
-        rest = await list_audit(connection, AuditFilter(), before_id=first[-1]["id"], limit=2)
+    assert [e["resource_key"] for e in await _entries(store, since=start)] == ["b", "a"]
+    assert [e["resource_key"] for e in await _entries(store, until=start)] == ["a"]
+    async with store.read() as tx:
+        first = await tx.list_audit(AuditFilter(), before_id=None, limit=2)
+        rest = await tx.list_audit(AuditFilter(), before_id=first[-1]["id"], limit=2)
     assert len(first) == 2 and len(rest) == 1
     assert first[0]["id"] > first[1]["id"] > rest[0]["id"]
-    async with write_transaction(store_engine) as connection:
-        assert await prune_audit(connection, older_than=start, limit=10) == 1
-    assert len(await _entries(store_engine)) == 2
+    async with store.write() as tx:
+        assert await tx.prune_audit(older_than=start, limit=10) == 1
+    assert len(await _entries(store)) == 2
 
 
 def test_a_document_without_secrets_is_not_copied_and_one_with_them_is() -> None:
@@ -397,29 +383,29 @@ def test_a_document_without_secrets_is_not_copied_and_one_with_them_is() -> None
 
 
 async def test_an_import_is_audited_as_the_operating_system_user(
-    context: EventContext, store_engine: AsyncEngine
+    context: EventContext, store: SqlStore
 ) -> None:
     action = {**_action().model_dump(by_alias=True, exclude_none=True), "service": "alpha"}
     results = await import_documents(context, [action])
     assert [result.outcome for result in results] == ["created"]
-    (logged,) = await _entries(store_engine)
+    (logged,) = await _entries(store)
     assert (logged["action"], logged["via"], logged["actor_scope"]) == ("create", "cli", "admin")
     assert logged["actor"].startswith("os:")
 
 
 async def test_audit_change_records_a_new_kind_of_resource_redacted(
-    store_engine: AsyncEngine, clock: ManualClock
+    store: SqlStore, clock: ManualClock
 ) -> None:
     """What the calendars wire in: a document as the API shows it, in the change's
     transaction (rolled back with it)."""
     calendar = {"key": "br-sp", "holidays": {"country": "BR"}, "webhook": {"headers": {}}}
-    async with write_transaction(store_engine) as connection:
+    async with store.write() as tx:
         await audit_change(
-            connection, ALICE, clock.now(), ("alpha", "calendar", "br-sp"), "create", None, calendar
+            tx, ALICE, clock.now(), ("alpha", "calendar", "br-sp"), "create", None, calendar
         )
     with pytest.raises(RuntimeError):
-        async with write_transaction(store_engine) as connection:
-            await audit_change(connection, ALICE, clock.now(), ("alpha", "calendar", "x"), "delete")
+        async with store.write() as tx:
+            await audit_change(tx, ALICE, clock.now(), ("alpha", "calendar", "x"), "delete")
             raise RuntimeError("the change failed after its entry was written")
-    (logged,) = await _entries(store_engine, resource_type="calendar")
+    (logged,) = await _entries(store, resource_type="calendar")
     assert (logged["resource_key"], logged["after"]) == ("br-sp", calendar)

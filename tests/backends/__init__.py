@@ -1,10 +1,12 @@
 """Store backends for tests: one fixture, run once on SQLite and once on PostgreSQL.
 
-``store_url`` / ``store_engine`` hand each test a migrated, private store: a fresh SQLite
-file in ``tmp_path``, or a fresh PostgreSQL database created on the server named by
-``ONEWATCH_TEST_POSTGRES_URL`` and dropped afterwards (safe under ``pytest -n 2``, and
-LISTEN/NOTIFY channels are private to it too). ``blank_store_url`` is the same without
-the migrations. The postgres case skips, with the reason, when the variable is unset.
+``store`` hands each test an opened, migrated, private ``ports.Store`` (``store_url`` its
+plain URL; ``store_engine`` its engine, for tests that read rows straight from the
+tables): a fresh SQLite file in ``tmp_path``, or a fresh PostgreSQL database created on
+the server named by ``ONEWATCH_TEST_POSTGRES_URL`` and dropped afterwards (safe under
+``pytest -n 2``, and LISTEN/NOTIFY channels are private to it too). ``blank_store_url``
+is the same without the migrations. The postgres case skips, with the reason, when the
+variable is unset.
 
 Registered as a plugin by ``tests/conftest.py`` (``pytest_plugins``).
 """
@@ -17,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from tests.backends.postgres import temporary_database
 from tests.backends.redis_server import RedisServer
 from tests.conftest import postgres_url
@@ -39,22 +41,28 @@ async def blank_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Asy
 @pytest.fixture
 async def store_url(blank_store_url: str) -> str:
     """A plain URL of a private store migrated to the newest revision."""
-    engine = create_engine(blank_store_url)
+    store = open_store(blank_store_url)
     try:
-        await upgrade_to_head(engine)
+        await store.migrate()
     finally:
-        await engine.dispose()
+        await store.dispose()
     return blank_store_url
 
 
 @pytest.fixture
-async def store_engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on ``store_url``, disposed after the test."""
-    engine = create_engine(store_url)
+async def store(store_url: str) -> AsyncIterator[SqlStore]:
+    """The opened store on ``store_url`` (SQLite or PostgreSQL), disposed after the test."""
+    opened = open_store(store_url)
     try:
-        yield engine
+        yield opened
     finally:
-        await engine.dispose()
+        await opened.dispose()
+
+
+@pytest.fixture
+def store_engine(store: SqlStore) -> AsyncEngine:
+    """The engine under ``store``: for reading and seeding rows straight in the tables."""
+    return store.engine
 
 
 @pytest.fixture

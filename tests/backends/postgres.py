@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from onewatch.store.database import libpq_url
+from onewatch.store.postgres.engine import libpq_url
 
 #: Every test database starts with this, so a leftover one is easy to spot.
 TEST_DATABASE_PREFIX = "onewatch_t_"

@@ -22,10 +22,9 @@ from onewatch.application.event_ops import EventContext
 from onewatch.clock import SystemClock
 from onewatch.importer import import_documents, read_dump
 from onewatch.security.tokens import SECRET_FILE_NAME, load_or_create_secret
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import is_current, upgrade_to_head
+from onewatch.store import open_store
 from tests.engine.support import add_delivery, add_event, utcnow
-from tests.support.databases import migrated_engine
+from tests.support.databases import migrated_store
 from tests.support.server_process import running_target
 from tests.support.store import snapshot
 from tests.support.waiting import wait_for
@@ -137,11 +136,11 @@ def test_migrate_brings_the_schema_to_head(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
     async def current() -> bool:
-        engine = create_engine(f"sqlite:///{tmp_path / 'd' / 'onewatch.db'}")
+        store = open_store(f"sqlite:///{tmp_path / 'd' / 'onewatch.db'}")
         try:
-            return await is_current(engine)
+            return await store.is_current()
         finally:
-            await engine.dispose()
+            await store.dispose()
 
     assert asyncio.run(current())
 
@@ -164,12 +163,12 @@ async def test_import_again_from_an_array_changes_nothing(tmp_path: Path) -> Non
     as_array = tmp_path / "dump.json"
     as_array.write_text(json.dumps([json.loads(line) for line in lines.read_text().splitlines()]))
     assert read_dump(as_array) == read_dump(lines)
-    async with migrated_engine("sqlite", tmp_path) as engine:
-        context = EventContext(engine, SystemClock())
+    async with migrated_store("sqlite", tmp_path) as store:
+        context = EventContext(store, SystemClock())
         first = await import_documents(context, read_dump(lines))
-        before = await snapshot(engine)
+        before = await snapshot(store.engine)
         again = await import_documents(context, read_dump(as_array))
-        assert await snapshot(engine) == before
+        assert await snapshot(store.engine) == before
     assert [r.outcome for r in first] == ["created", "created", "failed"]
     assert [r.outcome for r in again] == ["unchanged", "unchanged", "failed"]
     assert [r.number for r in again] == [1, 2, 3]
@@ -183,10 +182,10 @@ async def test_import_refuses_framing_headers_and_dot_url_values(tmp_path: Path)
     event["action"] = action["key"]
     event["params"]["header"]["X-Split"] = "a\r\nInjected: 1"
     event["params"]["url"]["id"] = ".."
-    async with migrated_engine("sqlite", tmp_path) as engine:
-        before = await snapshot(engine)
-        results = await import_documents(EventContext(engine, SystemClock()), [action, event])
-        assert await snapshot(engine) == before
+    async with migrated_store("sqlite", tmp_path) as store:
+        before = await snapshot(store.engine)
+        results = await import_documents(EventContext(store, SystemClock()), [action, event])
+        assert await snapshot(store.engine) == before
     assert [r.outcome for r in results] == ["failed", "failed"]
     assert results[0].reason.startswith("webhook.headers.Host: Host is a framing")
     assert "params.header.X-Split: a header value must not contain" in results[1].reason
@@ -254,9 +253,10 @@ async def test_serve_exits_0_after_a_clean_stop(tmp_path: Path, signum: signal.S
 
 async def _store_with_due_work(folder: Path, endpoint: str) -> dict[str, list[dict[str, object]]]:
     """A migrated SQLite store with an event due now and a pending delivery due now."""
-    engine = create_engine(f"sqlite:///{folder / 'onewatch.db'}")
+    store = open_store(f"sqlite:///{folder / 'onewatch.db'}")
+    engine = store.engine
     try:
-        await upgrade_to_head(engine)
+        await store.migrate()
         target = {"endpoint": endpoint}
         due = utcnow() - timedelta(seconds=5)
         await add_event(engine, key="due", pattern=due.isoformat(), target_type="webhook",
@@ -266,7 +266,7 @@ async def _store_with_due_work(folder: Path, endpoint: str) -> dict[str, list[di
         await add_delivery(engine, ident="msg_queued", event_id=other, event_key="queued", due=due)
         return await snapshot(engine)
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
 async def test_serve_on_a_taken_port_fails_before_any_role_starts(tmp_path: Path) -> None:
@@ -280,11 +280,11 @@ async def test_serve_on_a_taken_port_fails_before_any_role_starts(tmp_path: Path
         result = await asyncio.to_thread(
             onewatch, "serve", "--port", str(port), "--data-dir", "d", cwd=tmp_path
         )
-        engine = create_engine(f"sqlite:///{data / 'onewatch.db'}")
+        store = open_store(f"sqlite:///{data / 'onewatch.db'}")
         try:
-            after = await snapshot(engine)
+            after = await snapshot(store.engine)
         finally:
-            await engine.dispose()
+            await store.dispose()
         assert target.received == []
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

@@ -20,7 +20,7 @@ from onewatch.clock import SystemClock
 from onewatch.observability.metrics import Metrics
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from tests.docs.blocks import DOCS, pages
 from tests.support.live import node_settings
 
@@ -58,12 +58,12 @@ def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
 
 async def test_every_api_route_is_in_the_api_reference(tmp_path: Path) -> None:
     settings = node_settings(tmp_path, ["api"])
-    engine = create_engine(settings.resolved_database_url)
+    store = open_store(settings.resolved_database_url)
     try:
-        runtime = Runtime(settings=settings, engine=engine, clock=SystemClock())
+        runtime = Runtime(settings=settings, store=store, clock=SystemClock())
         routes = list(_api_routes(create_app(runtime).routes))
     finally:
-        await engine.dispose()
+        await store.dispose()
     page = _page("api.md")
     public = [
         f"{method} {route.path}"

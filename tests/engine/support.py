@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from onewatch.domain.schedule import ScheduleSpec, compile_schedule
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events
 from tests.support.waiting import wait_for as wait_for  # the tests import it from here
 
@@ -51,15 +51,19 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+async def migrated_store(settings: Settings) -> SqlStore:
+    store = open_store(settings.resolved_database_url)
+    await store.migrate()
+    return store
+
+
 async def migrated_engine(settings: Settings) -> AsyncEngine:
-    engine = create_engine(settings.resolved_database_url)
-    await upgrade_to_head(engine)
-    return engine
+    """The engine of the migrated store: for tests that seed and read rows straight."""
+    return (await migrated_store(settings)).engine
 
 
 async def make_runtime(settings: Settings, clock: Any = None) -> Runtime:
-    engine = await migrated_engine(settings)
-    runtime = Runtime(settings=settings, engine=engine)
+    runtime = Runtime(settings=settings, store=await migrated_store(settings))
     if clock is not None:
         runtime.clock = clock
     return runtime

@@ -57,7 +57,7 @@ def _client(runtime: Runtime, service: str, *, admin: bool = False) -> httpx.Asy
 async def test_list_get_redrive_and_metrics(node: Runtime, sink: Sink) -> None:
     sink.script["/down"] = [(500, {}, "down")]
     await add_event(
-        node.engine,
+        node.store.engine,
         key="nightly",
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         target_type="webhook",
@@ -115,7 +115,7 @@ async def test_pagination_with_next_cursor(node: Runtime, sink: Sink) -> None:
     due = utcnow() + timedelta(milliseconds=50)
     for index in range(5):
         await add_event(
-            node.engine,
+            node.store.engine,
             key=f"batch-{index}",
             pattern=due.isoformat(),
             target_type="webhook",

@@ -104,17 +104,19 @@ async def _b_delivered_while_a_hangs(
 ) -> None:
     sink.delays["/a"] = HANG_SECONDS
     now = utcnow()
-    a_event = await _due(runtime.engine, sink, "a", hanging, now - timedelta(seconds=a_first_by))
+    a_event = await _due(
+        runtime.store.engine, sink, "a", hanging, now - timedelta(seconds=a_first_by)
+    )
     await wait_for(lambda: len(sink.on("/a")) > 0, what="A's requests to reach the target")
-    b_event = await _due(runtime.engine, sink, "b", healthy, now)
+    b_event = await _due(runtime.store.engine, sink, "b", healthy, now)
     runtime.dispatch_wakeup.notify()
 
     async def b_delivered() -> bool:
-        return await _statuses(runtime.engine, b_event) == ["succeeded"] * healthy
+        return await _statuses(runtime.store.engine, b_event) == ["succeeded"] * healthy
 
     await wait_for(b_delivered, seconds=DEADLINE_SECONDS, what="B's deliveries")
     assert len(sink.on("/b")) == healthy
-    a_statuses = await _statuses(runtime.engine, a_event)
+    a_statuses = await _statuses(runtime.store.engine, a_event)
     assert "succeeded" not in a_statuses and "running" in a_statuses  # A still hanging
 
 

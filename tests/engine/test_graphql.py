@@ -54,7 +54,7 @@ async def graphql_sink() -> AsyncIterator[Sink]:
 
 async def _event(runtime: Runtime, sink: Sink, key: str, body: dict[str, object]) -> int:
     event_id = await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key=key,
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         action_key="charge",
@@ -67,11 +67,11 @@ async def _event(runtime: Runtime, sink: Sink, key: str, body: dict[str, object]
 
 async def _status(runtime: Runtime, event_id: int, status: str) -> dict[str, object]:
     async def done() -> bool:
-        rows = await deliveries_of(runtime.engine, event_id)
+        rows = await deliveries_of(runtime.store.engine, event_id)
         return bool(rows) and rows[0]["status"] == status
 
     await wait_for(done, what=f"delivery {status}")
-    return (await deliveries_of(runtime.engine, event_id))[0]
+    return (await deliveries_of(runtime.store.engine, event_id))[0]
 
 
 async def test_graphql_mutation_with_payload_overlaid_by_params(
@@ -79,7 +79,7 @@ async def test_graphql_mutation_with_payload_overlaid_by_params(
 ) -> None:
     charges.clear()
     await add_action(
-        running.engine,
+        running.store.engine,
         key="charge",
         type_="graphql",
         target={"endpoint": f"{graphql_sink.base}/graphql", "query": MUTATION},

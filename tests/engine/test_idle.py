@@ -15,7 +15,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.engine.maintenance import Checkpointer
+from onewatch.engine.maintenance import checkpoint_once
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
 from tests.engine.support import (
@@ -54,7 +54,7 @@ def _counting(seen: list[str], *fragments: str) -> int:
 
 async def _polled(runtime: Runtime, alarm: str, role: str) -> None:
     """Return once ``role`` has read its ``alarm`` three times while nothing was due."""
-    with statements(runtime.engine) as seen:
+    with statements(runtime.store.engine) as seen:
         await wait_for(lambda: _counting(seen, alarm) >= 3, what=f"{role} polling, idle")
 
 
@@ -62,7 +62,7 @@ async def _add_yearly(runtime: Runtime, key: str, endpoint: str = "http://127.0.
     """An event next due months away (at the next New Year after the runtime's now)."""
     now = runtime.clock.now()
     return await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key=key,
         pattern="0 0 1 1 *",
         target_type="webhook",
@@ -76,7 +76,7 @@ async def test_an_idle_node_reads_its_alarms_and_claims_nothing(tmp_path: Path) 
     clock = ManualClock(START)
     runtime = await make_runtime(settings_for(tmp_path, **FAST_POLLS), clock)
     await _add_yearly(runtime, "yearly")
-    with statements(runtime.engine) as seen:
+    with statements(runtime.store.engine) as seen:
         await runtime.start(background_roles())
         try:
             await wait_for(
@@ -97,7 +97,7 @@ async def test_a_poll_finds_an_event_no_wake_up_announced(tmp_path: Path, sink: 
     clock = ManualClock(START)
     runtime = await make_runtime(settings_for(tmp_path, **FAST_POLLS), clock)
     await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key="minutely",
         pattern="* * * * *",
         target_type="webhook",
@@ -121,7 +121,7 @@ async def test_a_poll_finds_a_delivery_no_wake_up_announced(tmp_path: Path, sink
     try:
         await _polled(runtime, "ORDER BY deliveries.next_attempt_at", "the dispatcher")
         await add_delivery(  # as another process would, without a wake-up
-            runtime.engine,
+            runtime.store.engine,
             ident="written-elsewhere",
             event_id=event_id,
             event_key="yearly",
@@ -133,7 +133,7 @@ async def test_a_poll_finds_a_delivery_no_wake_up_announced(tmp_path: Path, sink
 
 
 async def _wal_frames_not_checkpointed(runtime: Runtime) -> int:
-    async with runtime.engine.connect() as connection:
+    async with runtime.store.engine.connect() as connection:
         _busy, frames, copied = (
             await connection.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
         ).one()
@@ -142,7 +142,7 @@ async def _wal_frames_not_checkpointed(runtime: Runtime) -> int:
 
 async def test_the_checkpoint_runs_only_after_writes(tmp_path: Path) -> None:
     runtime = await make_runtime(settings_for(tmp_path))
-    checkpoint = Checkpointer()
+    checkpoint = checkpoint_once
     try:
         await _add_yearly(runtime, "first")
         assert await checkpoint(runtime) == 1

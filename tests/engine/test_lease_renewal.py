@@ -27,7 +27,7 @@ from onewatch.engine.dispatcher import Dispatcher
 from onewatch.engine.maintenance import run_maintenance
 from onewatch.engine.roles import background_roles, run_scheduler, table_source
 from onewatch.runtime import Runtime
-from onewatch.store.deliveries import Outcome, record_outcomes
+from onewatch.store.records import Outcome
 from onewatch.store.schema import deliveries
 from tests.engine.support import (
     Sink,
@@ -98,7 +98,7 @@ class DispatcherRole:
 
 async def _one_shot(runtime: Runtime, sink: Sink, path: str, due_in: float) -> int:
     event_id = await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key=path.strip("/"),
         pattern=(utcnow() + timedelta(seconds=due_in)).isoformat(),
         target_type="webhook",
@@ -143,13 +143,13 @@ async def test_a_send_longer_than_the_lease_goes_out_once(
         await _one_shot(node, sink, f"/slow/{index}", due_in=2.0)
 
     async def all_succeeded() -> bool:
-        return await _statuses(node.engine) == {"succeeded": 3}
+        return await _statuses(node.store.engine) == {"succeeded": 3}
 
     await wait_for(all_succeeded, seconds=30, what="every delivery to succeed")
     per_id = Counter(request.headers["webhook-id"] for request in sink.received)
     assert len(per_id) == 3 and set(per_id.values()) == {1}, "each sent exactly once"
     for delivery_id in per_id:
-        attempts = await attempts_of(node.engine, delivery_id)
+        attempts = await attempts_of(node.store.engine, delivery_id)
         assert [a["outcome"] for a in attempts] == ["succeeded"], "never reclaimed"
 
 
@@ -160,11 +160,13 @@ async def test_a_stolen_lease_is_dropped_unsent(
     node = await start_node(scheduler_lookahead_seconds=5.0, dispatcher_lookahead_seconds=5.0)
     role = DispatcherRole()
     await node.start({"scheduler": run_scheduler, "dispatcher": role})
-    stolen = await _delivery_id(node.engine, await _one_shot(node, sink, "/stolen", due_in=3.0))
+    stolen = await _delivery_id(
+        node.store.engine, await _one_shot(node, sink, "/stolen", due_in=3.0)
+    )
     await wait_for(lambda: stolen in role.held, what="the delivery to be held")
 
     with structlog.testing.capture_logs() as logs:
-        await steal(node.engine, stolen)
+        await steal(node.store.engine, stolen)
         await wait_for(lambda: stolen not in role.held, what="the renewal to drop it")
     assert any(
         entry["event"] == "lease lost before sending; dropped unsent"
@@ -175,9 +177,9 @@ async def test_a_stolen_lease_is_dropped_unsent(
     await _one_shot(node, sink, "/after", due_in=0.5)
     await wait_for(lambda: len(sink.on("/after")) == 1, seconds=15, what="a later delivery")
     assert sink.on("/stolen") == [], "not sent by the node that lost it"
-    (row,) = await rows(node.engine, deliveries, deliveries.c.id == stolen)
+    (row,) = await rows(node.store.engine, deliveries, deliveries.c.id == stolen)
     assert (row["status"], row["lease_token"]) == ("running", THIEF), "the new holder's row"
-    assert await attempts_of(node.engine, stolen) == []
+    assert await attempts_of(node.store.engine, stolen) == []
 
 
 def _thiefs_success(delivery_id: str) -> Outcome:
@@ -206,26 +208,28 @@ async def test_a_lease_stolen_mid_request_is_not_recorded_twice(
     role = DispatcherRole()
     await node.start({"scheduler": run_scheduler, "dispatcher": role})
     with structlog.testing.capture_logs() as logs:
-        ident = await _delivery_id(node.engine, await _one_shot(node, sink, "/slow", due_in=0.5))
+        ident = await _delivery_id(
+            node.store.engine, await _one_shot(node, sink, "/slow", due_in=0.5)
+        )
         await wait_for(lambda: len(sink.on("/slow")) == 1, what="the request to be in flight")
-        await steal(node.engine, ident)
+        await steal(node.store.engine, ident)
         await wait_for(lambda: role.held == {}, seconds=15, what="the refused result")
     assert any(
         entry["event"] == "lease lost before the result was recorded"
         and entry["delivery_id"] == ident
         for entry in logs
     ), "the refused result is logged"
-    (row,) = await rows(node.engine, deliveries, deliveries.c.id == ident)
+    (row,) = await rows(node.store.engine, deliveries, deliveries.c.id == ident)
     assert (row["status"], row["lease_token"], row["attempts"]) == ("running", THIEF, 0)
-    assert await attempts_of(node.engine, ident) == []
+    assert await attempts_of(node.store.engine, ident) == []
     outcome_counted = node.metrics.registry.get_sample_value(
         "onewatch_deliveries_total", {"outcome": "succeeded"}
     )
     assert not outcome_counted, "the refused result is not counted"
 
     # The new holder records its own attempt: one attempt in all, counted once.
-    assert await record_outcomes(node.engine, [_thiefs_success(ident)], now=utcnow())
-    (row,) = await rows(node.engine, deliveries, deliveries.c.id == ident)
+    assert await node.store.record_outcomes([_thiefs_success(ident)], now=utcnow())
+    (row,) = await rows(node.store.engine, deliveries, deliveries.c.id == ident)
     assert (row["status"], row["attempts"]) == ("succeeded", 1)
-    assert len(await attempts_of(node.engine, ident)) == 1
+    assert len(await attempts_of(node.store.engine, ident)) == 1
     assert role.dispatcher is not None and len(sink.on("/slow")) == 1

@@ -23,7 +23,7 @@ async def test_prune_keeps_the_retention_window_and_unfinished_work(tmp_path: Pa
     runtime = await make_runtime(settings_for(tmp_path, history_retention_days=7), ManualClock(NOW))
     try:
         event_id = await add_event(
-            runtime.engine,
+            runtime.store.engine,
             key="daily",
             pattern="0 1 * * *",
             target_type="webhook",
@@ -34,7 +34,7 @@ async def test_prune_keeps_the_retention_window_and_unfinished_work(tmp_path: Pa
         for ident, (days, finished) in ages.items():
             moment = NOW - timedelta(days=days)
             await add_delivery(
-                runtime.engine,
+                runtime.store.engine,
                 ident=ident,
                 event_id=event_id,
                 event_key="daily",
@@ -43,7 +43,7 @@ async def test_prune_keeps_the_retention_window_and_unfinished_work(tmp_path: Pa
                 finished_at=moment if finished else None,
             )
         assert await prune_once(runtime) == 1
-        assert {row["id"] for row in await rows(runtime.engine, deliveries)} == {
+        assert {row["id"] for row in await rows(runtime.store.engine, deliveries)} == {
             "new-done",
             "old-pending",
         }

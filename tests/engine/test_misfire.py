@@ -38,7 +38,7 @@ async def test_missed_fires_after_a_restart(
     clock = ManualClock(_at(4, 30))
     first = await make_runtime(settings, clock)
     event_id = await add_event(
-        first.engine,
+        first.store.engine,
         key="every-minute",
         pattern="* * * * *",
         target_type="webhook",
@@ -49,7 +49,7 @@ async def test_missed_fires_after_a_restart(
         now=clock.now(),
     )
     assert not (await Scheduler(first).fire_once())
-    assert await deliveries_of(first.engine, event_id) == []
+    assert await deliveries_of(first.store.engine, event_id) == []
     await first.stop()
 
     # Back at 00:10:30: 00:05..00:09 were missed; 00:10 is within the 60 s grace.
@@ -57,15 +57,15 @@ async def test_missed_fires_after_a_restart(
     second = await make_runtime(settings, clock)
     try:
         await Scheduler(second).fire_once()
-        rows = await deliveries_of(second.engine, event_id)
+        rows = await deliveries_of(second.store.engine, event_id)
         assert [row["scheduled_for"] for row in rows] == [_at(m) for m in fired_minutes]
         assert all(row["status"] == "pending" for row in rows)
-        event = await event_row(second.engine, event_id)
+        event = await event_row(second.store.engine, event_id)
         assert event["next_occurrence"] == _at(11)
         assert event["occurrences"] == 6
         # A second scheduler pass at the same instant changes nothing.
         await Scheduler(second).fire_once()
-        assert len(await deliveries_of(second.engine, event_id)) == len(fired_minutes)
+        assert len(await deliveries_of(second.store.engine, event_id)) == len(fired_minutes)
     finally:
         await second.stop()
 
@@ -76,7 +76,7 @@ async def test_fire_all_is_capped(tmp_path: Path) -> None:
     runtime = await make_runtime(settings, clock)
     try:
         event_id = await add_event(
-            runtime.engine,
+            runtime.store.engine,
             key="capped",
             pattern="* * * * *",
             target_type="webhook",
@@ -87,7 +87,7 @@ async def test_fire_all_is_capped(tmp_path: Path) -> None:
             now=_at(0),
         )
         await Scheduler(runtime).fire_once()
-        rows = await deliveries_of(runtime.engine, event_id)
+        rows = await deliveries_of(runtime.store.engine, event_id)
         # 00:01..00:29 missed (the cap keeps the last three), 00:30 is on time.
         assert [row["scheduled_for"] for row in rows] == [_at(27), _at(28), _at(29), _at(30)]
     finally:

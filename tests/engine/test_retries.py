@@ -6,7 +6,6 @@ import itertools
 from datetime import timedelta
 
 from onewatch.runtime import Runtime
-from onewatch.store.deliveries import redrive
 from tests.engine.support import (
     Sink,
     add_action,
@@ -22,13 +21,13 @@ FAST = {"minBackoffSeconds": 0.05, "maxBackoffSeconds": 0.2}
 
 async def _fire(runtime: Runtime, sink: Sink, path: str, policy: dict[str, object]) -> int:
     await add_action(
-        runtime.engine,
+        runtime.store.engine,
         key=f"act{path.replace('/', '-')}",
         target={"endpoint": f"{sink.base}{path}"},
         retry_policy={"maxAttempts": 10, **FAST},
     )
     event_id = await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key=f"ev{path.replace('/', '-')}",
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         action_key=f"act{path.replace('/', '-')}",
@@ -40,11 +39,11 @@ async def _fire(runtime: Runtime, sink: Sink, path: str, policy: dict[str, objec
 
 async def _settled(runtime: Runtime, event_id: int, status: str) -> dict[str, object]:
     async def done() -> bool:
-        rows = await deliveries_of(runtime.engine, event_id)
+        rows = await deliveries_of(runtime.store.engine, event_id)
         return bool(rows) and rows[0]["status"] == status
 
     await wait_for(done, what=f"the delivery to become {status}")
-    return (await deliveries_of(runtime.engine, event_id))[0]
+    return (await deliveries_of(runtime.store.engine, event_id))[0]
 
 
 async def test_target_failing_twice_then_succeeding(running: Runtime, sink: Sink) -> None:
@@ -55,7 +54,7 @@ async def test_target_failing_twice_then_succeeding(running: Runtime, sink: Sink
     received = sink.on("/flaky")
     assert [r.headers["Onewatch-Attempt"] for r in received] == ["1", "2", "3"]
     assert len({r.headers["webhook-id"] for r in received}) == 1
-    attempts = await attempts_of(running.engine, str(delivery["id"]))
+    attempts = await attempts_of(running.store.engine, str(delivery["id"]))
     assert [a["status_code"] for a in attempts] == [503, 500, 200]
     assert [a["outcome"] for a in attempts] == ["failed", "failed", "succeeded"]
     assert attempts[0]["response_excerpt"] == "busy"
@@ -89,8 +88,8 @@ async def test_dead_after_max_attempts_then_redriven(running: Runtime, sink: Sin
     assert "gave up after 2 attempts" in str(delivery["last_error"])
     assert len(sink.on("/down")) == 2
 
-    assert await redrive(running.engine, str(delivery["id"]), now=utcnow())
-    assert not await redrive(running.engine, str(delivery["id"]), now=utcnow())
+    assert await running.store.redrive(str(delivery["id"]), now=utcnow())
+    assert not await running.store.redrive(str(delivery["id"]), now=utcnow())
     running.dispatch_wakeup.notify()
     # A fresh budget of two: the third 500, then the target's default 200.
     delivery = await _settled(running, event_id, "succeeded")
@@ -102,7 +101,7 @@ async def test_dead_after_max_attempts_then_redriven(running: Runtime, sink: Sin
 
 async def test_unreachable_target_is_retried_and_dies(running: Runtime, sink: Sink) -> None:
     event_id = await add_event(
-        running.engine,
+        running.store.engine,
         key="nowhere",
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         target_type="webhook",
@@ -111,6 +110,6 @@ async def test_unreachable_target_is_retried_and_dies(running: Runtime, sink: Si
     )
     running.wakeup.notify()
     delivery = await _settled(running, event_id, "dead")
-    attempts = await attempts_of(running.engine, str(delivery["id"]))
+    attempts = await attempts_of(running.store.engine, str(delivery["id"]))
     assert len(attempts) == 2
     assert all(a["status_code"] is None and a["error"] for a in attempts)

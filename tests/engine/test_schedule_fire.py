@@ -29,7 +29,7 @@ async def test_separation_and_max_occurrences_over_several_fires(tmp_path, sink:
     clock = ManualClock(START)
     runtime = await make_runtime(settings_for(tmp_path), clock)
     event_id = await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key="every-other-minute",
         pattern="* * * * *",
         target_type="webhook",
@@ -50,17 +50,17 @@ async def test_separation_and_max_occurrences_over_several_fires(tmp_path, sink:
             assert header == due.isoformat().replace("+00:00", "Z")
 
             async def advanced(count: int = index + 1) -> bool:
-                return (await event_row(runtime.engine, event_id))["occurrences"] == count
+                return (await event_row(runtime.store.engine, event_id))["occurrences"] == count
 
             await wait_for(advanced, what="the event to advance")
-            event = await event_row(runtime.engine, event_id)
+            event = await event_row(runtime.store.engine, event_id)
             if index < 2:
                 assert event["next_occurrence"] == expected[index + 1]
                 assert event["status"] == "active"
-        event = await event_row(runtime.engine, event_id)
+        event = await event_row(runtime.store.engine, event_id)
         assert event["status"] == "completed"
         assert event["next_occurrence"] is None
-        rows = await deliveries_of(runtime.engine, event_id)
+        rows = await deliveries_of(runtime.store.engine, event_id)
         assert [row["scheduled_for"] for row in rows] == expected
     finally:
         await runtime.stop()
@@ -71,7 +71,7 @@ async def test_run_now_adds_a_delivery_without_moving_the_schedule(
 ) -> None:
     now = datetime.now(UTC)
     event_id = await add_event(
-        running.engine,
+        running.store.engine,
         key="monthly",
         pattern="0 1 15 * *",
         target_type="webhook",
@@ -79,9 +79,9 @@ async def test_run_now_adds_a_delivery_without_moving_the_schedule(
         max_occurrences=1,
         after=now,
     )
-    before = await event_row(running.engine, event_id)
+    before = await event_row(running.store.engine, event_id)
     await add_delivery(
-        running.engine,
+        running.store.engine,
         ident="msg_manual_1",
         event_id=event_id,
         event_key="monthly",
@@ -91,7 +91,7 @@ async def test_run_now_adds_a_delivery_without_moving_the_schedule(
     running.dispatch_wakeup.notify()
     await wait_for(lambda: len(sink.received) == 1, what="the manual delivery")
     assert sink.received[0].headers["webhook-id"] == "msg_manual_1"
-    after = await event_row(running.engine, event_id)
+    after = await event_row(running.store.engine, event_id)
     assert after["next_occurrence"] == before["next_occurrence"]
     assert after["occurrences"] == 0
     assert after["status"] == "active"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from onewatch.engine.roles import background_roles
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from tests.engine.support import (
     ManualClock,
     Sink,
@@ -40,7 +40,7 @@ async def test_a_postgres_outage_delays_a_fire_and_the_loops_resume(
     async with fresh_database_url("postgres", tmp_path) as url, tcp_proxy(url) as proxy:
         settings = settings_for(tmp_path, database_url=proxy.url_for(url))
         runtime = await make_runtime(settings, clock)
-        direct = create_engine(url)
+        direct = open_store(url).engine
         try:
             event_id = await add_event(
                 direct,

@@ -21,7 +21,7 @@ from tests.engine.support import (
 
 
 async def test_a_stored_host_header_is_not_sent(running: Runtime, sink: Sink) -> None:
-    engine = running.engine
+    engine = running.store.engine
     await add_action(
         engine,
         key="old",
@@ -63,7 +63,7 @@ async def test_a_stored_host_header_is_not_sent(running: Runtime, sink: Sink) ->
 
 
 async def test_a_stored_dot_segment_url_value_is_never_sent(running: Runtime, sink: Sink) -> None:
-    engine = running.engine
+    engine = running.store.engine
     event_id = await add_event(
         engine,
         key="walks-up",

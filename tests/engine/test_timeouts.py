@@ -48,9 +48,9 @@ async def node(store_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 async def _fire(runtime: Runtime, target: dict[str, Any]) -> int:
-    await add_action(runtime.engine, key="never", target=target, retry_policy=FAST_RETRIES)
+    await add_action(runtime.store.engine, key="never", target=target, retry_policy=FAST_RETRIES)
     event_id = await add_event(
-        runtime.engine,
+        runtime.store.engine,
         key="never",
         pattern=(utcnow() + timedelta(milliseconds=50)).isoformat(),
         action_key="never",
@@ -61,12 +61,12 @@ async def _fire(runtime: Runtime, target: dict[str, Any]) -> int:
 
 async def _settled_attempts(runtime: Runtime, event_id: int) -> list[dict[str, Any]]:
     async def dead() -> bool:
-        found = await deliveries_of(runtime.engine, event_id)
+        found = await deliveries_of(runtime.store.engine, event_id)
         return bool(found) and found[0]["status"] == "dead"
 
     await wait_for(dead, seconds=15, what="the hanging delivery to time out twice")
-    (delivery,) = await deliveries_of(runtime.engine, event_id)
-    return await attempts_of(runtime.engine, str(delivery["id"]))
+    (delivery,) = await deliveries_of(runtime.store.engine, event_id)
+    return await attempts_of(runtime.store.engine, str(delivery["id"]))
 
 
 async def test_action_without_timeout_gets_the_default(node: Runtime, sink: Sink) -> None:

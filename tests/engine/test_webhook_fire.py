@@ -20,7 +20,7 @@ from tests.engine.support import (
 async def test_one_shot_webhook_carries_method_url_headers_and_body(
     running: Runtime, sink: Sink
 ) -> None:
-    engine = running.engine
+    engine = running.store.engine
     await add_action(
         engine,
         key="charge",
@@ -81,7 +81,7 @@ async def test_one_shot_webhook_carries_method_url_headers_and_body(
 async def test_get_sends_no_body_and_inline_target_works(running: Runtime, sink: Sink) -> None:
     due = utcnow() + timedelta(milliseconds=100)
     await add_event(
-        running.engine,
+        running.store.engine,
         key="ping",
         pattern=due.isoformat(),
         target_type="webhook",
@@ -100,7 +100,7 @@ async def test_event_written_by_another_process_is_noticed_without_a_wakeup(
 ) -> None:
     due = utcnow() + timedelta(seconds=1.5)
     await add_event(
-        running.engine,
+        running.store.engine,
         key="from-elsewhere",
         pattern=due.isoformat(),
         target_type="webhook",

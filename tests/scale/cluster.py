@@ -26,7 +26,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.settings import Settings
-from onewatch.store.schema import deliveries, delivery_attempts, events
+from onewatch.store.records import NodeInfo
+from onewatch.store.schema import deliveries, delivery_attempts, events, nodes
 from tests.engine.processes import start_worker, wait_exit, worker_env
 
 #: How many occurrences the multi-node tests fire (the issue asks for 10,000).
@@ -169,3 +170,10 @@ async def abandoned_ids(engine: AsyncEngine) -> set[str]:
     )
     async with engine.connect() as connection:
         return set((await connection.execute(query)).scalars())
+
+
+async def nodes_of(engine: AsyncEngine) -> list[NodeInfo]:
+    """Every node's row, read straight from the table the nodes report in."""
+    async with engine.connect() as connection:
+        found = (await connection.execute(select(nodes).order_by(nodes.c.started_at))).mappings()
+        return [NodeInfo(**{**row, "roles": tuple(row["roles"])}) for row in found]

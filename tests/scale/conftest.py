@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.security.secrets_crypto import keyring_from_settings
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
 from tests.scale.cluster import kill_leftovers, start_sink
 
 
@@ -25,14 +24,14 @@ def _no_node_outlives_its_test() -> Iterator[None]:
 
 
 @pytest.fixture
-async def store(postgres_database_url: str) -> AsyncIterator[AsyncEngine]:
-    """A migrated private PostgreSQL database the nodes share."""
-    engine = create_engine(postgres_database_url)
-    await upgrade_to_head(engine)
+async def shared_engine(postgres_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated private PostgreSQL database the nodes share (the test reads its rows)."""
+    store = open_store(postgres_database_url)
+    await store.migrate()
     try:
-        yield engine
+        yield store.engine
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
 @pytest.fixture

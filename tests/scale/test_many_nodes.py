@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.queue.redis_streams import StreamNames, redis_client
 from onewatch.settings import Settings
-from onewatch.store.nodes import NodeInfo, list_nodes
+from onewatch.store.records import NodeInfo
 from onewatch.store.schema import deliveries
 from tests.backends.redis_server import RedisServer
 from tests.scale.cluster import (
@@ -30,6 +30,7 @@ from tests.scale.cluster import (
     abandoned_ids,
     insert_one_shots,
     leases,
+    nodes_of,
     only_attempt_succeeded,
     received_per_id,
     sink_count,
@@ -60,7 +61,7 @@ async def all_reported(engine: AsyncEngine) -> None:
     """Wait until each node reported in (its heartbeat): it is up and connected."""
 
     async def all_alive() -> bool:
-        return sum(node.stopped_at is None for node in await list_nodes(engine)) == NODES
+        return sum(node.stopped_at is None for node in await nodes_of(engine)) == NODES
 
     await wait_for(all_alive, seconds=90, every=POLL_SECONDS)
 
@@ -106,20 +107,20 @@ def by_pid(found: list[NodeInfo]) -> dict[int, NodeInfo]:
 
 
 async def test_three_nodes_deliver_every_occurrence_once(
-    store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
+    shared_engine: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
 ) -> None:
     nodes = Nodes(settings, tmp_path)
     began = time.monotonic()
-    await started(nodes, store)
-    await fire(store, sink)
-    assert await finish(nodes, store, began) == [0] * NODES
+    await started(nodes, shared_engine)
+    await fire(shared_engine, sink)
+    assert await finish(nodes, shared_engine, began) == [0] * NODES
 
     per_id = await received_per_id(sink, "/scale")
-    assert set(per_id) == await delivery_ids(store)
+    assert set(per_id) == await delivery_ids(shared_engine)
     assert len(per_id) == OCCURRENCES, "every occurrence delivered"
     assert max(per_id.values()) == 1, "none twice"
-    assert await abandoned_ids(store) == set()
-    reported = await list_nodes(store)
+    assert await abandoned_ids(shared_engine) == set()
+    reported = await nodes_of(shared_engine)
     assert {node.pid for node in reported} == {p.pid for p in nodes.processes}
     assert all(node.stopped_at is not None for node in reported), "each stopped cleanly"
 
@@ -159,37 +160,37 @@ def killable_nodes(settings: Settings, tmp_path: Path, **env: str) -> Nodes:
 
 
 async def kill_the_busiest_mid_run(
-    nodes: Nodes, store: AsyncEngine, sink: SinkProcess
+    nodes: Nodes, shared_engine: AsyncEngine, sink: SinkProcess
 ) -> tuple[int, set[str]]:
     """Start the nodes, fire, SIGKILL the node holding most leases once a third arrived;
     returns its index and the deliveries it held."""
     await nodes.start(NODES, distinct_leases)
-    await all_reported(store)
-    await fire(store, sink)
+    await all_reported(shared_engine)
+    await fire(shared_engine, sink)
     await until_a_third_delivered(sink)
-    victim = await busiest_node(store)
+    victim = await busiest_node(shared_engine)
     nodes.kill(victim)
     await nodes.processes[victim].wait()
     # The dead node's rows stay leased to it until its heartbeat is stale (3 s); a test
     # process starved for longer on a loaded machine reads fewer, never others'.
-    held = leases_by_node(await leases(store))
+    held = leases_by_node(await leases(shared_engine))
     return victim, {ident for ident, index in held.items() if index == victim}
 
 
 async def check_only_the_victim_doubled(
-    nodes: Nodes, store: AsyncEngine, sink: SinkProcess, victim: int, held: set[str]
+    nodes: Nodes, shared_engine: AsyncEngine, sink: SinkProcess, victim: int, held: set[str]
 ) -> None:
     per_id = await received_per_id(sink, "/scale")
-    assert set(per_id) == await delivery_ids(store)
+    assert set(per_id) == await delivery_ids(shared_engine)
     assert len(per_id) == OCCURRENCES, "every occurrence delivered"
     twice = {ident for ident, count in per_id.items() if count > 1}
     print(f"killed node {victim} held {len(held)}; {len(twice)} came twice")
     assert held, "the node was killed holding deliveries"
-    dead = by_pid(await list_nodes(store))[nodes.processes[victim].pid]
-    taken = await takeover_errors(store)
+    dead = by_pid(await nodes_of(shared_engine))[nodes.processes[victim].pid]
+    taken = await takeover_errors(shared_engine)
     # A COMMIT it sent just before SIGKILL may land after the read of ``held``: those it
     # recorded itself, once, as succeeded; the rest were taken over.
-    recorded_by_it = await only_attempt_succeeded(store, held - set(taken))
+    recorded_by_it = await only_attempt_succeeded(shared_engine, held - set(taken))
     assert held - set(taken) == recorded_by_it, "all its leases were taken over"
     assert all(dead.id in error for error in taken.values()), "only its: none from a live node"
     assert twice <= set(taken), "only what was in flight on the dead node came twice"
@@ -202,18 +203,18 @@ def exit_codes_of_survivors(codes: list[int], victim: int) -> list[int]:
 
 
 async def test_a_node_killed_mid_run_loses_nothing(
-    store: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
+    shared_engine: AsyncEngine, settings: Settings, sink: SinkProcess, tmp_path: Path
 ) -> None:
     nodes = killable_nodes(settings, tmp_path)
     began = time.monotonic()
-    victim, held = await kill_the_busiest_mid_run(nodes, store, sink)
-    codes = await finish(nodes, store, began)
+    victim, held = await kill_the_busiest_mid_run(nodes, shared_engine, sink)
+    codes = await finish(nodes, shared_engine, began)
     assert exit_codes_of_survivors(codes, victim) == [0] * (NODES - 1)
-    await check_only_the_victim_doubled(nodes, store, sink, victim, held)
+    await check_only_the_victim_doubled(nodes, shared_engine, sink, victim, held)
 
 
 async def test_queue_mode_a_node_killed_mid_run_loses_nothing(
-    store: AsyncEngine,
+    shared_engine: AsyncEngine,
     settings: Settings,
     sink: SinkProcess,
     own_redis: RedisServer,
@@ -226,7 +227,7 @@ async def test_queue_mode_a_node_killed_mid_run_loses_nothing(
         ONEWATCH_QUEUE_CLAIM_IDLE_SECONDS="3",
     )
     began = time.monotonic()
-    victim, held = await kill_the_busiest_mid_run(nodes, store, sink)
+    victim, held = await kill_the_busiest_mid_run(nodes, shared_engine, sink)
     client = redis_client(own_redis.url)
     names = StreamNames()
 
@@ -235,13 +236,13 @@ async def test_queue_mode_a_node_killed_mid_run_loses_nothing(
         return int((await client.xpending(names.stream, names.group))["pending"]) == 0
 
     try:
-        await wait_for(lambda: all_succeeded(store), seconds=150, every=POLL_SECONDS)
+        await wait_for(lambda: all_succeeded(shared_engine), seconds=150, every=POLL_SECONDS)
         await wait_for(every_entry_acknowledged, seconds=30, every=POLL_SECONDS)
     finally:
         await client.aclose()
-        codes = await finish(nodes, store, began)
+        codes = await finish(nodes, shared_engine, began)
     assert exit_codes_of_survivors(codes, victim) == [0] * (NODES - 1)
-    await check_only_the_victim_doubled(nodes, store, sink, victim, held)
+    await check_only_the_victim_doubled(nodes, shared_engine, sink, victim, held)
 
 
 async def overdue_waiting(engine: AsyncEngine) -> bool:
@@ -255,7 +256,7 @@ async def overdue_waiting(engine: AsyncEngine) -> bool:
 
 
 async def test_queue_mode_survives_a_redis_restart_mid_run(
-    store: AsyncEngine,
+    shared_engine: AsyncEngine,
     settings: Settings,
     sink: SinkProcess,
     own_redis: RedisServer,
@@ -268,16 +269,16 @@ async def test_queue_mode_survives_a_redis_restart_mid_run(
         ONEWATCH_QUEUE_REPUBLISH_SECONDS="3",
     )
     began = time.monotonic()
-    await started(nodes, store)
-    await fire(store, sink)
+    await started(nodes, shared_engine)
+    await fire(shared_engine, sink)
     await until_a_third_delivered(sink)
     own_redis.kill()
     # With the queue gone, due deliveries wait in the table (and are not lost).
-    await wait_for(lambda: overdue_waiting(store), seconds=30, every=POLL_SECONDS)
+    await wait_for(lambda: overdue_waiting(shared_engine), seconds=30, every=POLL_SECONDS)
     own_redis.start()  # empty: the stream, the group and every entry are gone
-    assert await finish(nodes, store, began) == [0] * NODES
+    assert await finish(nodes, shared_engine, began) == [0] * NODES
 
     per_id = await received_per_id(sink, "/scale")
-    assert set(per_id) == await delivery_ids(store)
+    assert set(per_id) == await delivery_ids(shared_engine)
     assert len(per_id) == OCCURRENCES, "every occurrence delivered"
     assert max(per_id.values()) == 1, "no node died: none twice"

@@ -10,14 +10,16 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from onewatch.store.database import create_engine, libpq_url
-from onewatch.store.pg_wakeup import (
+from onewatch.store import open_store
+from onewatch.store.postgres.engine import libpq_url
+from onewatch.store.postgres.wakeup import (
     DELIVERIES_CHANNEL,
     EVENTS_CHANNEL,
     PgWakeUpHub,
     notify_in_transaction,
     wakeup_hub_for,
 )
+from onewatch.wakeup import LocalWakeUp
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
@@ -25,13 +27,13 @@ pytestmark = pytest.mark.postgres
 
 async def started_hub(url: str, **options: float) -> PgWakeUpHub:
     hub = wakeup_hub_for(url, **options)
-    assert hub is not None
     await hub.start()
     return hub
 
 
 def test_sqlite_keeps_the_in_process_wakeup(tmp_path: Path) -> None:
-    assert wakeup_hub_for(f"sqlite:///{tmp_path / 'one.db'}") is None
+    store = open_store(f"sqlite:///{tmp_path / 'one.db'}")
+    assert all(isinstance(channel, LocalWakeUp) for channel in store.wakeups())
 
 
 @pytest.fixture
@@ -135,7 +137,8 @@ async def test_a_notify_in_a_transaction_is_sent_only_when_it_commits(
     postgres_database_url: str, two_nodes: tuple[PgWakeUpHub, PgWakeUpHub]
 ) -> None:
     _, b = two_nodes
-    engine = create_engine(postgres_database_url)
+    store = open_store(postgres_database_url)
+    engine = store.engine
     try:
         async with engine.connect() as connection:
             transaction = await connection.begin()
@@ -144,7 +147,7 @@ async def test_a_notify_in_a_transaction_is_sent_only_when_it_commits(
         async with engine.begin() as connection:
             await notify_in_transaction(connection, DELIVERIES_CHANNEL)
     finally:
-        await engine.dispose()
+        await store.dispose()
     assert await b.channel(DELIVERIES_CHANNEL).wait(10)
     # Notifications arrive in commit order: a rolled-back one would have come first.
     assert b.received == 1

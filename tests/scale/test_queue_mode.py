@@ -26,6 +26,7 @@ from onewatch.queue.redis_streams import (
 )
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
+from onewatch.store.base import SqlStore
 from tests.backends.redis_server import RedisServer
 from tests.scale.deliveries import (
     claim_with_lease,
@@ -88,12 +89,10 @@ async def _succeeded(engine: AsyncEngine, at_least: int) -> bool:
 
 
 async def test_no_delivery_is_lost_to_a_dead_consumer_or_a_redis_restart(
-    store_engine: AsyncEngine, own_redis: RedisServer, tmp_path: Path
+    store: SqlStore, store_engine: AsyncEngine, own_redis: RedisServer, tmp_path: Path
 ) -> None:
     names = StreamNames(stream=f"onewatch-test:{secrets.token_hex(6)}", group="dispatchers")
-    runtime = Runtime(
-        settings=Settings(data_dir=tmp_path, queue_url=own_redis.url), engine=store_engine
-    )
+    runtime = Runtime(settings=Settings(data_dir=tmp_path, queue_url=own_redis.url), store=store)
     ids = await insert_deliveries(
         store_engine, await insert_event(store_engine), TOTAL, SystemClock().now()
     )

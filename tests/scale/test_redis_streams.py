@@ -26,6 +26,7 @@ from onewatch.queue.redis_streams import (
 )
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
+from onewatch.store.base import SqlStore
 from tests.backends.redis_server import RedisServer
 from tests.conftest import redis_url
 from tests.scale.deliveries import (
@@ -78,7 +79,7 @@ async def collect(stream_source: RedisStreamSource, expected: set[str]) -> set[s
 
 
 async def test_ready_deliveries_are_published_once_and_acknowledged_after_recording(
-    store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
+    store: SqlStore, store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
 ) -> None:
     client, names = shared_redis
     event_id = await insert_event(store_engine)
@@ -86,7 +87,7 @@ async def test_ready_deliveries_are_published_once_and_acknowledged_after_record
     await insert_deliveries(store_engine, event_id, 5, due=T0 + timedelta(hours=1))
     await insert_deliveries(store_engine, event_id, 3, due=T0, status="succeeded")
     clock = ManualClock(T0 + timedelta(seconds=1))
-    relay = DeliveryRelay(store_engine, client, clock, names)
+    relay = DeliveryRelay(store, client, clock, names)
 
     assert await relay.publish_ready() == 30
     assert await relay.publish_ready() == 0  # published already, still on the stream
@@ -102,12 +103,12 @@ async def test_ready_deliveries_are_published_once_and_acknowledged_after_record
 
 
 async def test_a_retry_is_published_again_when_it_falls_due(
-    store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
+    store: SqlStore, store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
 ) -> None:
     client, names = shared_redis
     (delivery,) = await insert_deliveries(store_engine, await insert_event(store_engine), 1, T0)
     clock = ManualClock(T0)
-    relay = DeliveryRelay(store_engine, client, clock, names)
+    relay = DeliveryRelay(store, client, clock, names)
     node = source(client, names, "node-a")
     assert await relay.publish_ready() == 1
     assert await node.next_batch(10) == [delivery]
@@ -123,12 +124,12 @@ async def test_a_retry_is_published_again_when_it_falls_due(
 
 
 async def test_entries_of_a_dead_consumer_are_reclaimed_by_another(
-    store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
+    store: SqlStore, store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
 ) -> None:
     client, names = shared_redis
     ids = await insert_deliveries(store_engine, await insert_event(store_engine), 10, T0)
     clock = ManualClock(T0)
-    await DeliveryRelay(store_engine, client, clock, names).publish_ready()
+    await DeliveryRelay(store, client, clock, names).publish_ready()
     dead = source(client, names, "node-a")
     taken = await dead.next_batch(10)
     assert sorted(taken) == sorted(ids)  # node-a dies here, never acknowledging
@@ -142,12 +143,12 @@ async def test_entries_of_a_dead_consumer_are_reclaimed_by_another(
 
 
 async def test_entries_lost_by_redis_are_published_again_after_the_timeout(
-    store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
+    store: SqlStore, store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
 ) -> None:
     client, names = shared_redis
     ids = await insert_deliveries(store_engine, await insert_event(store_engine), 5, T0)
     clock = ManualClock(T0)
-    relay = DeliveryRelay(store_engine, client, clock, names, republish_after=timedelta(minutes=1))
+    relay = DeliveryRelay(store, client, clock, names, republish_after=timedelta(minutes=1))
     node = source(client, names, "node-a")
     assert await node.next_batch(10) == []  # creates the group
     assert await relay.publish_ready() == 5
@@ -161,23 +162,24 @@ async def test_entries_lost_by_redis_are_published_again_after_the_timeout(
 
 
 async def test_a_redis_restart_loses_no_delivery(
-    store_engine: AsyncEngine, own_redis: RedisServer
+    store: SqlStore, store_engine: AsyncEngine, own_redis: RedisServer
 ) -> None:
     client = redis_client(own_redis.url)
     names = unique_names()
     try:
-        await _restart_scenario(store_engine, client, names, own_redis)
+        await _restart_scenario(store, client, names, own_redis)
     finally:
         await client.aclose()
 
 
 async def _restart_scenario(
-    engine: AsyncEngine, client: Redis, names: StreamNames, server: RedisServer
+    store: SqlStore, client: Redis, names: StreamNames, server: RedisServer
 ) -> None:
+    engine = store.engine
     event_id = await insert_event(engine)
     first = await insert_deliveries(engine, event_id, 40, T0)
     clock = ManualClock(T0)
-    relay = DeliveryRelay(engine, client, clock, names, republish_after=timedelta(minutes=1))
+    relay = DeliveryRelay(store, client, clock, names, republish_after=timedelta(minutes=1))
     node = source(client, names, "node-a")
     assert await relay.publish_ready() == 40
     finished = await node.next_batch(15)
@@ -210,10 +212,10 @@ async def _all_published(engine: AsyncEngine) -> bool:
 
 
 async def test_the_relay_role_publishes_on_wake_up_and_rides_out_an_outage(
-    store_engine: AsyncEngine, own_redis: RedisServer, tmp_path: Path
+    store: SqlStore, store_engine: AsyncEngine, own_redis: RedisServer, tmp_path: Path
 ) -> None:
     settings = Settings(data_dir=tmp_path, queue_url=own_redis.url)
-    runtime = Runtime(settings=settings, engine=store_engine)
+    runtime = Runtime(settings=settings, store=store)
     names = unique_names()
     client = redis_client(own_redis.url)
     node = source(client, names, "node-a")
@@ -238,15 +240,13 @@ async def test_the_relay_role_publishes_on_wake_up_and_rides_out_an_outage(
 
 
 async def test_relays_on_several_nodes_publish_each_delivery_once(
-    store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
+    store: SqlStore, store_engine: AsyncEngine, shared_redis: tuple[Redis, StreamNames]
 ) -> None:
     if store_engine.dialect.name != "postgresql":
         pytest.skip("several relays at once is the PostgreSQL set-up (SKIP LOCKED)")
     client, names = shared_redis
     ids = await insert_deliveries(store_engine, await insert_event(store_engine), 120, T0)
-    relays = [
-        DeliveryRelay(store_engine, client, ManualClock(T0), names, batch_size=7) for _ in range(3)
-    ]
+    relays = [DeliveryRelay(store, client, ManualClock(T0), names, batch_size=7) for _ in range(3)]
     counts = await asyncio.gather(*(relay.publish_ready() for relay in relays))
     assert sum(counts) == 120
     assert await client.xlen(names.stream) == 120

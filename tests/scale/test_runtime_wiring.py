@@ -9,8 +9,8 @@ import pytest
 
 from onewatch.runtime import LocalWakeUp, Runtime
 from onewatch.settings import Settings
-from onewatch.store.nodes import list_nodes
-from onewatch.store.pg_wakeup import PgWakeUpHub
+from onewatch.store.postgres import PostgresStore
+from onewatch.store.postgres.wakeup import PgWakeUpHub
 from tests.support.waiting import wait_for
 
 
@@ -18,8 +18,13 @@ def node_settings(url: str, tmp_path: Path, roles: list[str]) -> Settings:
     return Settings(data_dir=tmp_path, database_url=url, roles=roles)  # type: ignore[arg-type]
 
 
+def _hub(runtime: Runtime) -> PgWakeUpHub | None:
+    store = runtime.store
+    return store.wakeup_hub if isinstance(store, PostgresStore) else None
+
+
 async def _connected(*runtimes: Runtime) -> bool:
-    return all(r.wakeup_hub is not None and r.wakeup_hub.connected for r in runtimes)
+    return all((hub := _hub(r)) is not None and hub.connected for r in runtimes)
 
 
 async def _settle(runtime: Runtime) -> None:
@@ -36,7 +41,7 @@ async def test_on_postgresql_a_wakeup_on_one_node_wakes_the_other(
     worker = Runtime.from_settings(
         node_settings(postgres_database_url, tmp_path, ["scheduler", "dispatcher"])
     )
-    assert isinstance(api.wakeup_hub, PgWakeUpHub)
+    assert isinstance(_hub(api), PgWakeUpHub)
     await api.start({})
     await worker.start({})
     try:
@@ -50,15 +55,16 @@ async def test_on_postgresql_a_wakeup_on_one_node_wakes_the_other(
         assert await api.dispatch_wakeup.wait(10)
 
         async def both_reported() -> bool:
-            return len(await list_nodes(api.engine)) == 2
+            return len(await api.store.list_nodes()) == 2
 
         await wait_for(both_reported)
-        roles = {node.id: node.roles for node in await list_nodes(api.engine)}
+        roles = {node.id: node.roles for node in await api.store.list_nodes()}
         assert roles == {api.node_id: ("api",), worker.node_id: ("scheduler", "dispatcher")}
     finally:
         await worker.stop()
         await api.stop()
-    assert api.wakeup_hub is not None and not api.wakeup_hub.connected
+    hub = _hub(api)
+    assert hub is not None and not hub.connected
 
 
 async def test_on_sqlite_the_node_keeps_in_process_wakeups_and_reports_itself(
@@ -66,20 +72,20 @@ async def test_on_sqlite_the_node_keeps_in_process_wakeups_and_reports_itself(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'onewatch.db'}"
     runtime = Runtime.from_settings(node_settings(url, tmp_path, ["api"]))
-    assert runtime.wakeup_hub is None
+    assert _hub(runtime) is None
     assert isinstance(runtime.wakeup, LocalWakeUp)
     await runtime.start({})
     try:
 
         async def registered() -> bool:
-            return [node.id for node in await list_nodes(runtime.engine)] == [runtime.node_id]
+            return [node.id for node in await runtime.store.list_nodes()] == [runtime.node_id]
 
         await wait_for(registered)
     finally:
         await runtime.stop()
     check = Runtime.from_settings(node_settings(url, tmp_path, ["api"]))
     try:
-        (node,) = await list_nodes(check.engine)
+        (node,) = await check.store.list_nodes()
         assert node.stopped_at is not None, "a clean stop is recorded"
     finally:
         await check.stop()

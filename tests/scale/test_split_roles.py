@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from onewatch.security.tokens import mint_token
-from onewatch.store.database import create_engine
-from onewatch.store.nodes import list_nodes
+from onewatch.store import open_store
 from tests.api.samples import event, webhook_action
 from tests.engine.processes import worker_env
 from tests.engine.support import Sink, settings_for, wait_for
@@ -101,8 +100,8 @@ async def test_an_api_node_and_a_firing_node_share_the_work_and_report_themselve
     assert {item["status"] for item in items} == {"alive"}
     assert {item["pid"] for item in items} == {api.pid, firing.pid}
     assert codes == [0, 0]
-    engine = create_engine(postgres_database_url)
+    store = open_store(postgres_database_url)
     try:
-        assert all(node.stopped_at is not None for node in await list_nodes(engine))
+        assert all(node.stopped_at is not None for node in await store.list_nodes())
     finally:
-        await engine.dispose()
+        await store.dispose()

@@ -24,7 +24,8 @@ from onewatch.queue.redis_streams import (
 )
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
-from onewatch.store.deliveries import release
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from onewatch.store.schema import deliveries
 from tests.backends.redis_server import RedisServer
 from tests.engine.support import Sink, add_event, rows, settings_for, utcnow, wait_for
@@ -51,8 +52,9 @@ def queue_settings(tmp_path: Path, store_url: str, queue_url: str) -> Settings:
     )
 
 
-async def started(settings: Settings, store_engine: AsyncEngine) -> Runtime:
-    runtime = Runtime(settings=settings, engine=store_engine)
+async def started(settings: Settings) -> Runtime:
+    """A node on its own store object (its own wake-ups), as a separate process has."""
+    runtime = Runtime(settings=settings, store=open_store(settings.resolved_database_url))
     await runtime.start(background_roles())
     return runtime
 
@@ -76,7 +78,7 @@ async def statuses(engine: AsyncEngine) -> Counter[str]:
 async def test_stream_dispatch_sends_once_and_acknowledges_every_entry(
     store_url: str, store_engine: AsyncEngine, own_redis: RedisServer, sink: Sink, tmp_path: Path
 ) -> None:
-    runtime = await started(queue_settings(tmp_path, store_url, own_redis.url), store_engine)
+    runtime = await started(queue_settings(tmp_path, store_url, own_redis.url))
     client = redis_client(own_redis.url)
     names = StreamNames()
     try:
@@ -106,7 +108,7 @@ async def test_a_clean_stop_hands_back_unsent_deliveries_to_the_other_nodes(
     store_url: str, store_engine: AsyncEngine, own_redis: RedisServer, sink: Sink, tmp_path: Path
 ) -> None:
     settings = queue_settings(tmp_path, store_url, own_redis.url)
-    first = await started(settings, store_engine)
+    first = await started(settings)
     sink.delays["/stuck"] = 30.0
     try:
         await _events(store_engine, sink, "/stuck", 3)
@@ -120,7 +122,7 @@ async def test_a_clean_stop_hands_back_unsent_deliveries_to_the_other_nodes(
     assert all(row["published_at"] is None for row in found), "handed back to the relays"
 
     sink.delays.clear()
-    second = await started(settings, store_engine)
+    second = await started(settings)
     try:
 
         async def all_succeeded() -> bool:
@@ -136,30 +138,30 @@ async def test_a_clean_stop_hands_back_unsent_deliveries_to_the_other_nodes(
 
 
 async def test_a_delivery_given_back_while_running_is_published_again_at_once(
-    store_engine: AsyncEngine, own_redis: RedisServer
+    store: SqlStore, store_engine: AsyncEngine, own_redis: RedisServer
 ) -> None:
     clock = SystemClock()
     names = StreamNames(stream="given-back", group="dispatchers")
     client = redis_client(own_redis.url)
-    relay = DeliveryRelay(store_engine, client, clock, names)  # republishes after 60 s
+    relay = DeliveryRelay(store, client, clock, names)  # republishes after 60 s
     event_id = await insert_event(store_engine)
     (ident,) = await insert_deliveries(store_engine, event_id, 1, clock.now())
     try:
         assert await relay.publish_ready() == 1
-        node_a = stream_node(store_engine, client, names, "node-a")
+        node_a = stream_node(store, client, names, "node-a")
         (claimed,) = await node_a.claim(now=clock.now(), limit=10)
         # Released unsent (a service at its quota, say), then given back to the source.
-        await release(store_engine, [(claimed.id, claimed.lease_token)], now=clock.now())
+        await store.release([(claimed.id, claimed.lease_token)], now=clock.now())
         node_a.given_back([ident])
         await node_a.close()
         assert int((await client.xpending(names.stream, names.group))["pending"]) == 0
         assert await relay.publish_ready() == 1, "published again without the 60 s wait"
-        node_b = stream_node(store_engine, client, names, "node-b")
+        node_b = stream_node(store, client, names, "node-b")
         assert [item.id for item in await node_b.claim(now=clock.now(), limit=10)] == [ident]
     finally:
         await client.aclose()
 
 
-def stream_node(engine: AsyncEngine, client: Redis, names: StreamNames, name: str) -> StreamSource:
+def stream_node(store: SqlStore, client: Redis, names: StreamNames, name: str) -> StreamSource:
     consumer = RedisStreamSource(client, name, names, block=timedelta(milliseconds=50))
-    return StreamSource(engine, consumer, lookahead_seconds=1.0, lease_seconds=30.0)
+    return StreamSource(store, consumer, lookahead_seconds=1.0, lease_seconds=30.0)

@@ -20,6 +20,8 @@ from onewatch.engine.roles import background_roles
 from onewatch.engine.stream_source import StreamSource
 from onewatch.queue.redis_streams import RedisStreamSource, StreamNames, redis_client
 from onewatch.runtime import Runtime
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from onewatch.store.schema import deliveries
 from tests.backends.redis_server import RedisServer
 from tests.engine.support import Sink, add_event, attempts_of, rows, settings_for, utcnow, wait_for
@@ -35,7 +37,12 @@ async def sink() -> AsyncIterator[Sink]:
 
 
 async def test_an_entry_taken_over_while_its_lease_is_renewed_is_sent_once(
-    store_url: str, store_engine: AsyncEngine, own_redis: RedisServer, sink: Sink, tmp_path: Path
+    store_url: str,
+    store: SqlStore,
+    store_engine: AsyncEngine,
+    own_redis: RedisServer,
+    sink: Sink,
+    tmp_path: Path,
 ) -> None:
     settings = settings_for(
         tmp_path,
@@ -45,12 +52,12 @@ async def test_an_entry_taken_over_while_its_lease_is_renewed_is_sent_once(
         http_total_timeout_seconds=10.0,
         dispatcher_shutdown_grace_seconds=0.3,
     )
-    holder = Runtime(settings=settings, engine=store_engine)
+    holder = Runtime(settings=settings, store=open_store(store_url))  # a node of its own
     names = StreamNames()
     client = redis_client(own_redis.url)
     # Another node's consumer, taking over entries idle for half a second.
     other = StreamSource(
-        store_engine,
+        store,
         RedisStreamSource(
             client,
             "other-node",

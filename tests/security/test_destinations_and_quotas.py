@@ -90,7 +90,7 @@ DENIED_ENDPOINTS = [
 async def test_denied_endpoints_are_refused_at_the_api(
     api: LiveApp, endpoint: str, rule: str
 ) -> None:
-    before = await snapshot(api.runtime.engine)
+    before = await snapshot(api.runtime.store.engine)
     kind = "graphql" if "fe80" in endpoint else "webhook"
     async with api.client(SERVICE) as http:
         action = await http.post("/v1/actions", json=_action(endpoint, kind))
@@ -105,14 +105,14 @@ async def test_denied_endpoints_are_refused_at_the_api(
         named, reason = _refusal(response)
         assert named == field
         assert f"({rule})" in reason
-    assert await snapshot(api.runtime.engine) == before
+    assert await snapshot(api.runtime.store.engine) == before
 
 
 async def test_changing_a_stored_target_to_a_denied_one_is_refused(api: LiveApp) -> None:
     async with api.client(SERVICE) as http:
         assert (await http.post("/v1/actions", json=_action("http://127.0.0.1:9/a"))).is_success
         assert (await http.post("/v1/events", json=_event())).is_success
-        before = await snapshot(api.runtime.engine)
+        before = await snapshot(api.runtime.store.engine)
         metadata = {"endpoint": "http://169.254.169.254/"}
         patched_action = await http.patch(
             f"/v1/actions/{SERVICE}/target", json={"webhook": metadata}
@@ -122,7 +122,7 @@ async def test_changing_a_stored_target_to_a_denied_one_is_refused(api: LiveApp)
     assert _refusal(patched_action)[0] == "webhook.endpoint"
     assert _refusal(patched_event)[0] == "webhook.endpoint"
     assert _refusal(put_event)[0] == "webhook.endpoint"
-    assert await snapshot(api.runtime.engine) == before
+    assert await snapshot(api.runtime.store.engine) == before
 
 
 async def test_a_placeholder_host_is_checked_once_the_event_fills_it(api: LiveApp) -> None:
@@ -133,9 +133,9 @@ async def test_a_placeholder_host_is_checked_once_the_event_fills_it(api: LiveAp
         good = {"url": {"host": "127.0.0.1", "id": "7"}}
         bad = {"url": {"host": "169.254.169.254", "id": "7"}}
         allowed = await http.post("/v1/events", json=_event("ok", action="target", params=good))
-        before = await snapshot(api.runtime.engine)
+        before = await snapshot(api.runtime.store.engine)
         refused = await http.post("/v1/events", json=_event("bad", action="target", params=bad))
-        after = await snapshot(api.runtime.engine)
+        after = await snapshot(api.runtime.store.engine)
     assert allowed.status_code == 201, allowed.text
     field, reason = _refusal(refused)
     assert field == "params.url"
@@ -196,12 +196,12 @@ async def test_event_quota_counts_live_events_and_answers_403(tmp_path: Path) ->
         assert (await http.post("/v1/events", json=_event("one"))).status_code == 201
         assert (await http.put(f"/v1/events/{SERVICE}/two", json=_event("two"))).status_code == 201
         assert (await http.post(f"/v1/events/{SERVICE}/two/pause")).status_code == 200
-        before = await snapshot(live.runtime.engine)
+        before = await snapshot(live.runtime.store.engine)
         refused = [
             await http.post("/v1/events", json=_event("three")),
             await http.put(f"/v1/events/{SERVICE}/three", json=_event("three")),
         ]
-        assert await snapshot(live.runtime.engine) == before
+        assert await snapshot(live.runtime.store.engine) == before
         async with live.client("beta") as other:
             assert (await other.post("/v1/events", json=_event("one"))).status_code == 201
         assert (await http.delete(f"/v1/events/{SERVICE}/one")).status_code == 204

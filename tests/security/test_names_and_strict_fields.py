@@ -53,7 +53,7 @@ def test_valid_service_names_are_minted() -> None:
 
 
 async def test_a_token_whose_sub_is_no_service_name_is_refused(live: LiveApp) -> None:
-    before = await snapshot(live.runtime.engine)
+    before = await snapshot(live.runtime.store.engine)
     async with live.client() as http:
         for sub in ("a/b", ".."):
             for admin in (False, True):
@@ -62,13 +62,13 @@ async def test_a_token_whose_sub_is_no_service_name_is_refused(live: LiveApp) ->
                 assert created.status_code == 401, (sub, created.text)
                 assert created.json()["error"] == "unauthorized"
                 assert "sub" in created.json()["message"]
-    assert await snapshot(live.runtime.engine) == before
+    assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_dot_keys_and_bad_service_names_are_refused_in_bodies_and_paths(
     live: LiveApp,
 ) -> None:
-    before = await snapshot(live.runtime.engine)
+    before = await snapshot(live.runtime.store.engine)
     async with live.client("ops", admin=True) as http:
         answers = [
             (await http.post("/v1/actions", json=webhook_action("..")), "key"),
@@ -83,7 +83,7 @@ async def test_dot_keys_and_bad_service_names_are_refused_in_bodies_and_paths(
     for answer, field in answers:
         assert answer.status_code == 422, answer.text
         assert [error["field"] for error in answer.json()["errors"]] == [field], answer.text
-    assert await snapshot(live.runtime.engine) == before
+    assert await snapshot(live.runtime.store.engine) == before
 
 
 async def test_a_created_item_can_be_read_and_deleted_again(live: LiveApp) -> None:

@@ -65,7 +65,7 @@ async def test_no_secret_appears_in_logs(
 
     keyring = keyring_from_settings(settings)
     runtime = app.state.runtime
-    source = SigningSecretSource(runtime.engine, keyring, clock)
+    source = SigningSecretSource(runtime.store, keyring, clock)
     signed = await source.headers("billing", "dlv_1", clock.now(), b"{}")
     structlog.get_logger("test").info("delivery.signed", headers=sorted(signed))
     connector = policy_connector(TargetPolicy(allow_loopback=False))
@@ -73,7 +73,7 @@ async def test_no_secret_appears_in_logs(
         with pytest.raises(DestinationDenied) as caught:
             await session.post("http://127.0.0.1:9/", headers=signed, data=b"{}")
     structlog.get_logger("test").warning("delivery.failed", error=str(caught.value))
-    await runtime.engine.dispose()
+    await runtime.store.dispose()
 
     captured = capfd.readouterr()
     logs = captured.out + captured.err + caplog.text

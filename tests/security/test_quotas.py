@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +22,7 @@ from onewatch.security.quotas import (
     check_event_quota,
 )
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store.base import SqlStore
 from onewatch.store.schema import events
 from tests.engine.support import Sink, add_event, make_runtime, settings_for, utcnow, wait_for
 from tests.security.conftest import bearer, build_app, served
@@ -96,13 +94,9 @@ async def test_api_answers_429_with_retry_after(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'onewatch.db'}")
-    await upgrade_to_head(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+def engine(store: SqlStore) -> AsyncEngine:
+    """The backend store's engine (``tests/backends``), to seed rows straight."""
+    return store.engine
 
 
 async def _add_event(engine: AsyncEngine, service: str, key: str, status: str) -> None:
@@ -123,21 +117,23 @@ async def _add_event(engine: AsyncEngine, service: str, key: str, status: str) -
         )
 
 
-async def test_event_quota_counts_live_events_of_the_service(engine: AsyncEngine) -> None:
+async def test_event_quota_counts_live_events_of_the_service(
+    store: SqlStore, engine: AsyncEngine
+) -> None:
     await _add_event(engine, "a", "one", "active")
     await _add_event(engine, "a", "two", "paused")
     await _add_event(engine, "a", "done", "completed")
     await _add_event(engine, "b", "one", "active")
-    async with engine.connect() as connection:
-        await check_event_quota(connection, "a", 3)
-        await check_event_quota(connection, "a", 0)  # unlimited
+    async with store.read() as tx:
+        await check_event_quota(tx, "a", 3)
+        await check_event_quota(tx, "a", 0)  # unlimited
         with pytest.raises(QuotaExceeded) as caught:
-            await check_event_quota(connection, "a", 2)
+            await check_event_quota(tx, "a", 2)
         assert caught.value.field == "service"
         assert "2 active or paused events" in caught.value.reason
         with pytest.raises(QuotaExceeded):
-            await check_event_quota(connection, "a", 3, adding=2)
-        await check_event_quota(connection, "b", 2)
+            await check_event_quota(tx, "a", 3, adding=2)
+        await check_event_quota(tx, "b", 2)
 
 
 async def test_concurrent_deliveries_are_capped_per_service() -> None:
@@ -235,8 +231,8 @@ async def test_dispatcher_caps_concurrent_deliveries_per_service(tmp_path: Path)
     try:
         with structlog.testing.capture_logs() as logs:
             await runtime.start(background_roles())
-            await _one_shots(runtime.engine, target, "noisy", 5)
-            await _one_shots(runtime.engine, target, "quiet", 1)
+            await _one_shots(runtime.store.engine, target, "noisy", 5)
+            await _one_shots(runtime.store.engine, target, "quiet", 1)
             runtime.wakeup.notify()
             await wait_for(
                 lambda: target.ids.total() == 3 and target.in_flight["noisy"] == 2,

@@ -96,7 +96,7 @@ class Matrix:
 
     @property
     def engine(self) -> AsyncEngine:
-        engine: AsyncEngine = self.app.state.runtime.engine
+        engine: AsyncEngine = self.app.state.runtime.store.engine
         return engine
 
 

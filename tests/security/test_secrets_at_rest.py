@@ -15,7 +15,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from onewatch.delivery.signing_source import SigningSecretSource
@@ -28,19 +27,11 @@ from onewatch.security.secrets_crypto import (
     keyring_from_settings,
 )
 from onewatch.settings import Settings
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from onewatch.store.schema import signing_secrets
-from onewatch.store.signing_secrets import (
-    active_secrets,
-    create_secret,
-    list_secrets,
-    reseal_all,
-    revoke_secret,
-    rotate_secrets,
-)
+from onewatch.store.transaction import SqlTransaction
 from tests.security.conftest import FixedClock
-from tests.support.databases import BACKENDS, migrated_engine
 
 
 def _key() -> bytes:
@@ -92,59 +83,59 @@ def test_keyring_from_settings(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'onewatch.db'}")
-    await upgrade_to_head(engine)
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    store = open_store(f"sqlite:///{tmp_path / 'onewatch.db'}")
+    await store.migrate()
     try:
-        yield engine
+        yield store
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
-async def test_rotation_with_overlap_and_key_rotation(engine: AsyncEngine) -> None:
+async def test_rotation_with_overlap_and_key_rotation(sqlite_store: SqlStore) -> None:
     clock = FixedClock()
     start = clock.now()
     old_keys = Keyring({"k1": _key()}, "k1")
-    async with engine.begin() as connection:
-        first = await active_secrets(connection, "billing", start, keyring=old_keys)
+    async with sqlite_store.write() as tx:
+        assert isinstance(tx, SqlTransaction)
+        connection = tx.connection
+        first = await tx.active_secrets("billing", start, keyring=old_keys)
         assert len(first) == 1  # created on first use
-        assert await active_secrets(connection, "billing", start, keyring=old_keys) == first
+        assert await tx.active_secrets("billing", start, keyring=old_keys) == first
         stored = (await connection.execute(select(signing_secrets.c.ciphertext))).scalars().all()
         assert all(first[0] not in text for text in stored)
 
-        record, new, ends = await rotate_secrets(
-            connection, old_keys, "billing", start, timedelta(hours=1)
-        )
+        record, new, ends = await tx.rotate_secrets(old_keys, "billing", start, timedelta(hours=1))
         assert ends == start + timedelta(hours=1)
-        during = await active_secrets(connection, "billing", start, keyring=old_keys)
+        during = await tx.active_secrets("billing", start, keyring=old_keys)
         assert during == [new, first[0]]
-        after = await active_secrets(connection, "billing", ends, keyring=old_keys)
+        after = await tx.active_secrets("billing", ends, keyring=old_keys)
         assert after == [new]
-        listed = await list_secrets(connection, "billing")
+        listed = await tx.list_secrets("billing")
         assert listed[0].id == record.id
         assert [item.active_at(ends) for item in listed] == [True, False]
-        assert await list_secrets(connection, "shipping") == []
+        assert await tx.list_secrets("shipping") == []
 
         # The operator adds k2 and makes it active: old rows still open, then get resealed.
         new_keys = Keyring({"k1": old_keys.keys["k1"], "k2": _key()}, "k2")
-        assert await active_secrets(connection, "billing", start, keyring=new_keys) == during
-        assert await reseal_all(connection, new_keys) == 2
-        assert await reseal_all(connection, new_keys) == 0
+        assert await tx.active_secrets("billing", start, keyring=new_keys) == during
+        assert await tx.reseal_all(new_keys) == 2
+        assert await tx.reseal_all(new_keys) == 0
         only_k2 = Keyring({"k2": new_keys.keys["k2"]}, "k2")
-        assert await active_secrets(connection, "billing", start, keyring=only_k2) == during
+        assert await tx.active_secrets("billing", start, keyring=only_k2) == during
 
         with pytest.raises(NotFound):
-            await revoke_secret(connection, "shipping", record.id, start)
-        await revoke_secret(connection, "billing", record.id, start)
+            await tx.revoke_secret("shipping", record.id, start)
+        await tx.revoke_secret("billing", record.id, start)
         with pytest.raises(NotFound):
-            await revoke_secret(connection, "billing", record.id, start)
+            await tx.revoke_secret("billing", record.id, start)
 
 
-async def test_created_secret_is_returned_once(engine: AsyncEngine) -> None:
+async def test_created_secret_is_returned_once(sqlite_store: SqlStore) -> None:
     keyring = Keyring({"k1": _key()}, "k1")
     clock = FixedClock()
-    async with engine.begin() as connection:
-        record, plaintext = await create_secret(connection, keyring, "billing", clock.now())
+    async with sqlite_store.write() as tx:
+        record, plaintext = await tx.create_secret(keyring, "billing", clock.now())
     assert plaintext.startswith("whsec_")
     assert plaintext not in repr(record)
 
@@ -177,16 +168,16 @@ async def _serve(receiver: Receiver) -> tuple[web.AppRunner, int]:
     return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
 
-async def test_signed_requests_verify_across_a_rotation(engine: AsyncEngine) -> None:
+async def test_signed_requests_verify_across_a_rotation(sqlite_store: SqlStore) -> None:
     """What the dispatcher does: policy connector + SigningSecretSource headers."""
     keyring = Keyring({"k1": _key()}, "k1")
     clock = FixedClock()
-    source = SigningSecretSource(engine, keyring, clock, cache_seconds=0)
+    source = SigningSecretSource(sqlite_store, keyring, clock, cache_seconds=0)
     old_secret = (await source.secrets_for("billing"))[0]
     old_receiver = Receiver(old_secret)
-    async with engine.begin() as connection:
-        _record, new_secret, ends = await rotate_secrets(
-            connection, keyring, "billing", clock.now(), timedelta(minutes=1)
+    async with sqlite_store.write() as tx:
+        _record, new_secret, ends = await tx.rotate_secrets(
+            keyring, "billing", clock.now(), timedelta(minutes=1)
         )
     new_receiver = Receiver(new_secret)
     runners = [await _serve(old_receiver), await _serve(new_receiver)]
@@ -214,16 +205,14 @@ async def test_signed_requests_verify_across_a_rotation(engine: AsyncEngine) -> 
     assert new_receiver.rejected == []
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_a_burst_of_first_deliveries_creates_one_secret(backend: str, tmp_path: Path) -> None:
+async def test_a_burst_of_first_deliveries_creates_one_secret(store: SqlStore) -> None:
     """Many deliveries of a new service start together: one secret is created, and the
     cache answers the rest (on PostgreSQL concurrent transactions would each create one)."""
     keyring = Keyring({"k1": _key()}, "k1")
-    async with migrated_engine(backend, tmp_path) as engine:
-        source = SigningSecretSource(engine, keyring, FixedClock(), cache_seconds=60)
-        found = await asyncio.gather(*(source.secrets_for("fresh") for _ in range(20)))
-        async with engine.connect() as connection:
-            listed = await list_secrets(connection, "fresh")
+    source = SigningSecretSource(store, keyring, FixedClock(), cache_seconds=60)
+    found = await asyncio.gather(*(source.secrets_for("fresh") for _ in range(20)))
+    async with store.read() as tx:
+        listed = await tx.list_secrets("fresh")
     assert len(listed) == 1
     assert all(secrets_in_use == found[0] for secrets_in_use in found)
     assert len(found[0]) == 1

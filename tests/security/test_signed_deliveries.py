@@ -138,7 +138,7 @@ async def test_first_delivery_creates_one_secret_and_no_record_holds_it(
 ) -> None:
     """A service without a secret gets one on its first delivery, once, even when several
     deliveries start together; no delivery row or attempt row contains it."""
-    engine = node.runtime.engine
+    engine = node.runtime.store.engine
     async with node.client(SERVICE) as http:
         assert (await http.post("/v1/events", json=_webhook_event("burst", sink))).status_code
         for _ in range(5):

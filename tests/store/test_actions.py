@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.errors import Conflict
-from onewatch.store import actions as store
-from onewatch.store.transactions import write_transaction
-from tests.support.databases import BACKENDS, migrated_engine
+from onewatch.store.base import SqlStore
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with migrated_engine(request.param, tmp_path) as engine:
-        yield engine
 
 
 def action_values(service: str = "alpha", key: str = "notify", **changes: Any) -> dict[str, Any]:
@@ -39,16 +28,16 @@ def action_values(service: str = "alpha", key: str = "notify", **changes: Any) -
     return values
 
 
-async def test_insert_get_and_unique_service_key(engine: AsyncEngine) -> None:
-    async with write_transaction(engine) as connection:
-        first = await store.insert_action(connection, action_values())
-        await store.insert_action(connection, action_values(service="beta"))
+async def test_insert_get_and_unique_service_key(store: SqlStore) -> None:
+    async with store.write() as tx:
+        first = await tx.insert_action(action_values())
+        await tx.insert_action(action_values(service="beta"))
     with pytest.raises(Conflict):
-        async with write_transaction(engine) as connection:
-            await store.insert_action(connection, action_values())
-    async with engine.connect() as connection:
-        row = await store.get_action(connection, "alpha", "notify")
-        absent = await store.get_action(connection, "gamma", "notify")
+        async with store.write() as tx:
+            await tx.insert_action(action_values())
+    async with store.read() as tx:
+        row = await tx.get_action("alpha", "notify")
+        absent = await tx.get_action("gamma", "notify")
     assert row is not None
     assert row["id"] == first
     assert row["retry_policy"] is None
@@ -56,32 +45,30 @@ async def test_insert_get_and_unique_service_key(engine: AsyncEngine) -> None:
     assert absent is None
 
 
-async def test_update_is_conditional_on_what_was_read(engine: AsyncEngine) -> None:
-    async with write_transaction(engine) as connection:
-        action_id = await store.insert_action(connection, action_values())
+async def test_update_is_conditional_on_what_was_read(store: SqlStore) -> None:
+    async with store.write() as tx:
+        action_id = await tx.insert_action(action_values())
     later = NOW + timedelta(seconds=1)
-    async with write_transaction(engine) as connection:
-        assert await store.update_action(connection, action_id, NOW, {"updated_at": later})
+    async with store.write() as tx:
+        assert await tx.update_action(action_id, NOW, {"updated_at": later})
         # A second writer that read the old row loses: nothing changes.
-        assert not await store.update_action(
-            connection, action_id, NOW, {"payload": {"x": 1}, "updated_at": later}
+        assert not await tx.update_action(
+            action_id, NOW, {"payload": {"x": 1}, "updated_at": later}
         )
-        row = await store.get_action(connection, "alpha", "notify")
+        row = await tx.get_action("alpha", "notify")
     assert row is not None
     assert row["payload"] == {}
 
 
-async def test_list_pages_by_id_and_filters_by_service(engine: AsyncEngine) -> None:
-    async with write_transaction(engine) as connection:
+async def test_list_pages_by_id_and_filters_by_service(store: SqlStore) -> None:
+    async with store.write() as tx:
         for number in range(4):
-            await store.insert_action(connection, action_values(key=f"a{number}"))
-        await store.insert_action(connection, action_values(service="beta"))
-    async with engine.connect() as connection:
-        first = await store.list_actions(connection, service="alpha", after_id=None, limit=3)
-        rest = await store.list_actions(
-            connection, service="alpha", after_id=first[-1]["id"], limit=3
-        )
-        everyone = await store.list_actions(connection, service=None, after_id=None, limit=10)
+            await tx.insert_action(action_values(key=f"a{number}"))
+        await tx.insert_action(action_values(service="beta"))
+    async with store.read() as tx:
+        first = await tx.list_actions(service="alpha", after_id=None, limit=3)
+        rest = await tx.list_actions(service="alpha", after_id=first[-1]["id"], limit=3)
+        everyone = await tx.list_actions(service=None, after_id=None, limit=10)
     assert [row["key"] for row in first] == ["a0", "a1", "a2"]
     assert [row["key"] for row in rest] == ["a3"]
     assert len(everyone) == 5

@@ -7,21 +7,21 @@ from pathlib import Path
 
 from sqlalchemy import Select, select, text
 
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from onewatch.store.last_results import _last_results_of, _recent_failures
-from onewatch.store.migrate import upgrade_to_head
 from onewatch.store.schema import audit_log
 
 
 async def _plan(tmp_path: Path, query: Select[object]) -> str:
-    engine = create_engine(f"sqlite:///{tmp_path / 'plans.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'plans.db'}")
     try:
-        await upgrade_to_head(engine)
+        await store.migrate()
+        engine = store.engine
         sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
         async with engine.connect() as connection:
             rows = (await connection.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all()
     finally:
-        await engine.dispose()
+        await store.dispose()
     return "\n".join(str(row[-1]) for row in rows)
 
 

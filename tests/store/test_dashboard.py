@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from onewatch.store import dashboard
-from onewatch.store import events as store
-from onewatch.store.transactions import read_connection, write_transaction
+from onewatch.store.base import SqlStore
 from tests.store.test_events import NOW, event_values
-from tests.support.databases import BACKENDS, migrated_engine
 
 
-@pytest.fixture(params=BACKENDS)
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with migrated_engine(request.param, tmp_path) as engine:
-        yield engine
-
-
-async def _insert(engine: AsyncEngine, *rows: dict[str, Any]) -> None:
-    async with write_transaction(engine) as connection:
+async def _insert(store: SqlStore, *rows: dict[str, Any]) -> None:
+    async with store.write() as tx:
         for row in rows:
-            await store.insert_event(connection, row)
+            await tx.insert_event(row)
 
 
-async def test_events_that_fire_together_are_one_group(engine: AsyncEngine) -> None:
+async def test_events_that_fire_together_are_one_group(store: SqlStore) -> None:
     later = NOW + timedelta(minutes=1)
     await _insert(
-        engine,
+        store,
         # Three alike, though each has fired a different number of times (no limit).
         *[event_values(f"same{n}", occurrences=n) for n in range(3)],
         event_values("other-next", next_occurrence=later),
@@ -43,8 +29,8 @@ async def test_events_that_fire_together_are_one_group(engine: AsyncEngine) -> N
         event_values("beyond", next_occurrence=NOW + timedelta(days=2)),
         event_values("theirs", service="beta"),
     )
-    async with read_connection(engine) as connection:
-        groups = await dashboard.active_schedules_due_by(connection, "alpha", NOW + timedelta(1))
+    async with store.read() as tx:
+        groups = await tx.active_schedules_due_by("alpha", NOW + timedelta(1))
     found = sorted(
         (row["events"], row["next_occurrence"], row["max_occurrences"], row["occurrences"])
         for row in groups

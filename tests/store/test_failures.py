@@ -15,20 +15,20 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from onewatch.errors import StorageFull, StoreUnavailable
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
 from onewatch.store.failures import store_failure
 
 
 async def _error_from(url: str, *statements: str) -> BaseException:
-    engine = create_engine(url)
+    store = open_store(url)
     try:
-        async with engine.begin() as connection:
+        async with store.engine.begin() as connection:
             for statement in statements:
                 await connection.execute(text(statement))
     except Exception as exc:
         return exc
     finally:
-        await engine.dispose()
+        await store.dispose()
     raise AssertionError(f"{statements!r} did not fail")
 
 
@@ -39,11 +39,11 @@ async def test_a_refused_postgres_connection_is_unavailable() -> None:
 
 async def test_sqlite_full_is_storage_full_and_a_constraint_is_a_bug(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'f.db'}"
-    engine = create_engine(url)
-    async with engine.begin() as connection:
+    store = open_store(url)
+    async with store.engine.begin() as connection:
         await connection.execute(text("CREATE TABLE t (v TEXT UNIQUE)"))
         await connection.execute(text("INSERT INTO t VALUES ('a')"))
-    await engine.dispose()
+    await store.dispose()
     full = await _error_from(
         url, "PRAGMA max_page_count = 2", "INSERT INTO t SELECT hex(randomblob(5000))"
     )

@@ -12,14 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, select, text
 
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import (
-    HEAD_REVISION,
-    alembic_config,
-    head_revisions,
-    is_current,
-    upgrade_to_head,
-)
+from onewatch.store import open_store
+from onewatch.store.migrate import HEAD_REVISION, alembic_config, head_revisions
 from onewatch.store.schema import events, metadata
 
 
@@ -43,45 +37,46 @@ def test_head_revision_is_alembics_head() -> None:
 
 
 async def test_migrated_schema_matches_metadata(blank_store_url: str) -> None:
-    engine = create_engine(blank_store_url)
+    store = open_store(blank_store_url)
     try:
-        assert not await is_current(engine)
-        await upgrade_to_head(engine)
-        await upgrade_to_head(engine)  # a second run is a no-op
-        assert await is_current(engine)
-        async with engine.connect() as connection:
+        assert not await store.is_current()
+        await store.migrate()
+        await store.migrate()  # a second run is a no-op
+        assert await store.is_current()
+        async with store.engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
 async def test_downgrade_to_base_then_upgrade_again(blank_store_url: str) -> None:
-    engine = create_engine(blank_store_url)
+    store = open_store(blank_store_url)
+    engine = store.engine
     try:
-        await upgrade_to_head(engine)
+        await store.migrate()
         async with engine.begin() as connection:
             await connection.run_sync(_downgrade_to_base)
         async with engine.connect() as connection:
             assert await connection.run_sync(_table_names) <= {"alembic_version"}
-        await upgrade_to_head(engine)
+        await store.migrate()
         async with engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
     finally:
-        await engine.dispose()
+        await store.dispose()
 
 
 async def test_nodes_starting_together_migrate_once(blank_store_url: str) -> None:
     if not blank_store_url.startswith("postgresql"):
         pytest.skip("several nodes on one store is the PostgreSQL set-up")
-    engines = [create_engine(blank_store_url) for _ in range(3)]
+    stores = [open_store(blank_store_url) for _ in range(3)]
     try:
-        await asyncio.gather(*(upgrade_to_head(engine) for engine in engines))
-        assert await is_current(engines[0])
-        async with engines[0].connect() as connection:
+        await asyncio.gather(*(store.migrate() for store in stores))
+        assert await stores[0].is_current()
+        async with stores[0].engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
     finally:
-        for engine in engines:
-            await engine.dispose()
+        for store in stores:
+            await store.dispose()
 
 
 def _upgrade_to_0004(connection: Connection) -> None:
@@ -102,14 +97,15 @@ _OLD_EVENT = (
 
 async def test_sqlite_instants_become_integers_and_back(tmp_path: Path) -> None:
     """0005 rewrites the text instants 0001-0004 stored; the type then reads them exactly."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'onewatch.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'onewatch.db'}")
+    engine = store.engine
     query = select(events.c.next_occurrence, events.c.created_at, events.c.updated_at)
     raw = text("SELECT next_occurrence, typeof(next_occurrence), created_at FROM events")
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade_to_0004)
             await connection.execute(text(_OLD_EVENT))
-        await upgrade_to_head(engine)
+        await store.migrate()
         async with engine.connect() as connection:
             row = (await connection.execute(query)).one()
             assert (await connection.execute(raw)).one()[1] == "integer"
@@ -123,4 +119,4 @@ async def test_sqlite_instants_become_integers_and_back(tmp_path: Path) -> None:
             back = (await connection.execute(raw)).one()
         assert tuple(back) == ("2026-03-15 04:00:00.123456", "text", "1969-12-31 23:59:59.500000")
     finally:
-        await engine.dispose()
+        await store.dispose()

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects import sqlite
 
-from onewatch.store import events as store
-from onewatch.store.one_trip import OneTripInsert
-from onewatch.store.transactions import write_transaction
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
+from onewatch.store.events import insert_new_events_statement
+from onewatch.store.sqlite.one_trip import OneTripInsert
+from onewatch.store.transaction import SqlTransaction
 from tests.store.test_events import event_values
-from tests.support.databases import BACKENDS, migrated_engine
 
 #: An instant given in another zone: stored as UTC microseconds, read back in UTC.
 START = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=2)))
-
-
-@pytest.fixture(params=BACKENDS)
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with migrated_engine(request.param, tmp_path) as engine:
-        yield engine
 
 
 def _varied() -> list[dict[str, object]]:
@@ -47,17 +40,18 @@ def _varied() -> list[dict[str, object]]:
     ]
 
 
-async def test_returned_rows_equal_what_the_store_reads_back(engine: AsyncEngine) -> None:
-    async with write_transaction(engine) as connection:
-        await store.insert_new_events(connection, [event_values("taken")])
+async def test_returned_rows_equal_what_the_store_reads_back(store: SqlStore) -> None:
+    # On SQLite the store's one-trip insert; on PostgreSQL SQLAlchemy's own path.
+    async with store.write() as tx:
+        await tx.insert_new_events([event_values("taken")])
     refused = event_values("taken", start_at=None, end_at=None, title="refused: it exists")
     rows = [*_varied(), refused]
-    async with write_transaction(engine) as connection:
-        returned = await store.insert_new_events(connection, rows)
+    async with store.write() as tx:
+        returned = await tx.insert_new_events(rows)
     assert sorted(key for _, key in returned) == ["by-action", "plain", "zoned"]
-    async with engine.connect() as connection:
+    async with store.read() as tx:
         for (service, key), row in returned.items():
-            stored = await store.get_event(connection, service, key)
+            stored = await tx.get_event(service, key)
             assert stored is not None
             assert dict(row) == dict(stored), key
     assert returned[("alpha", "zoned")]["start_at"] == START.astimezone(UTC)
@@ -68,11 +62,14 @@ async def test_many_rows_are_split_over_statements_under_the_parameter_limit(
     tmp_path: Path,
 ) -> None:
     # Seventeen columns a row: a limit of 40 parameters puts two rows in each statement.
-    one_trip = OneTripInsert(store._INSERT_NEW_EVENTS["sqlite"], max_parameters=40)
+    one_trip = OneTripInsert(insert_new_events_statement(sqlite.insert), max_parameters=40)
     rows = [event_values(f"k{index}") for index in range(5)]
-    async with (
-        migrated_engine("sqlite", tmp_path) as engine,
-        write_transaction(engine) as connection,
-    ):
-        returned = await one_trip.execute(connection, rows)
+    store = open_store(f"sqlite:///{tmp_path / 'onewatch.db'}")
+    try:
+        await store.migrate()
+        async with store.write() as tx:
+            assert isinstance(tx, SqlTransaction)
+            returned = await one_trip.execute(tx.connection, rows)
+    finally:
+        await store.dispose()
     assert sorted(row["key"] for row in returned) == [f"k{index}" for index in range(5)]

@@ -9,17 +9,27 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from onewatch.store.schema import events
-from onewatch.store.transactions import write_transaction
+from onewatch.store.transaction import SqlTransaction
 from tests.store.test_events import event_values
-from tests.support.databases import migrated_engine
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
     # Used one request at a time, the pool holds one connection: each checkout is it.
-    async with migrated_engine("sqlite", tmp_path) as engine:
-        yield engine
+    store = open_store(f"sqlite:///{tmp_path / 'onewatch.db'}")
+    try:
+        await store.migrate()
+        yield store
+    finally:
+        await store.dispose()
+
+
+@pytest.fixture
+def engine(sqlite_store: SqlStore) -> AsyncEngine:
+    return sqlite_store.engine
 
 
 async def _count(engine: AsyncEngine) -> int:
@@ -58,19 +68,25 @@ async def test_a_transaction_left_open_is_rolled_back_on_return(engine: AsyncEng
         assert not driver.in_transaction
 
 
-async def test_a_committed_transaction_needs_no_rollback(engine: AsyncEngine) -> None:
+async def test_a_committed_transaction_needs_no_rollback(
+    sqlite_store: SqlStore, engine: AsyncEngine
+) -> None:
     rollbacks = await _count_rollbacks(engine)  # the pool's only connection so far
-    async with write_transaction(engine) as connection:
-        await connection.execute(events.insert(), [event_values("kept")])
+    async with sqlite_store.write() as tx:
+        assert isinstance(tx, SqlTransaction)
+        await tx.connection.execute(events.insert(), [event_values("kept")])
     assert rollbacks == []
     assert await _count(engine) == 1
 
 
-async def test_a_failed_transaction_still_rolls_back(engine: AsyncEngine) -> None:
+async def test_a_failed_transaction_still_rolls_back(
+    sqlite_store: SqlStore, engine: AsyncEngine
+) -> None:
     rollbacks = await _count_rollbacks(engine)
     with pytest.raises(RuntimeError):
-        async with write_transaction(engine) as connection:
-            await connection.execute(events.insert(), [event_values("lost")])
+        async with sqlite_store.write() as tx:
+            assert isinstance(tx, SqlTransaction)
+            await tx.connection.execute(events.insert(), [event_values("lost")])
             raise RuntimeError("the caller failed mid-transaction")
     assert rollbacks == ["rollback"]
     assert await _count(engine) == 0

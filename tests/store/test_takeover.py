@@ -10,19 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from onewatch.store.deliveries import (
-    ClaimedDelivery,
-    claim_by_ids,
-    claim_ready,
-    reclaim_expired,
-    record_outcomes,
-)
-from onewatch.store.nodes import NodeInfo, mark_stopped, register_node
+from onewatch.store.base import SqlStore
+from onewatch.store.records import ClaimedDelivery, NodeInfo
 from tests.engine.support import attempts_of
 from tests.store.test_deliveries import T0, _event, _fire, _outcome
-from tests.store.test_deliveries import engine as engine  # the backend fixture
 
 NOW = T0 + timedelta(seconds=1)
 #: The take-over time the tests use; the lease is far longer, as by default.
@@ -42,72 +33,71 @@ def _node(ident: str, heartbeat_at: datetime) -> NodeInfo:
     )
 
 
-async def _claim_one(engine: AsyncEngine, holder: str | None) -> ClaimedDelivery:
-    claimed = await claim_ready(
-        engine, now=NOW, horizon=NOW, limit=1, lease_seconds=LEASE_SECONDS, holder=holder
+async def _claim_one(store: SqlStore, holder: str | None) -> ClaimedDelivery:
+    claimed = await store.claim_ready(
+        now=NOW, horizon=NOW, limit=1, lease_seconds=LEASE_SECONDS, holder=holder
     )
     assert len(claimed) == 1
     return claimed[0]
 
 
-async def _reclaim(engine: AsyncEngine, at: datetime, me: str = "survivor") -> int:
-    return await reclaim_expired(engine, now=at, dead_after=DEAD_AFTER, me=me)
+async def _reclaim(store: SqlStore, at: datetime, me: str = "survivor") -> int:
+    return await store.reclaim_expired(now=at, dead_after=DEAD_AFTER, me=me)
 
 
 async def test_a_dead_nodes_lease_is_taken_over_long_before_it_expires(
-    engine: AsyncEngine,
+    store: SqlStore,
 ) -> None:
     for key in ("dead", "alive", "mine", "unknown"):
-        await _event(engine, key)
-    await _fire(engine)
-    await register_node(engine, _node("dead", NOW - timedelta(seconds=4)))
-    await register_node(engine, _node("alive", NOW))
-    await register_node(engine, _node("survivor", NOW - timedelta(seconds=10)))
-    dead = await _claim_one(engine, "dead")
+        await _event(store, key)
+    await _fire(store)
+    await store.register_node(_node("dead", NOW - timedelta(seconds=4)))
+    await store.register_node(_node("alive", NOW))
+    await store.register_node(_node("survivor", NOW - timedelta(seconds=10)))
+    dead = await _claim_one(store, "dead")
     for holder in ("alive", "survivor", "unregistered"):
-        await _claim_one(engine, holder)
+        await _claim_one(store, holder)
 
     # Only the dead node's lease goes, 59 s before it would have expired.
-    assert await _reclaim(engine, NOW) == 1
-    assert [a["outcome"] for a in await attempts_of(engine, dead.id)] == ["abandoned"]
-    again = await claim_by_ids(engine, [dead.id], now=NOW, lease_seconds=LEASE_SECONDS)
+    assert await _reclaim(store, NOW) == 1
+    assert [a["outcome"] for a in await attempts_of(store.engine, dead.id)] == ["abandoned"]
+    again = await store.claim_by_ids([dead.id], now=NOW, lease_seconds=LEASE_SECONDS)
     assert [item.id for item in again] == [dead.id]
     # The dead node's result, should it still arrive, is refused.
-    assert await record_outcomes(engine, [_outcome(dead)], now=NOW) == []
-    assert await _reclaim(engine, NOW) == 0
+    assert await store.record_outcomes([_outcome(dead)], now=NOW) == []
+    assert await _reclaim(store, NOW) == 0
 
 
-async def test_a_stopped_nodes_leftover_lease_is_taken_over_at_once(engine: AsyncEngine) -> None:
-    await _event(engine, "a")
-    await _fire(engine)
-    await register_node(engine, _node("stopping", NOW))
-    item = await _claim_one(engine, "stopping")
-    assert await _reclaim(engine, NOW) == 0
-    await mark_stopped(engine, "stopping", NOW)
-    assert await _reclaim(engine, NOW) == 1
-    assert await record_outcomes(engine, [_outcome(item)], now=NOW) == []
+async def test_a_stopped_nodes_leftover_lease_is_taken_over_at_once(store: SqlStore) -> None:
+    await _event(store, "a")
+    await _fire(store)
+    await store.register_node(_node("stopping", NOW))
+    item = await _claim_one(store, "stopping")
+    assert await _reclaim(store, NOW) == 0
+    await store.mark_stopped("stopping", NOW)
+    assert await _reclaim(store, NOW) == 1
+    assert await store.record_outcomes([_outcome(item)], now=NOW) == []
 
 
 async def test_a_lease_taken_over_ahead_of_its_instant_stays_due_then(
-    engine: AsyncEngine,
+    store: SqlStore,
 ) -> None:
-    await _event(engine, "a")
-    await _fire(engine)
-    await register_node(engine, _node("dead", NOW - timedelta(seconds=10)))
+    await _event(store, "a")
+    await _fire(store)
+    await store.register_node(_node("dead", NOW - timedelta(seconds=10)))
     # Claimed a look-ahead early: due at NOW, taken over at NOW - 1 s.
     early = NOW - timedelta(seconds=1)
-    claimed = await claim_ready(
-        engine,
+    claimed = await store.claim_ready(
         now=early,
         horizon=NOW,
         limit=1,
         lease_seconds=LEASE_SECONDS,
         holder="dead",
     )
-    assert await _reclaim(engine, early) == 1
-    ready_early = await claim_ready(
-        engine, now=early, horizon=early, limit=1, lease_seconds=LEASE_SECONDS
+    assert await _reclaim(store, early) == 1
+    ready_early = await store.claim_ready(
+        now=early, horizon=early, limit=1, lease_seconds=LEASE_SECONDS
     )
     assert ready_early == []
-    ready = await claim_ready(engine, now=NOW, horizon=NOW, limit=1, lease_seconds=LEASE_SECONDS)
+    ready = await store.claim_ready(now=NOW, horizon=NOW, limit=1, lease_seconds=LEASE_SECONDS)
     assert [item.id for item in ready] == [claimed[0].id]

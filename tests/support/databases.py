@@ -14,10 +14,9 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onewatch.store.database import create_engine
-from onewatch.store.migrate import upgrade_to_head
+from onewatch.store import open_store
+from onewatch.store.base import SqlStore
 from tests.conftest import postgres_url
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -31,23 +30,24 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]
         return
     server = postgres_url()
     name = f"onewatch_test_{uuid4().hex[:16]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = open_store(server, isolation_level="AUTOCOMMIT")
     try:
-        async with admin.connect() as connection:
+        async with admin.engine.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as connection:
+        async with admin.engine.connect() as connection:
             await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
 
 
 @asynccontextmanager
-async def migrated_engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def migrated_store(backend: str, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """A fresh, migrated store (``open_store``), disposed afterwards."""
     async with fresh_database_url(backend, tmp_path) as url:
-        engine = create_engine(url)
+        store = open_store(url)
         try:
-            await upgrade_to_head(engine)
-            yield engine
+            await store.migrate()
+            yield store
         finally:
-            await engine.dispose()
+            await store.dispose()

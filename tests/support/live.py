@@ -29,7 +29,8 @@ from onewatch.clock import Clock, SystemClock
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import mint_token
 from onewatch.settings import Role, Settings
-from onewatch.store.database import create_engine
+from onewatch.store import open_store
+from onewatch.store.postgres import PostgresStore
 from tests.support.waiting import wait_for
 
 TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes-long"
@@ -109,7 +110,7 @@ async def live_app(
     settings = settings or node_settings(tmp_path, roles, database_url)
     runtime = Runtime(
         settings=settings,
-        engine=create_engine(settings.resolved_database_url),
+        store=open_store(settings.resolved_database_url),
         clock=clock or SystemClock(),
     )
     app = create_app(runtime)
@@ -120,9 +121,27 @@ async def live_app(
     task = asyncio.create_task(server.serve())
     try:
         await _wait_started(server, task)
+        await _settle_wakeups(runtime)
         port = server.servers[0].sockets[0].getsockname()[1]
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
         yield LiveApp(f"http://127.0.0.1:{port}", runtime, secret)
     finally:
         server.should_exit = True
         await task
+
+
+async def _settle_wakeups(runtime: Runtime) -> None:
+    """On PostgreSQL, once the LISTEN connection is up, consume the wake-up its connecting
+    gave every channel (notifications may have been missed before it), so a test sees
+    only the wake-ups its own requests cause."""
+    store = runtime.store
+    if not isinstance(store, PostgresStore):
+        return
+    hub = store.wakeup_hub
+
+    async def connected() -> bool:
+        return hub.connected
+
+    await wait_for(connected, what="the wake-up listener to connect")
+    await runtime.wakeup.wait(0)
+    await runtime.dispatch_wakeup.wait(0)

@@ -36,7 +36,7 @@ async def _ran(live: LiveApp, service: str, key: str, status: str, code: int, ag
     async with live.client(service) as api:
         delivery = (await api.post(f"/v1/events/{service}/{key}/trigger")).json()
     when = live.runtime.clock.now() + timedelta(minutes=ago)
-    async with live.runtime.engine.begin() as connection:
+    async with live.runtime.store.engine.begin() as connection:
         await connection.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery["id"])
@@ -65,7 +65,7 @@ async def _post(
 
 
 async def _statuses(live: LiveApp) -> dict[str, str]:
-    async with live.runtime.engine.connect() as connection:
+    async with live.runtime.store.engine.connect() as connection:
         rows = await connection.execute(select(events.c.service, events.c.key, events.c.status))
     return {f"{service}/{key}": status for service, key, status in rows}
 
@@ -125,7 +125,7 @@ async def test_bulk_pause_and_resume_change_only_ones_own_each_audited(live: Liv
         "alpha/c": "active",
         "beta/theirs": "active",
     }
-    async with live.runtime.engine.connect() as connection:
+    async with live.runtime.store.engine.connect() as connection:
         rows = await connection.execute(
             select(audit_log.c.resource_key, audit_log.c.action, audit_log.c.actor, audit_log.c.via)
             .where(audit_log.c.action.in_(("pause", "resume")))
@@ -181,7 +181,7 @@ async def test_the_deliveries_page_filters_and_redrives_the_chosen_dead(live: Li
     assert redriven.status_code == 303
     assert redriven.headers["location"].startswith("/ui/deliveries?status=dead&")
     assert "count=1" in redriven.headers["location"]
-    async with live.runtime.engine.connect() as connection:
+    async with live.runtime.store.engine.connect() as connection:
         statuses = dict(
             (await connection.execute(select(deliveries.c.id, deliveries.c.status))).all()
         )

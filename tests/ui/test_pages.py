@@ -222,7 +222,7 @@ async def _dead_delivery(live: LiveApp, service: str, key: str) -> str:
     async with live.client(service) as api:
         delivery = (await api.post(f"/v1/events/{service}/{key}/trigger")).json()
     now = live.runtime.clock.now()
-    async with live.runtime.engine.begin() as connection:
+    async with live.runtime.store.engine.begin() as connection:
         await connection.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery["id"])
@@ -244,7 +244,7 @@ async def _dead_delivery(live: LiveApp, service: str, key: str) -> str:
 
 
 async def _statuses(live: LiveApp) -> dict[str, str]:
-    async with live.runtime.engine.connect() as connection:
+    async with live.runtime.store.engine.connect() as connection:
         found = await connection.execute(select(deliveries.c.id, deliveries.c.status))
     return {row.id: row.status for row in found}
 
@@ -292,7 +292,7 @@ async def test_actions_list_and_the_events_using_each(live: LiveApp) -> None:
 
 async def test_unknown_pages_and_refusals_answer_in_html(live: LiveApp) -> None:
     await _create(live, "alpha", _event("done"))
-    async with live.runtime.engine.begin() as connection:
+    async with live.runtime.store.engine.begin() as connection:
         await connection.execute(update(events).values(status="completed"))
     async with browser(live, "alpha") as http:
         missing = await http.get("/ui/no-such-page")
@@ -309,7 +309,7 @@ async def test_unknown_pages_and_refusals_answer_in_html(live: LiveApp) -> None:
 async def test_run_now_lists_above_an_earlier_scheduled_fire(live: LiveApp) -> None:
     await _create(live, "alpha", _event("both"))
     now = live.runtime.clock.now()
-    async with live.runtime.engine.begin() as connection:
+    async with live.runtime.store.engine.begin() as connection:
         event_id = (
             await connection.execute(select(events.c.id).where(events.c.key == "both"))
         ).scalar_one()

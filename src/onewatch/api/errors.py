@@ -34,7 +34,7 @@ from onewatch.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from onewatch.store.failures import store_failure
+from onewatch.store import store_failure
 
 log = structlog.get_logger("onewatch.api")
 

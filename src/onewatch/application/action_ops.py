@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.application.audit import Actor, action_document, entry
 from onewatch.application.races import retry_lost_race
@@ -19,10 +18,8 @@ from onewatch.clock import Clock
 from onewatch.delivery.target_policy import TargetPolicy
 from onewatch.domain.documents import ActionDocument, placeholders
 from onewatch.errors import Conflict, NotFound, ValidationFailed
-from onewatch.store import actions as store
-from onewatch.store.audit import record_audit
-from onewatch.store.transactions import write_transaction
-from onewatch.store.types import StoredRow
+from onewatch.ports import Store, StoreTransaction
+from onewatch.store.records import StoredRow
 
 
 @dataclass(frozen=True)
@@ -54,22 +51,20 @@ def _unchanged(row: RowMapping, definition: dict[str, Any]) -> bool:
     return all(row[name] == value for name, value in definition.items())
 
 
-async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMapping:
-    row = await store.get_action(connection, service, key)
+async def _reload(tx: StoreTransaction, service: str, key: str) -> RowMapping:
+    row = await tx.get_action(service, key)
     assert row is not None
     return row
 
 
 async def _check_users_still_served(
-    connection: AsyncConnection, service: str, document: ActionDocument
+    tx: StoreTransaction, service: str, document: ActionDocument
 ) -> None:
     """A changed endpoint must not need a placeholder that an existing event lacks."""
     needed = placeholders(document.target.endpoint)
     if not needed:
         return
-    for event_key, params in await store.url_params_of_events_using(
-        connection, service, document.key
-    ):
+    for event_key, params in await tx.url_params_of_events_using(service, document.key):
         missing = needed - set((params or {}).get("url", {}))
         if missing:
             raise ValidationFailed(
@@ -88,7 +83,7 @@ def check_destination(policy: TargetPolicy, document: ActionDocument) -> None:
 
 
 async def create_action(
-    engine: AsyncEngine,
+    store: Store,
     clock: Clock,
     service: str,
     document: ActionDocument,
@@ -97,12 +92,12 @@ async def create_action(
     actor: Actor,
 ) -> Written:
     check_destination(policy, document)
-    async with write_transaction(engine) as connection:
-        return await _insert(connection, clock, service, document, actor)
+    async with store.write() as tx:
+        return await _insert(tx, clock, service, document, actor)
 
 
 async def replace_action(
-    engine: AsyncEngine,
+    store: Store,
     clock: Clock,
     service: str,
     document: ActionDocument,
@@ -114,11 +109,11 @@ async def replace_action(
     check_destination(policy, document)
 
     async def attempt() -> Written:
-        async with write_transaction(engine) as connection:
-            current = await store.get_action(connection, service, document.key)
+        async with store.write() as tx:
+            current = await tx.get_action(service, document.key)
             if current is None:
-                return await _insert(connection, clock, service, document, actor)
-            return await _overwrite(connection, clock, current, document, actor)
+                return await _insert(tx, clock, service, document, actor)
+            return await _overwrite(tx, clock, current, document, actor)
 
     return await retry_lost_race(attempt)
 
@@ -128,7 +123,7 @@ def _audited(service: str, key: str) -> tuple[str, str, str]:
 
 
 async def _insert(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     clock: Clock,
     service: str,
     document: ActionDocument,
@@ -136,15 +131,15 @@ async def _insert(
 ) -> Written:
     now = clock.now()
     values = {**action_definition(service, document), "created_at": now, "updated_at": now}
-    await store.insert_action(connection, values)
-    row = await _reload(connection, service, document.key)
+    await tx.insert_action(values)
+    row = await _reload(tx, service, document.key)
     target = _audited(service, document.key)
-    await record_audit(connection, entry(actor, now, target, "create", None, action_document(row)))
+    await tx.record_audits([entry(actor, now, target, "create", None, action_document(row))])
     return Written(row, created=True)
 
 
 async def _overwrite(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     clock: Clock,
     current: RowMapping,
     document: ActionDocument,
@@ -154,12 +149,12 @@ async def _overwrite(
     definition = action_definition(service, document)
     if _unchanged(current, definition):
         return Written(current, changed=False)
-    await _check_users_still_served(connection, service, document)
+    await _check_users_still_served(tx, service, document)
     now = clock.now()
     values = {**definition, "updated_at": now}
-    if not await store.update_action(connection, current["id"], current["updated_at"], values):
+    if not await tx.update_action(current["id"], current["updated_at"], values):
         raise Conflict("the action changed while this request ran; retry")
-    row = await _reload(connection, service, document.key)
+    row = await _reload(tx, service, document.key)
     change = entry(
         actor,
         now,
@@ -168,12 +163,12 @@ async def _overwrite(
         action_document(current),
         action_document(row),
     )
-    await record_audit(connection, change)
+    await tx.record_audits([change])
     return Written(row)
 
 
 async def update_action(
-    engine: AsyncEngine,
+    store: Store,
     clock: Clock,
     service: str,
     key: str,
@@ -183,30 +178,30 @@ async def update_action(
     actor: Actor,
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
-    async with write_transaction(engine) as connection:
-        current = await store.get_action(connection, service, key)
+    async with store.write() as tx:
+        current = await tx.get_action(service, key)
         if current is None:
             raise NotFound(f"no action {service}/{key}")
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an action cannot change", field="key")
         check_destination(policy, document)
-        return await _overwrite(connection, clock, current, document, actor)
+        return await _overwrite(tx, clock, current, document, actor)
 
 
 async def remove_action(
-    engine: AsyncEngine, service: str, key: str, *, clock: Clock, actor: Actor
+    store: Store, service: str, key: str, *, clock: Clock, actor: Actor
 ) -> None:
     """Delete an action no event uses (an event's action must always exist)."""
-    async with write_transaction(engine) as connection:
-        current = await store.get_action(connection, service, key)
+    async with store.write() as tx:
+        current = await tx.get_action(service, key)
         if current is None:
             raise NotFound(f"no action {service}/{key}")
-        users = await store.count_events_using(connection, service, key)
+        users = await tx.count_events_using(service, key)
         if users:
             raise Conflict(f"{users} event(s) still use this action; change or delete them first")
-        await store.delete_action(connection, current["id"])
+        await tx.delete_action(current["id"])
         change = entry(
             actor, clock.now(), _audited(service, key), "delete", action_document(current)
         )
-        await record_audit(connection, change)
+        await tx.record_audits([change])

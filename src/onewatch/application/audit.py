@@ -1,8 +1,8 @@
 """The audit log's entries: who changed what, from which document to which, secrets left out.
 
 Every operation that changes an action, an event, a calendar or a signing secret writes
-its entry with ``store.audit.record_audit`` on the connection of the change, so the
-entry commits with the change or not at all. ``before``/``after`` are the documents as
+its entry with ``StoreTransaction.record_audits`` in the transaction of the change, so
+the entry commits with the change or not at all. ``before``/``after`` are the documents as
 the API shows them (``application.render``), with what looks secret replaced by
 ``REDACTED``: the values of headers whose name looks like a credential
 (``Authorization``, ``X-Api-Key``, ``Cookie``...), a password in an endpoint's URL and
@@ -25,12 +25,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from onewatch.application.render import action_json, event_json
+from onewatch.ports import StoreTransaction
 from onewatch.security.tokens import Principal
-from onewatch.store.audit import AuditEntry, JsonText, record_audit
-from onewatch.store.types import StoredRow
+from onewatch.store.records import AuditEntry, JsonText, StoredRow
 
 __all__ = [
     "REDACTED",
@@ -178,7 +176,7 @@ def entry(
 
 
 async def audit_change(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     actor: Actor,
     at: datetime,
     target: tuple[str, str, str],
@@ -192,4 +190,4 @@ async def audit_change(
     """
     safe_before = None if before is None else redact_document(before)
     safe_after = None if after is None else redact_document(after)
-    await record_audit(connection, entry(actor, at, target, action, safe_before, safe_after))
+    await tx.record_audits([entry(actor, at, target, action, safe_before, safe_after)])

@@ -5,7 +5,7 @@ the document says, under exactly PUT's rules. An item's refusal is that item's a
 only. Items are written a chunk per transaction (the writer is held for one chunk, then
 the scheduler gets its turn): in each, one query reads the chunk's stored events, one
 the actions its new events name, one count per service checks the event quota, and the
-new events go in one multi-row insert (``store.events.insert_new_events``). Every answer
+new events go in one multi-row insert (``StoreTransaction.insert_new_events``). Every answer
 is a row the database returned after the write, so it is exactly what was stored.
 
 Framework-free, like ``event_ops``, whose rules it shares.
@@ -20,7 +20,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.application.action_ops import Written
 from onewatch.application.audit import Actor
@@ -37,11 +36,8 @@ from onewatch.application.races import PUT_ATTEMPTS
 from onewatch.domain.documents import EventDocument
 from onewatch.domain.statuses import LIVE_EVENT_STATUSES
 from onewatch.errors import Conflict, OnewatchError
+from onewatch.ports import StoreTransaction
 from onewatch.security.quotas import check_live_count
-from onewatch.store import actions as action_store
-from onewatch.store import events as store
-from onewatch.store.audit import record_audits
-from onewatch.store.transactions import write_transaction
 
 log = structlog.get_logger("onewatch.api")
 
@@ -127,8 +123,8 @@ async def _in_transaction(
     """The items in one transaction; if it fails as a whole (a database error, not an
     item's refusal), each item alone, so only an item that fails by itself fails."""
     try:
-        async with write_transaction(context.engine) as connection:
-            return await _write(connection, items, context.clock.now(), context.rules, actor)
+        async with context.store.write() as tx:
+            return await _write(tx, items, context.clock.now(), context.rules, actor)
     except Exception as exc:
         if len(items) == 1:
             # One line: a rendered traceback (with its locals) took seconds per item.
@@ -139,14 +135,14 @@ async def _in_transaction(
 
 
 async def _write(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     items: Sequence[Prepared],
     now: datetime,
     rules: EventRules,
     actor: Actor,
 ) -> list[Outcome]:
     """Replace the stored ones (PUT's way, one by one), then insert the new ones at once."""
-    stored = await store.get_events_by_identity(connection, [item.identity for item in items])
+    stored = await tx.get_events_by_identity([item.identity for item in items])
     outcomes: dict[int, Outcome] = {}
     new: list[int] = []
     for index, item in enumerate(items):
@@ -154,14 +150,14 @@ async def _write(
         if current is None:
             new.append(index)
         else:
-            outcomes[index] = await _replace(connection, current, item, now, rules, actor)
-    inserted = await _insert(connection, [items[index] for index in new], rules, actor)
+            outcomes[index] = await _replace(tx, current, item, now, rules, actor)
+    inserted = await _insert(tx, [items[index] for index in new], rules, actor)
     outcomes.update(zip(new, inserted, strict=True))
     return [outcomes[index] for index in range(len(items))]
 
 
 async def _replace(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     current: RowMapping,
     item: Prepared,
     now: datetime,
@@ -170,17 +166,17 @@ async def _replace(
 ) -> Outcome:
     service = item.identity[0]
     try:
-        return await overwrite(connection, current, service, item.document, now, rules, actor)
+        return await overwrite(tx, current, service, item.document, now, rules, actor)
     except OnewatchError as exc:
         return exc
 
 
 async def _insert(
-    connection: AsyncConnection, items: Sequence[Prepared], rules: EventRules, actor: Actor
+    tx: StoreTransaction, items: Sequence[Prepared], rules: EventRules, actor: Actor
 ) -> list[Outcome]:
     """Check each new event against the store (its action, the quota); insert the valid."""
-    actions = await action_store.get_actions_by_identity(connection, _named_actions(items))
-    live = await _live_counts(connection, items, rules.max_events)
+    actions = await tx.get_actions_by_identity(_named_actions(items))
+    live = await _live_counts(tx, items, rules.max_events)
     refusals: dict[int, Exception] = {}
     for index, item in enumerate(items):
         try:
@@ -188,8 +184,8 @@ async def _insert(
         except OnewatchError as exc:
             refusals[index] = exc
     accepted = [item.row for index, item in enumerate(items) if index not in refusals]
-    rows = await store.insert_new_events(connection, accepted)
-    await record_audits(connection, [created_entry(actor, row) for row in rows.values()])
+    rows = await tx.insert_new_events(accepted)
+    await tx.record_audits([created_entry(actor, row) for row in rows.values()])
     return [refusals.get(index) or _inserted(rows, item) for index, item in enumerate(items)]
 
 
@@ -206,15 +202,13 @@ def _named_actions(items: Sequence[Prepared]) -> list[tuple[str, str]]:
 
 
 async def _live_counts(
-    connection: AsyncConnection, items: Sequence[Prepared], max_events: int
+    tx: StoreTransaction, items: Sequence[Prepared], max_events: int
 ) -> dict[str, int]:
     """Live events per service of the new live items (none needed when unlimited)."""
     if max_events <= 0:
         return {}
     services = {item.identity[0] for item in items if item.row["status"] in LIVE_EVENT_STATUSES}
-    return {
-        service: await store.count_live_events(connection, service) for service in sorted(services)
-    }
+    return {service: await tx.count_live_events(service) for service in sorted(services)}
 
 
 def _check_new(

@@ -11,10 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import RowMapping
 
 from onewatch.application.action_ops import Written
 from onewatch.application.audit import Actor, entry, event_document, redact_document
@@ -28,14 +26,10 @@ from onewatch.domain.documents import EventDocument, SchedulingPattern, placehol
 from onewatch.domain.schedule import Schedule, normalize_timezone
 from onewatch.domain.statuses import FINAL_EVENT_STATUSES, LIVE_EVENT_STATUSES, EventStatus
 from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
+from onewatch.ports import Store, StoreTransaction
 from onewatch.security.quotas import check_event_quota
 from onewatch.settings import Settings
-from onewatch.store import actions as action_store
-from onewatch.store import events as store
-from onewatch.store.audit import AuditEntry, json_text, record_audit, record_audits
-from onewatch.store.group_commit import GroupCommit
-from onewatch.store.transactions import write_transaction
-from onewatch.store.types import StoredRow
+from onewatch.store.records import AuditEntry, StoredRow, json_text
 
 #: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
 SCHEDULE_COLUMNS = ("pattern", "timezone", "separation", "max_occurrences", "start_at", "end_at")
@@ -62,7 +56,7 @@ def _nobody_listens(_due: datetime | None) -> None:
 class EventContext:
     """What every event operation needs from the node."""
 
-    engine: AsyncEngine
+    store: Store
     clock: Clock
     #: Called after each committed change (``runtime.wakeup.notify``), with the changed
     #: event's next due time when there is one.
@@ -104,14 +98,14 @@ def _inline_endpoint(document: EventDocument) -> tuple[str, str] | None:
 
 
 async def _endpoint_of(
-    connection: AsyncConnection, service: str, document: EventDocument
+    tx: StoreTransaction, service: str, document: EventDocument
 ) -> tuple[str, str]:
     """(endpoint template, field path naming it); the named action must exist."""
     inline = _inline_endpoint(document)
     if inline is not None:
         return inline
     assert document.action is not None
-    action = await action_store.get_action(connection, service, document.action)
+    action = await tx.get_action(service, document.action)
     return action_endpoint(service, document, action)
 
 
@@ -128,9 +122,9 @@ def action_endpoint(
 
 
 async def _check_target(
-    connection: AsyncConnection, service: str, doc: EventDocument, policy: TargetPolicy
+    tx: StoreTransaction, service: str, doc: EventDocument, policy: TargetPolicy
 ) -> None:
-    endpoint, where = await _endpoint_of(connection, service, doc)
+    endpoint, where = await _endpoint_of(tx, service, doc)
     check_filled_destination(doc, endpoint, where, policy)
 
 
@@ -178,7 +172,7 @@ def _schedule_state(
 
 
 async def _definition(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     service: str,
     document: EventDocument,
     now: datetime,
@@ -186,13 +180,13 @@ async def _definition(
 ) -> dict[str, Any]:
     """Validate the schedule and the target; the columns to store."""
     compile_pattern(document.scheduling_pattern, anchor=now)
-    await _check_target(connection, service, document, rules.policy)
+    await _check_target(tx, service, document, rules.policy)
     timezone = normalize_timezone(document.scheduling_pattern.timezone)
     return event_definition(service, document, timezone)
 
 
-async def _reload(connection: AsyncConnection, service: str, key: str) -> RowMapping:
-    row = await store.get_event(connection, service, key)
+async def _reload(tx: StoreTransaction, service: str, key: str) -> RowMapping:
+    row = await tx.get_event(service, key)
     assert row is not None
     return row
 
@@ -245,7 +239,7 @@ def unchecked_row(
 
 
 async def _store_checks(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     row: Mapping[str, Any],
     document: EventDocument,
     rules: EventRules,
@@ -255,14 +249,14 @@ async def _store_checks(
     (``live_before``: live events of the service inserted earlier in the same batch)."""
     service = row["service"]
     if document.inline_target is None:
-        endpoint, where = await _endpoint_of(connection, service, document)
+        endpoint, where = await _endpoint_of(tx, service, document)
         check_filled_destination(document, endpoint, where, rules.policy)
     if row["status"] in LIVE_EVENT_STATUSES:
-        await check_event_quota(connection, service, rules.max_events, adding=1 + live_before)
+        await check_event_quota(tx, service, rules.max_events, adding=1 + live_before)
 
 
 async def _insert(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     service: str,
     document: EventDocument,
     now: datetime,
@@ -270,10 +264,10 @@ async def _insert(
     actor: Actor,
 ) -> Written:
     row = unchecked_row(service, document, now, rules)
-    await _store_checks(connection, row, document, rules)
-    await store.insert_event(connection, row)
-    stored = await _reload(connection, service, document.key)
-    await record_audit(connection, created_entry(actor, stored))
+    await _store_checks(tx, row, document, rules)
+    await tx.insert_event(row)
+    stored = await _reload(tx, service, document.key)
+    await tx.record_audits([created_entry(actor, stored)])
     return Written(stored, created=True)
 
 
@@ -295,7 +289,7 @@ def _exists(identity: tuple[str, str]) -> Conflict:
 
 
 async def _insert_many(
-    connection: AsyncConnection, creates: Sequence[_Create]
+    tx: StoreTransaction, creates: Sequence[_Create]
 ) -> list[Written | Exception]:
     """Validate each create, insert the valid ones in one statement, answer each; their
     audit entries go in one more statement of the same transaction."""
@@ -307,35 +301,22 @@ async def _insert_many(
             continue  # the same key twice in one batch: the first one wins
         service = create.row["service"]
         try:
-            await _store_checks(
-                connection, create.row, create.document, create.rules, live.get(service, 0)
-            )
+            await _store_checks(tx, create.row, create.document, create.rules, live.get(service, 0))
         except OnewatchError as exc:
             outcomes[index] = exc
             continue
         rows[create.identity] = create.row
         if create.row["status"] in LIVE_EVENT_STATUSES:
             live[service] = live.get(service, 0) + 1
-    stored = await store.insert_new_events(connection, list(rows.values()))
+    stored = await tx.insert_new_events(list(rows.values()))
     audited: list[AuditEntry] = []
     for index, create in enumerate(creates):
         row = stored.pop(create.identity, None)
         if row is not None:
             outcomes[index], change = created(create.actor, row)
             audited.append(change)
-    await record_audits(connection, audited)
+    await tx.record_audits(audited)
     return outcomes
-
-
-_creates: WeakKeyDictionary[Engine, GroupCommit[_Create, Written]] = WeakKeyDictionary()
-
-
-def _creates_on(engine: AsyncEngine) -> GroupCommit[_Create, Written]:
-    """The engine's group commit of creates (``store.group_commit``): one per store."""
-    batcher = _creates.get(engine.sync_engine)
-    if batcher is None:
-        batcher = _creates[engine.sync_engine] = GroupCommit(_insert_many)
-    return batcher
 
 
 async def create_event(
@@ -344,7 +325,8 @@ async def create_event(
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
     row = unchecked_row(service, document, context.clock.now(), context.rules)
     create = _Create(document, context.rules, row, actor)
-    written = await _creates_on(context.engine).submit(context.engine, create)
+    # The store keeps one group commit per apply function: every create joins it.
+    written = await context.store.group_commit(_insert_many).submit(create)
     context.on_change(written.row["next_occurrence"])
     return written
 
@@ -357,11 +339,11 @@ async def replace_event(
     async def attempt() -> Written:
         now = context.clock.now()
         rules = context.rules
-        async with write_transaction(context.engine) as connection:
-            current = await store.get_event(connection, service, document.key)
+        async with context.store.write() as tx:
+            current = await tx.get_event(service, document.key)
             if current is None:
-                return await _insert(connection, service, document, now, rules, actor)
-            return await overwrite(connection, current, service, document, now, rules, actor)
+                return await _insert(tx, service, document, now, rules, actor)
+            return await overwrite(tx, current, service, document, now, rules, actor)
 
     written = await retry_lost_race(attempt)
     if written.changed:
@@ -378,12 +360,12 @@ async def update_event(
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
     now = context.clock.now()
-    async with write_transaction(context.engine) as connection:
-        current = await _existing(connection, service, key)
+    async with context.store.write() as tx:
+        current = await _existing(tx, service, key)
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an event cannot change", field="key")
-        written = await overwrite(connection, current, service, document, now, context.rules, actor)
+        written = await overwrite(tx, current, service, document, now, context.rules, actor)
     if written.changed:
         context.on_change(None)
     return written
@@ -420,7 +402,7 @@ def _resumed_state(
 
 
 async def overwrite(
-    connection: AsyncConnection,
+    tx: StoreTransaction,
     current: RowMapping,
     service: str,
     document: EventDocument,
@@ -429,23 +411,23 @@ async def overwrite(
     actor: Actor,
 ) -> Written:
     """Make a stored event say what ``document`` says; audited as an update."""
-    definition = await _definition(connection, service, document, now, rules)
+    definition = await _definition(tx, service, document, now, rules)
     state = _next_state(current, definition, document, now)
     if current["status"] not in LIVE_EVENT_STATUSES and state.get("status") in LIVE_EVENT_STATUSES:
-        await check_event_quota(connection, service, rules.max_events)  # brought back to life
+        await check_event_quota(tx, service, rules.max_events)  # brought back to life
     unchanged = all(current[name] == value for name, value in {**definition, **state}.items())
     if unchanged:
         return Written(current, changed=False)
     values = {**definition, **state, "updated_at": now}
-    if not await store.update_event(connection, current["id"], current["version"], values):
+    if not await tx.update_event(current["id"], current["version"], values):
         raise Conflict("the event changed while this request ran; retry")
-    row = await _reload(connection, service, document.key)
-    await record_audit(connection, changed_entry(actor, "update", current, row, now))
+    row = await _reload(tx, service, document.key)
+    await tx.record_audits([changed_entry(actor, "update", current, row, now)])
     return Written(row)
 
 
-async def _existing(connection: AsyncConnection, service: str, key: str) -> RowMapping:
-    row = await store.get_event(connection, service, key)
+async def _existing(tx: StoreTransaction, service: str, key: str) -> RowMapping:
+    row = await tx.get_event(service, key)
     if row is None:
         raise NotFound(f"no event {service}/{key}")
     return row
@@ -453,28 +435,28 @@ async def _existing(connection: AsyncConnection, service: str, key: str) -> RowM
 
 async def remove_event(context: EventContext, service: str, key: str, actor: Actor) -> None:
     """Delete an event and, with it, its delivery history."""
-    async with write_transaction(context.engine) as connection:
-        current = await _existing(connection, service, key)
-        await store.delete_event(connection, current["id"])
+    async with context.store.write() as tx:
+        current = await _existing(tx, service, key)
+        await tx.delete_event(current["id"])
         deleted = changed_entry(actor, "delete", current, None, context.clock.now())
-        await record_audit(connection, deleted)
+        await tx.record_audits([deleted])
     context.on_change(None)
 
 
 async def pause_event(context: EventContext, service: str, key: str, actor: Actor) -> RowMapping:
     """Stop firing; idempotent. A completed or cancelled event cannot be paused."""
-    async with write_transaction(context.engine) as connection:
-        current = await _existing(connection, service, key)
+    async with context.store.write() as tx:
+        current = await _existing(tx, service, key)
         if current["status"] == EventStatus.PAUSED:
             return current
         if current["status"] != EventStatus.ACTIVE:
             raise Conflict(f"the event is {current['status']}; only an active one can pause")
         now = context.clock.now()
         values = {"status": EventStatus.PAUSED, "updated_at": now}
-        if not await store.update_event(connection, current["id"], current["version"], values):
+        if not await tx.update_event(current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
-        row = await _reload(connection, service, key)
-        await record_audit(connection, changed_entry(actor, "pause", current, row, now))
+        row = await _reload(tx, service, key)
+        await tx.record_audits([changed_entry(actor, "pause", current, row, now)])
     context.on_change(None)
     return row
 
@@ -482,8 +464,8 @@ async def pause_event(context: EventContext, service: str, key: str, actor: Acto
 async def resume_event(context: EventContext, service: str, key: str, actor: Actor) -> RowMapping:
     """Fire again from now on (missed fires while paused are not made up); idempotent."""
     now = context.clock.now()
-    async with write_transaction(context.engine) as connection:
-        current = await _existing(connection, service, key)
+    async with context.store.write() as tx:
+        current = await _existing(tx, service, key)
         if current["status"] == EventStatus.ACTIVE:
             return current
         if current["status"] != EventStatus.PAUSED:
@@ -491,10 +473,10 @@ async def resume_event(context: EventContext, service: str, key: str, actor: Act
         # Only the schedule: a row stored under older rules (a header now refused) resumes.
         pattern = SchedulingPattern.model_validate(event_as_input(current)["schedulingPattern"])
         values = {**_resumed_state(current, pattern, now), "updated_at": now}
-        if not await store.update_event(connection, current["id"], current["version"], values):
+        if not await tx.update_event(current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
-        row = await _reload(connection, service, key)
-        await record_audit(connection, changed_entry(actor, "resume", current, row, now))
+        row = await _reload(tx, service, key)
+        await tx.record_audits([changed_entry(actor, "resume", current, row, now)])
     context.on_change(None)
     return row
 
@@ -508,9 +490,9 @@ async def trigger_event(
     but its target is called outside the schedule, on someone's say.
     """
     now = context.clock.now()
-    async with write_transaction(context.engine) as connection:
-        current = await _existing(connection, service, key)
-        delivery_id = await store.insert_manual_delivery(connection, current, now)
+    async with context.store.write() as tx:
+        current = await _existing(tx, service, key)
+        delivery_id = await tx.insert_manual_delivery(current, now)
         ran = {"deliveryId": delivery_id, "kind": "manual", "scheduledFor": utc_text(now)}
-        await record_audit(connection, entry(actor, now, _audited(current), "trigger", None, ran))
+        await tx.record_audits([entry(actor, now, _audited(current), "trigger", None, ran)])
     return delivery_id, now

@@ -6,7 +6,7 @@ from typing import Any
 
 from onewatch.domain.documents import utc_text
 from onewatch.domain.statuses import SETTABLE_EVENT_STATUSES
-from onewatch.store.types import StoredRow
+from onewatch.store.records import StoredRow
 
 
 def action_json(row: StoredRow) -> dict[str, Any]:

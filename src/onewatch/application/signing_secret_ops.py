@@ -9,21 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from onewatch.application.audit import Actor, entry
 from onewatch.clock import Clock
 from onewatch.domain.documents import utc_text
+from onewatch.ports import Store
 from onewatch.security.secrets_crypto import Keyring
-from onewatch.store.audit import record_audit
-from onewatch.store.signing_secrets import (
-    SigningSecretRecord,
-    create_secret,
-    list_secrets,
-    revoke_secret,
-    rotate_secrets,
-)
-from onewatch.store.transactions import write_transaction
+from onewatch.store.records import SigningSecretRecord
 
 RESOURCE = "signing_secret"
 
@@ -38,21 +29,19 @@ def secret_document(record: SigningSecretRecord) -> dict[str, Any]:
 
 
 async def add_secret(
-    engine: AsyncEngine, keyring: Keyring, service: str, clock: Clock, actor: Actor
+    store: Store, keyring: Keyring, service: str, clock: Clock, actor: Actor
 ) -> tuple[SigningSecretRecord, str]:
     """A new secret beside the others; its plaintext is returned here only."""
     now = clock.now()
-    async with write_transaction(engine) as connection:
-        record, plaintext = await create_secret(connection, keyring, service, now)
+    async with store.write() as tx:
+        record, plaintext = await tx.create_secret(keyring, service, now)
         target = (service, RESOURCE, str(record.id))
-        await record_audit(
-            connection, entry(actor, now, target, "create", None, secret_document(record))
-        )
+        await tx.record_audits([entry(actor, now, target, "create", None, secret_document(record))])
     return record, plaintext
 
 
 async def rotate(
-    engine: AsyncEngine,
+    store: Store,
     keyring: Keyring,
     service: str,
     clock: Clock,
@@ -61,25 +50,21 @@ async def rotate(
 ) -> tuple[SigningSecretRecord, str, datetime]:
     """A new secret; the active ones end when the overlap does (their ids are audited)."""
     now = clock.now()
-    async with write_transaction(engine) as connection:
-        ending = [
-            str(old.id) for old in await list_secrets(connection, service) if old.active_at(now)
-        ]
-        record, plaintext, ends = await rotate_secrets(connection, keyring, service, now, overlap)
+    async with store.write() as tx:
+        ending = [str(old.id) for old in await tx.list_secrets(service) if old.active_at(now)]
+        record, plaintext, ends = await tx.rotate_secrets(keyring, service, now, overlap)
         before = {"activeIds": ending}
         after = {**secret_document(record), "rotated": ending, "previousExpireAt": utc_text(ends)}
         target = (service, RESOURCE, str(record.id))
-        await record_audit(connection, entry(actor, now, target, "rotate", before, after))
+        await tx.record_audits([entry(actor, now, target, "rotate", before, after)])
     return record, plaintext, ends
 
 
-async def revoke(
-    engine: AsyncEngine, service: str, secret_id: int, clock: Clock, actor: Actor
-) -> None:
+async def revoke(store: Store, service: str, secret_id: int, clock: Clock, actor: Actor) -> None:
     """End one active secret now; ``NotFound`` (and no entry) when there is none."""
     now = clock.now()
-    async with write_transaction(engine) as connection:
-        await revoke_secret(connection, service, secret_id, now)
+    async with store.write() as tx:
+        await tx.revoke_secret(service, secret_id, now)
         after = {"id": str(secret_id), "expiresAt": utc_text(now)}
         target = (service, RESOURCE, str(secret_id))
-        await record_audit(connection, entry(actor, now, target, "revoke", None, after))
+        await tx.record_audits([entry(actor, now, target, "revoke", None, after)])

@@ -9,19 +9,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.application.access import require_service_access
 from onewatch.errors import NotFound
+from onewatch.ports import Store, StoreTransaction
 from onewatch.security.tokens import Principal
-from onewatch.store.transactions import read_connection
 
-#: A store read by (service, key): ``store.actions.get_action``, ``store.events.get_event``.
-RowGetter = Callable[[AsyncConnection, str, str], Awaitable[RowMapping | None]]
+#: A store read by (service, key): ``StoreTransaction.get_action`` or ``.get_event``.
+RowGetter = Callable[[StoreTransaction, str, str], Awaitable[RowMapping | None]]
+
+
+def event_row(tx: StoreTransaction, service: str, key: str) -> Awaitable[RowMapping | None]:
+    return tx.get_event(service, key)
+
+
+def action_row(tx: StoreTransaction, service: str, key: str) -> Awaitable[RowMapping | None]:
+    return tx.get_action(service, key)
 
 
 async def visible_row(
-    engine: AsyncEngine,
+    store: Store,
     principal: Principal,
     service: str,
     key: str,
@@ -31,8 +38,8 @@ async def visible_row(
 ) -> RowMapping:
     """The row, when ``principal`` may see ``service``; otherwise, or when absent, 404."""
     require_service_access(principal, service)
-    async with read_connection(engine) as connection:
-        row = await get(connection, service, key)
+    async with store.read() as tx:
+        row = await get(tx, service, key)
     if row is None:
         raise NotFound(f"no {noun} {service}/{key}")
     return row

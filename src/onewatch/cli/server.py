@@ -175,17 +175,16 @@ def serve(
 
 def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Bring the database schema to the newest version."""
-    from onewatch.store.database import create_engine
-    from onewatch.store.migrate import upgrade_to_head
+    from onewatch.store import open_store
 
     settings = _settings(data_dir=data_dir, database_url=database_url)
 
     async def work() -> None:
-        engine = create_engine(settings.resolved_database_url)
+        store = open_store(settings.resolved_database_url)
         try:
-            await upgrade_to_head(engine)
+            await store.migrate()
         finally:
-            await engine.dispose()
+            await store.dispose()
 
     run_async(work)
     typer.echo("The schema is at the newest version.")
@@ -298,13 +297,12 @@ async def _import(settings: Settings, documents: list[Any]) -> int:
     from onewatch.application.event_ops import EventContext, EventRules
     from onewatch.clock import SystemClock
     from onewatch.importer import ImportResult, import_documents
-    from onewatch.store.database import create_engine
-    from onewatch.store.migrate import upgrade_to_head
+    from onewatch.store import open_store
 
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    engine = create_engine(settings.resolved_database_url)
+    store = open_store(settings.resolved_database_url)
     try:
-        await upgrade_to_head(engine)
+        await store.migrate()
         with _progress(len(documents), console) as progress:
             bar = progress.add_task("import", total=len(documents))
 
@@ -317,10 +315,10 @@ async def _import(settings: Settings, documents: list[Any]) -> int:
                 )
                 progress.advance(bar)
 
-            context = EventContext(engine, SystemClock(), rules=EventRules.from_settings(settings))
+            context = EventContext(store, SystemClock(), rules=EventRules.from_settings(settings))
             results = await import_documents(context, documents, report)
     finally:
-        await engine.dispose()
+        await store.dispose()
     counts = {name: sum(r.outcome == name for r in results) for name in ("created", "updated")}
     unchanged = sum(r.outcome == "unchanged" for r in results)
     failed = sum(r.outcome == "failed" for r in results)

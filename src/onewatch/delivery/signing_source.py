@@ -12,13 +12,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from onewatch.clock import Clock
 from onewatch.delivery.request import OutboundRequest
 from onewatch.delivery.signing import signature_headers
+from onewatch.ports import Store
 from onewatch.security.secrets_crypto import Keyring
-from onewatch.store.signing_secrets import read_or_create_active_secrets
 
 
 class SigningSecretSource:
@@ -32,14 +30,14 @@ class SigningSecretSource:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         keyring: Keyring,
         clock: Clock,
         *,
         cache_seconds: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._keyring = keyring
         self._clock = clock
         self._cache_seconds = cache_seconds
@@ -61,8 +59,8 @@ class SigningSecretSource:
         async with self._locks.setdefault(service, asyncio.Lock()):
             found = self._cached(service)  # another task filled it while this one waited
             if found is None:
-                found = await read_or_create_active_secrets(
-                    self._engine, self._keyring, service, self._clock.now()
+                found = await self._store.read_or_create_active_secrets(
+                    self._keyring, service, self._clock.now()
                 )
                 self._cache[service] = (self._monotonic(), found)
         return found

@@ -27,7 +27,7 @@ from onewatch.domain.retry import (
 from onewatch.domain.statuses import AttemptOutcome
 from onewatch.errors import ValidationFailed
 from onewatch.observability.metrics import Metrics, status_class
-from onewatch.store.deliveries import ClaimedDelivery, Outcome
+from onewatch.store.records import ClaimedDelivery, Outcome
 
 log = structlog.get_logger("onewatch.dispatcher")
 

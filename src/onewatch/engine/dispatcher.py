@@ -32,7 +32,7 @@ from onewatch.engine.sources import DeliverySource
 from onewatch.engine.waiting import first_of, sleep_until
 from onewatch.runtime import Runtime
 from onewatch.security.quotas import DeliveryConcurrencyLimiter, NoFreeSlot
-from onewatch.store.deliveries import ClaimedDelivery, Outcome, release
+from onewatch.store.records import ClaimedDelivery, Outcome
 
 log = structlog.get_logger("onewatch.dispatcher")
 
@@ -50,7 +50,7 @@ class Dispatcher:
         self.settings = runtime.settings
         self.source = source
         self.tools = tools
-        self.recorder = Recorder(runtime.engine, runtime.clock, runtime.metrics, self._recorded)
+        self.recorder = Recorder(runtime.store, runtime.clock, runtime.metrics, self._recorded)
         self.held: dict[str, ClaimedDelivery] = {}
         #: Held deliveries whose instant has not come yet: the timer that starts each one.
         self.timers: dict[str, asyncio.TimerHandle] = {}
@@ -65,7 +65,7 @@ class Dispatcher:
         self.limiter = DeliveryConcurrencyLimiter.from_settings(self.settings)
         #: Keeps the leases of ``held`` alive while they wait, queue for a slot or send.
         self.renewer = LeaseRenewer(
-            runtime.engine,
+            runtime.store,
             runtime.clock,
             lease_seconds=self.settings.dispatcher_lease_seconds,
             held=lambda: self.held,
@@ -104,8 +104,8 @@ class Dispatcher:
     async def _give_back(self, item: ClaimedDelivery) -> None:
         self.held.pop(item.id, None)
         self._room.set()
-        await release(
-            self.runtime.engine, [(item.id, item.lease_token)], now=self.runtime.clock.now()
+        await self.runtime.store.release(
+            [(item.id, item.lease_token)], now=self.runtime.clock.now()
         )
 
     def _take(self, item: ClaimedDelivery) -> None:
@@ -243,7 +243,7 @@ class Dispatcher:
         held = [(item.id, item.lease_token) for item in self.held.values()]
         if not held:
             return
-        released = await release(self.runtime.engine, held, now=self.runtime.clock.now())
+        released = await self.runtime.store.release(held, now=self.runtime.clock.now())
         log.info("released unfinished deliveries", count=released)
         self.held.clear()
 

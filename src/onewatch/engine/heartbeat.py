@@ -2,7 +2,7 @@
 
 It registers the node's row, refreshes ``heartbeat_at`` every ``node_heartbeat_seconds``
 and prunes rows silent for ``prune_after``, and on a clean stop marks the row stopped;
-the row operations are ``store.nodes``. A database outage is logged and retried on the
+the row operations are ``Store``'s (``store.nodes``). A database outage is logged and retried on the
 next beat, so the loop outlives it and the node comes back under its own id.
 """
 
@@ -16,14 +16,7 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from onewatch.store.nodes import (
-    NodeInfo,
-    beat,
-    mark_stopped,
-    prune_nodes,
-    register_node,
-    this_node,
-)
+from onewatch.store.records import NodeInfo, this_node
 
 if TYPE_CHECKING:
     from onewatch.runtime import RoleRunner, Runtime
@@ -36,10 +29,10 @@ PRUNE_AFTER = timedelta(days=1)
 
 async def _beat_and_prune(runtime: Runtime, node: NodeInfo, prune_after: timedelta) -> None:
     now = runtime.clock.now()
-    if not await beat(runtime.engine, node.id, now):
+    if not await runtime.store.beat(node.id, now):
         # Pruned while this node could not reach the database: come back under its id.
-        await register_node(runtime.engine, _refreshed(node, now))
-    await prune_nodes(runtime.engine, now, prune_after)
+        await runtime.store.register_node(_refreshed(node, now))
+    await runtime.store.prune_nodes(now, prune_after)
 
 
 def _refreshed(node: NodeInfo, now: datetime) -> NodeInfo:
@@ -68,7 +61,7 @@ async def _report(
         if registered:
             await _beat_and_prune(runtime, node, prune_after)
         else:
-            await register_node(runtime.engine, node)
+            await runtime.store.register_node(node)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("node heartbeat failed", node_id=node.id, error=str(exc))
         return registered
@@ -92,7 +85,7 @@ def heartbeat_runner(
         finally:
             if registered:
                 with contextlib.suppress(SQLAlchemyError, OSError):
-                    await mark_stopped(runtime.engine, node.id, runtime.clock.now())
+                    await runtime.store.mark_stopped(node.id, runtime.clock.now())
 
     return run_heartbeat
 

@@ -17,12 +17,12 @@ import asyncio
 from collections.abc import Callable, Mapping
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
-from onewatch.store.deliveries import ClaimedDelivery, extend_leases
+from onewatch.ports import Store
+from onewatch.store.records import ClaimedDelivery
 
 log = structlog.get_logger("onewatch.dispatcher")
 
@@ -40,14 +40,14 @@ class LeaseRenewer:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         clock: Clock,
         *,
         lease_seconds: float,
         held: Callable[[], Mapping[str, ClaimedDelivery]],
         on_lost: Callable[[dict[str, str]], None],
     ) -> None:
-        self.engine = engine
+        self.store = store
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.held = held
@@ -59,8 +59,8 @@ class LeaseRenewer:
         snapshot = {ident: item.lease_token for ident, item in self.held().items()}
         if not snapshot:
             return 0
-        kept = await extend_leases(
-            self.engine, snapshot, now=self.clock.now(), lease_seconds=self.lease_seconds
+        kept = await self.store.extend_leases(
+            snapshot, now=self.clock.now(), lease_seconds=self.lease_seconds
         )
         lost = {ident: token for ident, token in snapshot.items() if ident not in kept}
         if lost:

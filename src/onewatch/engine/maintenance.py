@@ -1,9 +1,9 @@
-"""Housekeeping beside the dispatcher: expired leases, old history, SQLite checkpoints.
+"""Housekeeping beside the dispatcher: expired leases, old history, WAL checkpoints.
 
 Each job runs as small bounded statements on its own timer, so none holds the writer
-for long on the hot path. The SQLite checkpoint is PASSIVE and frequent: it copies the
-write-ahead log back into the database beside the writers, so the log rarely reaches
-the size at which a committing writer would have to checkpoint (and fsync) itself.
+for long on the hot path. A store with a write-ahead log to fold back (SQLite) is
+checkpointed often and passively, beside the writers, so the log rarely reaches the size
+at which a committing writer would have to checkpoint (and fsync) itself.
 """
 
 from __future__ import annotations
@@ -11,17 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 
 import structlog
 
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
-from onewatch.store.audit import prune_audit
-from onewatch.store.database import checkpoint_sqlite_wal, is_sqlite, sqlite_wal_file
-from onewatch.store.deliveries import prune_finished, reclaim_expired
-from onewatch.store.transactions import write_transaction
 
 log = structlog.get_logger("onewatch.maintenance")
 
@@ -46,8 +41,7 @@ async def reclaim_once(runtime: Runtime) -> int:
     dead_after = timedelta(seconds=runtime.settings.node_takeover_seconds)
     total = 0
     while True:
-        count = await reclaim_expired(
-            runtime.engine,
+        count = await runtime.store.reclaim_expired(
             now=runtime.clock.now(),
             limit=RECLAIM_CHUNK,
             dead_after=dead_after,
@@ -67,7 +61,7 @@ async def prune_once(runtime: Runtime) -> int:
     retention = timedelta(days=runtime.settings.history_retention_days)
     older_than = runtime.clock.now() - retention
     total = 0
-    while count := await prune_finished(runtime.engine, older_than=older_than, limit=PRUNE_CHUNK):
+    while count := await runtime.store.prune_finished(older_than=older_than, limit=PRUNE_CHUNK):
         total += count
         await asyncio.sleep(0)
         if count < PRUNE_CHUNK:
@@ -86,8 +80,8 @@ async def prune_audit_once(runtime: Runtime) -> int:
     older_than = runtime.clock.now() - timedelta(days=days)
     total = 0
     while True:
-        async with write_transaction(runtime.engine) as connection:
-            count = await prune_audit(connection, older_than=older_than, limit=PRUNE_CHUNK)
+        async with runtime.store.write() as tx:
+            count = await tx.prune_audit(older_than=older_than, limit=PRUNE_CHUNK)
         total += count
         if count < PRUNE_CHUNK:
             break
@@ -97,38 +91,9 @@ async def prune_audit_once(runtime: Runtime) -> int:
     return total
 
 
-class Checkpointer:
-    """Runs the PASSIVE checkpoint only when the WAL file changed since the last one.
-
-    A checkpoint that finds nothing to copy still costs a connection and a statement;
-    an idle node ran one a second, a third of its idle CPU. Any commit writes frames to
-    the WAL, which changes its size or modification time, so a ``stat`` tells whether
-    there can be anything to copy.
-    """
-
-    def __init__(self) -> None:
-        self.seen: tuple[int, int] | None = None
-
-    async def __call__(self, runtime: Runtime) -> int:
-        """1 when it checkpointed, 0 when the WAL had not changed."""
-        before = _stamp(sqlite_wal_file(runtime.engine))
-        if before is not None and before == self.seen:
-            return 0
-        await checkpoint_sqlite_wal(runtime.engine)
-        # Stamped before the checkpoint: a commit racing with it changes the stamp, so
-        # the next round checkpoints again rather than missing it.
-        self.seen = before
-        return 1
-
-
-def _stamp(wal: Path | None) -> tuple[int, int] | None:
-    if wal is None:
-        return None
-    try:
-        info = wal.stat()
-    except OSError:
-        return None
-    return info.st_size, info.st_mtime_ns
+async def checkpoint_once(runtime: Runtime) -> int:
+    """Fold the write-ahead log back when it changed (``Store.checkpoint``)."""
+    return await runtime.store.checkpoint()
 
 
 Job = Callable[[Runtime], Awaitable[int]]
@@ -154,6 +119,6 @@ async def run_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
             runtime.settings.prune_interval_seconds, stop, "prune-audit", prune_audit_once, runtime
         ),
     ]
-    if is_sqlite(runtime.engine):
-        jobs.append(_every(CHECKPOINT_SECONDS, stop, "checkpoint", Checkpointer(), runtime))
+    if runtime.store.checkpoints:
+        jobs.append(_every(CHECKPOINT_SECONDS, stop, "checkpoint", checkpoint_once, runtime))
     await asyncio.gather(*jobs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onewatch.store.failures import store_failure
+from onewatch.store import store_failure
 
 
 def report_step_failure(logger: Any, message: str, error: Exception, **context: Any) -> None:

@@ -17,12 +17,12 @@ import contextlib
 from collections.abc import Callable
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
 from onewatch.domain.statuses import DeliveryStatus
 from onewatch.observability.metrics import Metrics
-from onewatch.store.deliveries import Outcome, record_outcomes
+from onewatch.ports import Store
+from onewatch.store.records import Outcome
 
 log = structlog.get_logger("onewatch.dispatcher")
 
@@ -37,12 +37,12 @@ class Recorder:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         clock: Clock,
         metrics: Metrics,
         on_recorded: Callable[[list[Outcome]], None],
     ) -> None:
-        self.engine = engine
+        self.store = store
         self.clock = clock
         self.metrics = metrics
         self.on_recorded = on_recorded
@@ -75,7 +75,7 @@ class Recorder:
     async def _write(self, batch: list[Outcome]) -> None:
         while True:
             try:
-                kept = await record_outcomes(self.engine, batch, now=self.clock.now())
+                kept = await self.store.record_outcomes(batch, now=self.clock.now())
                 break
             except Exception:
                 log.exception("recording outcomes failed; retrying", count=len(batch))

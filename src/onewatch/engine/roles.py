@@ -28,7 +28,7 @@ async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
 def table_source(runtime: Runtime) -> DeliverySource:
     settings = runtime.settings
     return TableSource(
-        runtime.engine,
+        runtime.store,
         lookahead_seconds=settings.dispatcher_lookahead_seconds,
         lease_seconds=settings.dispatcher_lease_seconds,
         holder=runtime.node_id,
@@ -48,7 +48,7 @@ def delivery_source(runtime: Runtime) -> contextlib.AbstractAsyncContextManager[
 def request_signer(runtime: Runtime) -> RequestSigner | None:
     """Standard Webhooks signing with each service's secrets (from the store, cached)."""
     return SigningSecretSource(
-        runtime.engine,
+        runtime.store,
         keyring_from_settings(runtime.settings),
         runtime.clock,
         cache_seconds=runtime.settings.signing_secret_cache_seconds,

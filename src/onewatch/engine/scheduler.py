@@ -20,7 +20,7 @@ from onewatch.domain.schedule.oneshot import looks_like_instant
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
-from onewatch.store.firing import Advance, DueEvent, earliest_due, fire_due_events
+from onewatch.store.records import Advance, DueEvent
 
 log = structlog.get_logger("onewatch.scheduler")
 
@@ -98,8 +98,7 @@ class Scheduler:
         now = self.runtime.clock.now()
         horizon = now + self.lookahead
         cap = self.settings.misfire_fire_all_cap
-        batch = await fire_due_events(
-            self.runtime.engine,
+        batch = await self.runtime.store.fire_due_events(
             now=now,
             horizon=horizon,
             limit=self.settings.scheduler_batch_size,
@@ -125,13 +124,13 @@ class Scheduler:
             # Nothing was due when this wait began: look (a read) before firing (a write
             # transaction), so an idle node never takes the writer's lock. Under load
             # the wait ends at a known due instant and the pass fires at once.
-            due = await earliest_due(self.runtime.engine)
+            due = await self.runtime.store.earliest_due()
             if due is None or due > self.runtime.clock.now() + self.lookahead:
                 await self._wait(stop, due)
                 return
         if await self.fire_once():
             return
-        await self._wait(stop, await earliest_due(self.runtime.engine))
+        await self._wait(stop, await self.runtime.store.earliest_due())
 
     async def _wait(self, stop: asyncio.Event, due: datetime | None) -> None:
         idle = self._idle_seconds(due)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from onewatch.store.deliveries import ClaimedDelivery, claim_ready, earliest_ready
+from onewatch.ports import Store
+from onewatch.store.records import ClaimedDelivery
 
 
 class DeliverySource(Protocol):
@@ -57,13 +56,13 @@ class TableSource:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         *,
         lookahead_seconds: float,
         lease_seconds: float,
         holder: str | None = None,
     ):
-        self.engine = engine
+        self.store = store
         self.lookahead = timedelta(seconds=lookahead_seconds)
         self.lease_seconds = lease_seconds
         #: This node's id, written on each lease: other nodes take over when it dies.
@@ -72,8 +71,7 @@ class TableSource:
     async def claim(
         self, *, now: datetime, limit: int, skip_services: frozenset[str] = frozenset()
     ) -> list[ClaimedDelivery]:
-        return await claim_ready(
-            self.engine,
+        return await self.store.claim_ready(
             now=now,
             horizon=now + self.lookahead,
             limit=limit,
@@ -85,7 +83,7 @@ class TableSource:
     async def next_ready_at(
         self, *, skip_services: frozenset[str] = frozenset()
     ) -> datetime | None:
-        due = await earliest_ready(self.engine, skip_services=skip_services)
+        due = await self.store.earliest_ready(skip_services=skip_services)
         return None if due is None else due - self.lookahead
 
     def settled(self, ids: list[str]) -> None:

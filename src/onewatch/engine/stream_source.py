@@ -23,16 +23,15 @@ from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onewatch.ports import Store
 from onewatch.queue.redis_streams import (
     RedisStreamSource,
     redis_client,
     relay_runner,
 )
 from onewatch.runtime import Runtime
-from onewatch.store.deliveries import ClaimedDelivery, claim_by_ids
-from onewatch.store.publication import unpublish
+from onewatch.store.records import ClaimedDelivery
 
 log = structlog.get_logger("onewatch.dispatcher")
 
@@ -45,14 +44,14 @@ class StreamSource:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         stream: RedisStreamSource,
         *,
         lookahead_seconds: float,
         lease_seconds: float,
         holder: str | None = None,
     ) -> None:
-        self.engine = engine
+        self.store = store
         #: This node's id, written on each lease: other nodes take over when it dies.
         self.holder = holder
         self.stream = stream
@@ -71,8 +70,7 @@ class StreamSource:
         if not ids:
             return []
         try:
-            claimed = await claim_by_ids(
-                self.engine,
+            claimed = await self.store.claim_by_ids(
                 ids,
                 now=now,
                 horizon=now + self.lookahead,
@@ -115,7 +113,7 @@ class StreamSource:
         drop their entries; if the store cannot be reached, the entries stay pending and
         are taken over (XAUTOCLAIM)."""
         try:
-            await unpublish(self.engine, ids)
+            await self.store.unpublish(ids)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("could not hand back unsent deliveries", error=str(exc))
             return
@@ -145,7 +143,7 @@ async def stream_source(runtime: Runtime) -> AsyncIterator[StreamSource]:
         raise ValueError("stream_source needs settings.queue_url")
     client = redis_client(settings.queue_url)
     source = StreamSource(
-        runtime.engine,
+        runtime.store,
         RedisStreamSource(
             client,
             runtime.node_id,

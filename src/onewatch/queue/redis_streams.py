@@ -29,15 +29,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import Clock
 from onewatch.errors import ConfigurationError
-from onewatch.store.publication import (
-    lock_needing_publication,
-    mark_published,
-    next_ready_attempt_after,
-)
+from onewatch.ports import Store
 
 if TYPE_CHECKING:
     from onewatch.runtime import RoleRunner, Runtime
@@ -106,7 +101,7 @@ class DeliveryRelay:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         client: Redis,
         clock: Clock,
         names: StreamNames = StreamNames(),
@@ -114,7 +109,7 @@ class DeliveryRelay:
         batch_size: int = 500,
         republish_after: timedelta = timedelta(seconds=60),
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._client = client
         self._clock = clock
         self._names = names
@@ -133,17 +128,15 @@ class DeliveryRelay:
 
     async def _publish_batch(self) -> int:
         now = self._clock.now()
-        async with self._engine.begin() as connection:
-            ids = await lock_needing_publication(
-                connection, now, republish_after=self._republish_after, limit=self._batch_size
-            )
-            if ids:
-                async with _bounded():
-                    await self._append(ids)
-                await mark_published(connection, ids, now)
-        return len(ids)
+        return await self._store.publish_ready(
+            now, republish_after=self._republish_after, limit=self._batch_size, append=self._append
+        )
 
     async def _append(self, ids: Sequence[str]) -> None:
+        async with _bounded():
+            await self._append_unbounded(ids)
+
+    async def _append_unbounded(self, ids: Sequence[str]) -> None:
         await ensure_group(self._client, self._names)
         async with self._client.pipeline(transaction=False) as pipe:
             for delivery_id in ids:
@@ -152,7 +145,7 @@ class DeliveryRelay:
 
     async def next_attempt_after(self, now: datetime) -> datetime | None:
         """The earliest attempt still in the future: when the relay has work next."""
-        return await next_ready_attempt_after(self._engine, now)
+        return await self._store.next_ready_attempt_after(now)
 
 
 class RedisStreamSource:
@@ -276,7 +269,7 @@ def relay_runner(
             raise ConfigurationError("the relay needs a queue URL", field="queue_url")
         client = redis_client(runtime.settings.queue_url)
         relay = DeliveryRelay(
-            runtime.engine, client, runtime.clock, names, republish_after=republish_after
+            runtime.store, client, runtime.clock, names, republish_after=republish_after
         )
         try:
             while not stop.is_set():

@@ -17,13 +17,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import TYPE_CHECKING
 
 from onewatch.errors import Forbidden
 from onewatch.keyed_slots import KeyedSlots
 from onewatch.settings import Settings
-from onewatch.store.events import count_live_events
+
+if TYPE_CHECKING:
+    from onewatch.ports import StoreTransaction
 
 
 class QuotaExceeded(Forbidden):
@@ -31,7 +32,7 @@ class QuotaExceeded(Forbidden):
 
 
 async def check_event_quota(
-    connection: AsyncConnection, service: str, max_events: int, *, adding: int = 1
+    tx: StoreTransaction, service: str, max_events: int, *, adding: int = 1
 ) -> None:
     """Raise ``QuotaExceeded`` if ``adding`` more live events would pass ``max_events``.
 
@@ -40,7 +41,7 @@ async def check_event_quota(
     """
     if max_events <= 0:
         return
-    live = await count_live_events(connection, service)
+    live = await tx.count_live_events(service)
     check_live_count(service, live, max_events, adding=adding)
 
 

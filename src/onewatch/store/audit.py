@@ -1,97 +1,47 @@
 """The audit log's rows: written inside the caller's transaction, listed, pruned.
 
-``record_audit`` / ``record_audits`` take the connection of the change they describe,
-never an engine: the entry commits with the change or not at all, so there is no
-change without its entry and no entry of a change that was rolled back. What goes in
-``before``/``after`` (documents with their secrets left out) is the application's
-business (``application.audit``); this module stores what it is given.
+Entries are written by ``StoreTransaction.record_audits`` in the transaction of the
+change they describe: the entry commits with the change or not at all, so there is no
+change without its entry and no entry of a change that was rolled back. How the insert
+is sent differs by database (``SqlStore.insert_audit_rows``); the statement and its rows
+are made here. What goes in ``before``/``after`` (documents with their secrets left out)
+is the application's business (``application.audit``); this module stores what it is
+given.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, RowMapping, Text, bindparam, cast, delete, insert, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, Insert, RowMapping, Text, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onewatch.store.one_trip import OneTripInsert
+from onewatch.store.records import AuditEntry, AuditFilter, JsonText, json_text
 from onewatch.store.schema import audit_log
-
-
-class JsonText(str):
-    """A document already serialized (``json_text``): stored as it is, not serialized again.
-
-    A create's answer and its audit entry are the same document: serialized once for both.
-    """
-
-
-def json_text(document: Any) -> JsonText:
-    """``document`` as compact JSON, exactly as the API's answers serialize it."""
-    text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return JsonText(text)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One change: of what (service, resource type and key), how, by whom, when."""
-
-    service: str
-    resource_type: str
-    resource_key: str
-    #: create, update, delete, pause, resume, trigger, redrive, rotate, revoke...
-    action: str
-    #: The token's subject (``sub``).
-    actor: str
-    #: ``service`` or ``admin``: the scope the actor spoke with.
-    actor_scope: str
-    #: The front door: ``api``, ``ui``, ``cli`` or ``system``.
-    via: str
-    at: datetime
-    #: The documents: mappings, or ``JsonText`` already serialized.
-    before: Mapping[str, Any] | JsonText | None = None
-    after: Mapping[str, Any] | JsonText | None = None
-
 
 #: The entry's fields, which are the table's columns (``dataclasses.asdict`` would copy
 #: the documents deeply, for nothing).
 _COLUMNS = tuple(field.name for field in fields(AuditEntry))
 
 
-@dataclass(frozen=True)
-class AuditFilter:
-    """What ``GET /v1/audit`` narrows by; ``None`` means any."""
-
-    service: str | None = None
-    resource_type: str | None = None
-    resource_key: str | None = None
-    #: Entries at or after ``since`` and strictly before ``until``.
-    since: datetime | None = None
-    until: datetime | None = None
-
-
 _DOCUMENTS = ("before", "after")
 
 
-def _insert_statement(dialect: str) -> Insert:
-    """The documents go in as JSON text (``None``: SQL NULL), serialized by ``_row``;
-    PostgreSQL casts the text to JSONB."""
-    documents: dict[str, Any]
-    if dialect == "postgresql":
-        documents = {
-            name: cast(bindparam(name, type_=Text), postgresql.JSONB) for name in _DOCUMENTS
-        }
-    else:
-        documents = {name: bindparam(name, type_=Text) for name in _DOCUMENTS}
+def insert_audit_statement(document: Callable[[str], ColumnElement[Any]]) -> Insert:
+    """The insert of entries; ``document(name)`` is how a store binds a document given as
+    JSON text (``None``: SQL NULL), serialized by ``audit_rows`` (PostgreSQL casts the
+    text to JSONB; SQLite stores it as it is)."""
+    documents = {name: document(name) for name in _DOCUMENTS}
     return insert(audit_log).values(documents).returning(audit_log.c.id)
 
 
-_INSERT = {name: _insert_statement(name) for name in ("sqlite", "postgresql")}
-_INSERT_ON_SQLITE = OneTripInsert(_INSERT["sqlite"])
+def text_document(name: str) -> ColumnElement[Any]:
+    """A document bound as its JSON text."""
+    return bindparam(name, type_=Text)
 
 
 def _as_text(document: Mapping[str, Any] | JsonText | None) -> str | None:
@@ -106,20 +56,20 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
     return row
 
 
-async def record_audit(connection: AsyncConnection, entry: AuditEntry) -> None:
-    """Write one entry in the caller's (write) transaction."""
-    await record_audits(connection, (entry,))
+def audit_rows(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+    """The entries as the insert's parameters, their documents as JSON text."""
+    return [_row(entry) for entry in entries]
 
 
-async def record_audits(connection: AsyncConnection, entries: Sequence[AuditEntry]) -> None:
-    """Write entries in one statement (a group commit's creates: one trip on SQLite)."""
-    if not entries:
-        return
-    rows = [_row(entry) for entry in entries]
-    if connection.dialect.name == "sqlite":
-        await _INSERT_ON_SQLITE.execute(connection, rows)
-    else:
-        await connection.execute(_INSERT[connection.dialect.name], rows)
+async def record_audit_plainly(connection: AsyncConnection, entry: AuditEntry) -> None:
+    """Write one entry through SQLAlchemy's own JSON handling, on any database: for the
+    store's own rare entries (a service's first signing secret), not a hot path."""
+    values = {name: getattr(entry, name) for name in _COLUMNS}
+    for name in _DOCUMENTS:
+        document = values[name]
+        if isinstance(document, JsonText):
+            values[name] = json.loads(document)
+    await connection.execute(insert(audit_log).values(values))
 
 
 async def list_audit(

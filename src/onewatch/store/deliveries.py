@@ -17,7 +17,6 @@ Atomicity owed:
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,10 +30,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.domain.statuses import (
     READY_STATUSES,
@@ -44,55 +42,14 @@ from onewatch.domain.statuses import (
 )
 from onewatch.store.ids import new_lease_token
 from onewatch.store.many import ManyRows
+from onewatch.store.records import (
+    AttemptView,
+    ClaimedDelivery,
+    DeliveryFilter,
+    DeliveryView,
+    Outcome,
+)
 from onewatch.store.schema import actions, deliveries, delivery_attempts, events, nodes
-from onewatch.store.writer import write_transaction, writing
-
-
-@dataclass(frozen=True)
-class ClaimedDelivery:
-    """A delivery this dispatcher holds a lease on, with everything needed to send it."""
-
-    id: str
-    lease_token: str
-    event_id: int
-    service: str
-    event_key: str
-    kind: str
-    scheduled_for: datetime
-    next_attempt_at: datetime
-    attempts: int
-    attempt_base: int
-    redriven_at: datetime | None
-    params: dict[str, Any]
-    target_type: str | None
-    target: dict[str, Any] | None
-    payload: dict[str, Any]
-    event_retry_policy: dict[str, Any] | None
-    action_retry_policy: dict[str, Any] | None
-
-    @property
-    def attempt_number(self) -> int:
-        """The number of the attempt about to be made (1 for the first)."""
-        return self.attempts + 1
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One finished attempt and the delivery's state after it."""
-
-    delivery_id: str
-    lease_token: str
-    attempt: int
-    status: str
-    next_attempt_at: datetime
-    started_at: datetime
-    latency_ms: int | None
-    status_code: int | None
-    attempt_outcome: str
-    response_excerpt: str | None
-    error: str | None
-    finished_at: datetime | None
-
 
 # --- claiming -------------------------------------------------------------------------
 
@@ -151,7 +108,7 @@ def _claimed(row: Any) -> ClaimedDelivery:
 
 
 async def claim_ready(
-    engine: AsyncEngine,
+    connection: AsyncConnection,
     *,
     now: datetime,
     horizon: datetime,
@@ -177,16 +134,15 @@ async def claim_ready(
         )
         .returning(deliveries.c.id)
     )
-    async with write_transaction(engine) as connection:
-        ids = (await connection.execute(claim)).scalars().all()
-        if not ids:
-            return []
-        rows = (await connection.execute(_context_query().where(deliveries.c.id.in_(ids)))).all()
+    ids = (await connection.execute(claim)).scalars().all()
+    if not ids:
+        return []
+    rows = (await connection.execute(_context_query().where(deliveries.c.id.in_(ids)))).all()
     return sorted((_claimed(row) for row in rows), key=lambda item: item.next_attempt_at)
 
 
 async def claim_by_ids(
-    engine: AsyncEngine,
+    connection: AsyncConnection,
     ids: Sequence[str],
     *,
     now: datetime,
@@ -213,17 +169,16 @@ async def claim_by_ids(
         )
         .returning(deliveries.c.id)
     )
-    async with write_transaction(engine) as connection:
-        claimed = (await connection.execute(claim)).scalars().all()
-        if not claimed:
-            return []
-        query = _context_query().where(deliveries.c.id.in_(claimed))
-        rows = (await connection.execute(query)).all()
+    claimed = (await connection.execute(claim)).scalars().all()
+    if not claimed:
+        return []
+    query = _context_query().where(deliveries.c.id.in_(claimed))
+    rows = (await connection.execute(query)).all()
     return [_claimed(row) for row in rows]
 
 
 async def earliest_ready(
-    engine: AsyncEngine, *, skip_services: Collection[str] = ()
+    connection: AsyncConnection, *, skip_services: Collection[str] = ()
 ) -> datetime | None:
     """When the next pending or retrying delivery (none of ``skip_services``) becomes
     due: the dispatcher's alarm."""
@@ -233,8 +188,7 @@ async def earliest_ready(
         .order_by(deliveries.c.next_attempt_at)
         .limit(1)
     )
-    async with engine.connect() as connection:
-        value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
+    value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
     return value
 
 
@@ -264,7 +218,7 @@ _RECORD_STATEMENT = (
         updated_at=bindparam("b_now"),
     )
 )
-_RECORD = ManyRows(_RECORD_STATEMENT)
+RECORD = ManyRows(_RECORD_STATEMENT)
 _ATTEMPT_COLUMNS = (
     "delivery_id",
     "attempt",
@@ -275,10 +229,10 @@ _ATTEMPT_COLUMNS = (
     "response_excerpt",
     "error",
 )
-_INSERT_ATTEMPTS = ManyRows(insert(delivery_attempts), _ATTEMPT_COLUMNS)
+INSERT_ATTEMPTS = ManyRows(insert(delivery_attempts), _ATTEMPT_COLUMNS)
 
 
-def _record_params(outcome: Outcome, now: datetime) -> dict[str, Any]:
+def record_params(outcome: Outcome, now: datetime) -> dict[str, Any]:
     return {
         "b_id": outcome.delivery_id,
         "b_token": outcome.lease_token,
@@ -292,7 +246,7 @@ def _record_params(outcome: Outcome, now: datetime) -> dict[str, Any]:
     }
 
 
-def _attempt_row(outcome: Outcome) -> dict[str, Any]:
+def attempt_row(outcome: Outcome) -> dict[str, Any]:
     return {
         "delivery_id": outcome.delivery_id,
         "attempt": outcome.attempt,
@@ -303,84 +257,6 @@ def _attempt_row(outcome: Outcome) -> dict[str, Any]:
         "response_excerpt": outcome.response_excerpt,
         "error": outcome.error,
     }
-
-
-async def _record_one_by_one(
-    connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
-) -> list[Outcome]:
-    kept = []
-    for outcome in outcomes:
-        changed = await _RECORD.execute(connection, [_record_params(outcome, now)])
-        if changed == 1:
-            kept.append(outcome)
-    if kept:
-        await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
-    return kept
-
-
-#: PostgreSQL: the whole batch in one statement that names the rows it changed (asyncpg
-#: reports no row count for an executemany, so the count check cannot work there).
-_RECORD_RETURNING_PG = text(
-    """
-    UPDATE deliveries AS d
-    SET status = v.status, attempts = v.attempt, next_attempt_at = v.next_attempt_at,
-        last_status_code = v.status_code, last_error = v.error, finished_at = v.finished_at,
-        locked_until = NULL, lease_token = NULL, leased_by = NULL, updated_at = :now
-    FROM unnest(
-        CAST(:ids AS VARCHAR[]), CAST(:tokens AS VARCHAR[]), CAST(:statuses AS VARCHAR[]),
-        CAST(:attempts AS INTEGER[]), CAST(:next_attempts AS TIMESTAMPTZ[]),
-        CAST(:status_codes AS INTEGER[]), CAST(:errors AS TEXT[]),
-        CAST(:finished AS TIMESTAMPTZ[])
-    ) AS v(id, token, status, attempt, next_attempt_at, status_code, error, finished_at)
-    WHERE d.id = v.id AND d.lease_token = v.token AND d.status = 'running'
-    RETURNING d.id
-    """
-)
-
-
-async def _record_returning(
-    connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
-) -> list[Outcome]:
-    """PostgreSQL: record the outcomes whose lease still holds, then their attempts."""
-    columns = {
-        "ids": [o.delivery_id for o in outcomes],
-        "tokens": [o.lease_token for o in outcomes],
-        "statuses": [o.status for o in outcomes],
-        "attempts": [o.attempt for o in outcomes],
-        "next_attempts": [o.next_attempt_at for o in outcomes],
-        "status_codes": [o.status_code for o in outcomes],
-        "errors": [o.error for o in outcomes],
-        "finished": [o.finished_at for o in outcomes],
-    }
-    result = await connection.execute(_RECORD_RETURNING_PG, {**columns, "now": now})
-    changed = set(result.scalars().all())
-    kept = [outcome for outcome in outcomes if outcome.delivery_id in changed]
-    if kept:
-        await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in kept])
-    return kept
-
-
-async def record_outcomes(
-    engine: AsyncEngine, outcomes: Sequence[Outcome], *, now: datetime
-) -> list[Outcome]:
-    """Write a batch of results in one transaction; returns those whose lease still held."""
-    if not outcomes:
-        return []
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as connection:
-            return await _record_returning(connection, outcomes, now)
-    async with writing(engine), engine.connect() as connection:
-        await connection.begin()
-        changed = await _RECORD.execute(connection, [_record_params(o, now) for o in outcomes])
-        if changed == len(outcomes):
-            await _INSERT_ATTEMPTS.execute(connection, [_attempt_row(o) for o in outcomes])
-            await connection.commit()
-            return list(outcomes)
-        await connection.rollback()
-        await connection.begin()
-        kept = await _record_one_by_one(connection, outcomes, now)
-        await connection.commit()
-        return kept
 
 
 _RELEASE = (
@@ -398,13 +274,14 @@ _RELEASE = (
 )
 
 
-async def release(engine: AsyncEngine, held: Sequence[tuple[str, str]], *, now: datetime) -> int:
+async def release(
+    connection: AsyncConnection, held: Sequence[tuple[str, str]], *, now: datetime
+) -> int:
     """Give back leased deliveries that were not sent (shutdown): ready again at once."""
     if not held:
         return 0
     params = [{"b_id": ident, "b_token": token, "b_now": now} for ident, token in held]
-    async with write_transaction(engine) as connection:
-        result = await connection.execute(_RELEASE, params)
+    result = await connection.execute(_RELEASE, params)
     return int(result.rowcount)
 
 
@@ -424,18 +301,18 @@ def _lapsed_leases(now: datetime, dead_after: timedelta | None, me: str | None) 
     return deliveries.c.status == DeliveryStatus.RUNNING, lapsed
 
 
-async def reclaim_expired(
-    engine: AsyncEngine,
+async def lapsed_leases(
+    connection: AsyncConnection,
     *,
     now: datetime,
-    limit: int = 500,
-    dead_after: timedelta | None = None,
-    me: str | None = None,
-) -> int:
-    """Make deliveries whose lease expired, or (with ``dead_after``) whose holder node
-    has been silent that long, ready again, recording an abandoned attempt; returns how
-    many. The look is a plain read, so an idle node never takes SQLite's write turn for
-    it; the write is conditional on the token read, so a row recorded meanwhile stays."""
+    limit: int,
+    dead_after: timedelta | None,
+    me: str | None,
+) -> list[Outcome]:
+    """The abandoned attempt of each delivery whose lease expired, or (with
+    ``dead_after``) whose holder node has been silent that long: a plain read, so an
+    idle node never takes SQLite's write turn for it (``Store.reclaim_expired`` records
+    them, conditional on the token read here)."""
     query = (
         select(
             deliveries.c.id,
@@ -448,14 +325,8 @@ async def reclaim_expired(
         .where(*_lapsed_leases(now, dead_after, me))
         .limit(limit)
     )
-    async with engine.connect() as connection:
-        stale = (await connection.execute(query)).all()
-    if not stale:
-        return 0
-    outcomes = [_abandoned(row, now) for row in stale]
-    async with write_transaction(engine) as connection:
-        kept = await _record_one_by_one(connection, outcomes, now)
-    return len(kept)
+    stale = (await connection.execute(query)).all()
+    return [_abandoned(row, now) for row in stale]
 
 
 def _abandoned(row: Any, now: datetime) -> Outcome:
@@ -485,34 +356,6 @@ def _abandoned(row: Any, now: datetime) -> Outcome:
 # --- reading --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AttemptView:
-    attempt: int
-    started_at: datetime
-    latency_ms: int | None
-    status_code: int | None
-    outcome: str
-    response_excerpt: str | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class DeliveryView:
-    id: str
-    service: str
-    event_key: str
-    kind: str
-    scheduled_for: datetime
-    status: str
-    attempt_count: int
-    next_attempt_at: datetime
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    attempts: list[AttemptView]
-
-
 _VIEW_COLUMNS = (
     deliveries.c.id,
     deliveries.c.service,
@@ -527,16 +370,6 @@ _VIEW_COLUMNS = (
     deliveries.c.created_at,
     deliveries.c.finished_at,
 )
-
-
-@dataclass(frozen=True)
-class DeliveryFilter:
-    service: str | None = None
-    status: str | None = None
-    event_id: int | None = None
-    #: Only ids before this one (the previous page's last id): newest first.
-    before: str | None = None
-    limit: int = 50
 
 
 def _filtered(query: Any, where: DeliveryFilter) -> Any:
@@ -570,39 +403,30 @@ async def _attempts_of(
     return found
 
 
-async def list_deliveries(engine: AsyncEngine, where: DeliveryFilter) -> list[DeliveryView]:
+async def list_deliveries(connection: AsyncConnection, where: DeliveryFilter) -> list[DeliveryView]:
     """A page of deliveries, newest first, each with its attempts."""
-    async with engine.connect() as connection:
-        rows = (await connection.execute(_filtered(select(*_VIEW_COLUMNS), where))).all()
-        attempts = await _attempts_of(connection, [row.id for row in rows])
+    rows = (await connection.execute(_filtered(select(*_VIEW_COLUMNS), where))).all()
+    attempts = await _attempts_of(connection, [row.id for row in rows])
     return [DeliveryView(**row._mapping, attempts=attempts[row.id]) for row in rows]
 
 
-async def get_delivery(engine: AsyncEngine, delivery_id: str) -> DeliveryView | None:
+async def get_delivery(connection: AsyncConnection, delivery_id: str) -> DeliveryView | None:
     query = select(*_VIEW_COLUMNS).where(deliveries.c.id == delivery_id)
-    async with engine.connect() as connection:
-        row = (await connection.execute(query)).one_or_none()
-        if row is None:
-            return None
-        attempts = await _attempts_of(connection, [row.id])
+    row = (await connection.execute(query)).one_or_none()
+    if row is None:
+        return None
+    attempts = await _attempts_of(connection, [row.id])
     return DeliveryView(**row._mapping, attempts=attempts[row.id])
 
 
-async def find_event_id(engine: AsyncEngine, service: str, key: str) -> int | None:
+async def find_event_id(connection: AsyncConnection, service: str, key: str) -> int | None:
     query = select(events.c.id).where(events.c.service == service, events.c.key == key)
-    async with engine.connect() as connection:
-        value: int | None = (await connection.execute(query)).scalar_one_or_none()
+    value: int | None = (await connection.execute(query)).scalar_one_or_none()
     return value
 
 
-async def redrive(engine: AsyncEngine, delivery_id: str, *, now: datetime) -> bool:
+async def redrive(connection: AsyncConnection, delivery_id: str, *, now: datetime) -> bool:
     """Give a dead delivery a fresh retry budget, due now; False unless it was dead."""
-    async with write_transaction(engine) as connection:
-        return await redrive_on(connection, delivery_id, now=now)
-
-
-async def redrive_on(connection: AsyncConnection, delivery_id: str, *, now: datetime) -> bool:
-    """``redrive`` inside the caller's transaction (an audited redrive writes its entry)."""
     statement = (
         update(deliveries)
         .where(deliveries.c.id == delivery_id, deliveries.c.status == DeliveryStatus.DEAD)
@@ -619,18 +443,17 @@ async def redrive_on(connection: AsyncConnection, delivery_id: str, *, now: date
     return result.rowcount == 1
 
 
-async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
+async def count_by_status(connection: AsyncConnection) -> dict[str, int]:
     query = (
         select(deliveries.c.status, func.count())
         .where(deliveries.c.status.in_(UNFINISHED_STATUSES))
         .group_by(deliveries.c.status)
     )
-    async with engine.connect() as connection:
-        rows = (await connection.execute(query)).all()
+    rows = (await connection.execute(query)).all()
     return {status: int(count) for status, count in rows}
 
 
-async def oldest_pending_due(engine: AsyncEngine, *, now: datetime) -> datetime | None:
+async def oldest_pending_due(connection: AsyncConnection, *, now: datetime) -> datetime | None:
     """The due instant of the longest-waiting ready delivery that is already due."""
     query = (
         select(deliveries.c.next_attempt_at)
@@ -638,12 +461,13 @@ async def oldest_pending_due(engine: AsyncEngine, *, now: datetime) -> datetime 
         .order_by(deliveries.c.next_attempt_at)
         .limit(1)
     )
-    async with engine.connect() as connection:
-        value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
+    value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
     return value
 
 
-async def prune_finished(engine: AsyncEngine, *, older_than: datetime, limit: int = 1000) -> int:
+async def prune_finished(
+    connection: AsyncConnection, *, older_than: datetime, limit: int = 1000
+) -> int:
     """Delete up to ``limit`` finished deliveries (and their attempts) older than a bound."""
     victims = (
         select(deliveries.c.id)
@@ -652,11 +476,10 @@ async def prune_finished(engine: AsyncEngine, *, older_than: datetime, limit: in
         .limit(limit)
         .scalar_subquery()
     )
-    async with write_transaction(engine) as connection:
-        await connection.execute(
-            delete(delivery_attempts).where(delivery_attempts.c.delivery_id.in_(victims))
-        )
-        result = await connection.execute(delete(deliveries).where(deliveries.c.id.in_(victims)))
+    await connection.execute(
+        delete(delivery_attempts).where(delivery_attempts.c.delivery_id.in_(victims))
+    )
+    result = await connection.execute(delete(deliveries).where(deliveries.c.id.in_(victims)))
     return int(result.rowcount)
 
 
@@ -692,7 +515,7 @@ def _renew_statement(ids: list[str], tokens: set[str], now: datetime, until: dat
 
 
 async def extend_leases(
-    engine: AsyncEngine, held: Mapping[str, str], *, now: datetime, lease_seconds: float
+    connection: AsyncConnection, held: Mapping[str, str], *, now: datetime, lease_seconds: float
 ) -> set[str]:
     """Push the lease of each held delivery (id -> lease token) to at least ``now +
     lease_seconds``, in one conditional update per chunk and one transaction; returns
@@ -703,10 +526,9 @@ async def extend_leases(
     until = now + timedelta(seconds=lease_seconds)
     ids = sorted(held)
     kept: set[str] = set()
-    async with write_transaction(engine) as connection:
-        for start in range(0, len(ids), RENEW_CHUNK):
-            chunk = ids[start : start + RENEW_CHUNK]
-            tokens = {held[ident] for ident in chunk}
-            result = await connection.execute(_renew_statement(chunk, tokens, now, until))
-            kept.update(ident for ident, token in result.all() if held[ident] == token)
+    for start in range(0, len(ids), RENEW_CHUNK):
+        chunk = ids[start : start + RENEW_CHUNK]
+        tokens = {held[ident] for ident in chunk}
+        result = await connection.execute(_renew_statement(chunk, tokens, now, until))
+        kept.update(ident for ident, token in result.all() if held[ident] == token)
     return kept

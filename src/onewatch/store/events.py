@@ -6,8 +6,7 @@ by row count: the scheduler advances the same rows concurrently with its own con
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Insert,
     RowMapping,
+    Table,
     bindparam,
     delete,
     func,
@@ -24,7 +24,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,20 +32,8 @@ from onewatch.domain.statuses import LIVE_EVENT_STATUSES, DeliveryKind, Delivery
 from onewatch.errors import Conflict
 from onewatch.store.constraints import is_unique_violation, sql_nulls
 from onewatch.store.ids import new_delivery_id
-from onewatch.store.one_trip import OneTripInsert
+from onewatch.store.records import EventFilter
 from onewatch.store.schema import deliveries, events
-from onewatch.store.types import StoredRow
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """What ``GET /v1/events`` narrows by; ``None`` means any."""
-
-    service: str | None = None
-    status: str | None = None
-    action: str | None = None
-    #: Case-insensitive text within the key or the title (the dashboard's search box).
-    search: str | None = None
 
 
 async def insert_event(connection: AsyncConnection, values: Mapping[str, Any]) -> int:
@@ -71,40 +59,18 @@ _JSON_OR_NULL = JSON(none_as_null=True).with_variant(
 _NULLABLE_JSON = ("target", "retry_policy")
 
 
-def _insert_new_events(dialect: str) -> Insert:
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement: Insert = (
-        insert_into(events)
-        .values({name: bindparam(name, type_=_JSON_OR_NULL) for name in _NULLABLE_JSON})
+def insert_new_events_statement(insert_into: Callable[[Table], Insert]) -> Insert:
+    """``INSERT INTO events ... ON CONFLICT DO NOTHING RETURNING *`` with the dialect's
+    own ``insert`` construct (the one that knows ``ON CONFLICT``): each store runs it
+    its own way (``Store.write().insert_new_events``). A (service, key) that exists
+    already is skipped and absent from the answer: the caller reports it as a conflict."""
+    statement: Any = insert_into(events)
+    built: Insert = (
+        statement.values({name: bindparam(name, type_=_JSON_OR_NULL) for name in _NULLABLE_JSON})
         .on_conflict_do_nothing()
         .returning(*events.c)
     )
-    return statement
-
-
-_INSERT_NEW_EVENTS = {name: _insert_new_events(name) for name in ("sqlite", "postgresql")}
-_INSERT_NEW_EVENTS_ON_SQLITE = OneTripInsert(_INSERT_NEW_EVENTS["sqlite"])
-
-
-async def insert_new_events(
-    connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
-) -> dict[tuple[str, str], StoredRow]:
-    """Insert events in one statement; the stored rows by (service, key).
-
-    A (service, key) that exists already is skipped (``ON CONFLICT DO NOTHING``) and is
-    absent from the answer: the caller reports it as a conflict. Every row has the same
-    columns, so the statement is compiled once and its parameters sent as one batch (on
-    SQLite in one trip to the driver's thread: ``store.one_trip``).
-    """
-    if not rows:
-        return {}
-    stored: Sequence[StoredRow]
-    if connection.dialect.name == "sqlite":
-        stored = await _INSERT_NEW_EVENTS_ON_SQLITE.execute(connection, rows)
-    else:
-        statement = _INSERT_NEW_EVENTS[connection.dialect.name]
-        stored = (await connection.execute(statement, list(rows))).mappings().all()
-    return {(row["service"], row["key"]): row for row in stored}
+    return built
 
 
 async def get_events_by_identity(

@@ -10,7 +10,6 @@ else, which stays a bug to log.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import sys
 import traceback
@@ -18,8 +17,6 @@ from collections.abc import Iterator
 from pathlib import PurePath
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.errors import StorageFull, StoreUnavailable
 
@@ -108,25 +105,3 @@ def _postgres_kind(error: BaseException) -> type[StoreUnavailable] | None:
 def _raised_in_driver(error: OSError) -> bool:
     frames = traceback.extract_tb(error.__traceback__)
     return any(_DRIVER_MODULES & set(PurePath(frame.filename).parts) for frame in frames)
-
-
-#: Below this much room to grow, a SQLite store is "not ready": the next writes (WAL
-#: frames, a checkpoint, a new index page) are about to fail with SQLITE_FULL.
-MIN_HEAD_ROOM_BYTES = 1024 * 1024
-
-
-async def sqlite_head_room_bytes(connection: AsyncConnection) -> int | None:
-    """How far the SQLite file can still grow: the lesser of the free disk space and its
-    ``max_page_count``, plus the free pages inside it. None for PostgreSQL (its server
-    watches its own disk) and for an in-memory database."""
-    database = connection.engine.url.database
-    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    pragmas = {}
-    for name in ("page_size", "page_count", "max_page_count", "freelist_count"):
-        pragmas[name] = int((await connection.execute(text(f"PRAGMA {name}"))).scalar_one())
-    page = pragmas["page_size"]
-    reusable = pragmas["freelist_count"] * page
-    by_limit = (pragmas["max_page_count"] - pragmas["page_count"]) * page
-    by_disk = shutil.disk_usage(PurePath(database).parent).free  # one statvfs: no wait
-    return min(by_limit, by_disk) + reusable

@@ -13,12 +13,11 @@ retried job by job in a transaction each, so one bad job cannot fail its neighbo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from onewatch.store.transactions import write_transaction
+from onewatch.ports import BatchApply, StoreTransaction
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -28,37 +27,40 @@ MAX_BATCH = 256
 
 
 class GroupCommit(Generic[Job, Result]):
-    """Batches concurrent ``submit`` calls on one engine into shared transactions.
+    """Batches concurrent ``submit`` calls into shared transactions (``ports.GroupCommit``).
 
-    It holds no reference to the engine between flushes, so one kept per engine in a
-    ``WeakKeyDictionary`` goes away with its engine.
+    A store keeps one per ``apply`` (``Store.group_commit``), so every caller of the same
+    kind of job joins the same flushes.
     """
 
     def __init__(
         self,
         # Does the jobs inside the open transaction: one result or refusal per job, in order.
-        apply: Callable[[AsyncConnection, Sequence[Job]], Awaitable[Sequence[Result | Exception]]],
+        apply: BatchApply[Job, Result],
+        # The store's write transaction (``Store.write``).
+        write: Callable[[], AbstractAsyncContextManager[StoreTransaction]],
         *,
         max_batch: int = MAX_BATCH,
     ) -> None:
         self.apply = apply
+        self.write = write
         self.max_batch = max_batch
         self._pending: list[tuple[Job, asyncio.Future[Result]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def submit(self, engine: AsyncEngine, job: Job) -> Result:
+    async def submit(self, job: Job) -> Result:
         """Do ``job`` in the next shared transaction; return after that transaction commits."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((job, future))
         if self._flusher is None:
-            flush = self._flush_all(engine)
+            flush = self._flush_all()
             self._flusher = asyncio.create_task(flush, name="onewatch-group-commit")
         return await future
 
-    async def _flush_all(self, engine: AsyncEngine) -> None:
+    async def _flush_all(self) -> None:
         try:
             while self._pending:
-                await self._flush_one(engine)
+                await self._flush_one()
         finally:
             self._flusher = None
 
@@ -67,33 +69,31 @@ class GroupCommit(Generic[Job, Result]):
         del self._pending[: self.max_batch]
         return batch
 
-    async def _flush_one(self, engine: AsyncEngine) -> None:
+    async def _flush_one(self) -> None:
         batch: list[tuple[Job, asyncio.Future[Result]]] = []
         try:
-            async with write_transaction(engine) as connection:
+            async with self.write() as transaction:
                 # Taken once the write turn is held: whatever queued meanwhile joins in.
                 batch = self._take()
-                outcomes = await self.apply(connection, [job for job, _ in batch])
+                outcomes = await self.apply(transaction, [job for job, _ in batch])
         except Exception as exc:
             # Failed before the batch was taken (no connection): these jobs fail alone.
             batch = batch or self._take()
             if len(batch) == 1:
                 _answer(batch[0][1], exc)
             else:
-                await self._one_by_one(engine, batch)
+                await self._one_by_one(batch)
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _answer(future, outcome)
 
-    async def _one_by_one(
-        self, engine: AsyncEngine, batch: list[tuple[Job, asyncio.Future[Result]]]
-    ) -> None:
+    async def _one_by_one(self, batch: list[tuple[Job, asyncio.Future[Result]]]) -> None:
         """After a failed batch: each job alone, so only a job that fails by itself fails."""
         for job, future in batch:
             outcome: Result | Exception
             try:
-                async with write_transaction(engine) as connection:
-                    (outcome,) = await self.apply(connection, [job])
+                async with self.write() as transaction:
+                    (outcome,) = await self.apply(transaction, [job])
             except Exception as exc:
                 outcome = exc
             _answer(future, outcome)

@@ -15,14 +15,13 @@ and when it changed. Each query here is bounded by what it is asked for:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import RowMapping, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.domain.statuses import DeliveryStatus
-from onewatch.store.events import EventFilter
+from onewatch.store.records import EventFilter, Failing
 from onewatch.store.schema import deliveries, events
 
 #: A last result that counts as failing.
@@ -68,14 +67,6 @@ async def last_results(
         return {}
     rows = (await connection.execute(_last_results_of(event_ids))).mappings().all()
     return {row["event_id"]: row for row in rows}
-
-
-@dataclass(frozen=True)
-class Failing:
-    """The ids of the events whose last result failed, and whether the scan saw everything."""
-
-    event_ids: list[int]
-    complete: bool
 
 
 def _recent_failures(service: str | None, status: str, scan: int) -> Select[Any]:

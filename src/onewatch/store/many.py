@@ -19,8 +19,6 @@ from sqlalchemy import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
-from onewatch.store.database import sqlite_driver
-
 Processor = Callable[[Any], Any]
 
 
@@ -75,10 +73,11 @@ class ManyRows:
             found = self._by_dialect[key] = self._compile(dialect)
         return found
 
-    async def execute(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Run the statement once per row (one driver executemany); the rows it changed in
-        all (-1 where the driver does not count a batch: asyncpg)."""
-        compiled = self.compiled(connection.dialect)
+    def parameters(
+        self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The SQL text and one positional tuple per row, as the driver's executemany takes."""
+        compiled = self.compiled(dialect)
         plan = [(p.key, p.processor, p.constant) for p in compiled.parameters]
         values = [
             tuple(
@@ -89,9 +88,11 @@ class ManyRows:
             )
             for row in rows
         ]
-        if connection.dialect.name == "sqlite":
-            # One trip to aiosqlite's thread; SQLAlchemy's cursor wrapper takes three (open,
-            # executemany, close), each back through a busy event loop (``store.one_trip``).
-            driver = await sqlite_driver(connection)
-            return int((await driver.executemany(compiled.sql, values)).rowcount)
-        return int((await connection.exec_driver_sql(compiled.sql, values)).rowcount)
+        return compiled.sql, values
+
+    async def execute(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run the statement once per row (one driver executemany); the rows it changed in
+        all (-1 where the driver does not count a batch: asyncpg). A store may send the
+        same ``parameters`` its own faster way (``SqliteStore.execute_many``)."""
+        sql, values = self.parameters(connection.dialect, rows)
+        return int((await connection.exec_driver_sql(sql, values)).rowcount)

@@ -8,6 +8,7 @@ node whose schema is current needs no more than one read of ``alembic_version``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,6 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest revision in ``migrations/versions`` (a test holds it to Alembic's own head).
 HEAD_REVISION = "0009"
 
-#: PostgreSQL advisory lock key held while migrating ("onewatch" in ASCII, as a number).
-MIGRATION_LOCK_KEY = 0x6F6E657761746368
-
 
 def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
@@ -38,11 +36,11 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def _upgrade(connection: Connection) -> None:
     from alembic import command
 
-    if connection.dialect.name == "postgresql":
-        # Several nodes starting at once (migrate_on_start) take turns; the later ones
-        # then find the schema current. (SQLite is one node: nothing to coordinate.)
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     command.upgrade(alembic_config(connection), "head")
+
+
+def _no_lock(_connection: Connection) -> None:
+    """A store with one node (SQLite) has no one to take turns with."""
 
 
 def _current_revisions(connection: Connection) -> set[str]:
@@ -67,11 +65,19 @@ async def _stored_revisions(engine: AsyncEngine) -> set[str] | None:
         return None
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision; a no-op when it is there already."""
+async def upgrade_to_head(
+    engine: AsyncEngine, take_turn: Callable[[Connection], None] = _no_lock
+) -> None:
+    """Bring the schema to the newest revision; a no-op when it is there already.
+
+    ``take_turn`` runs first in the migrating transaction: the store's way of making
+    nodes that start at once migrate one after the other (``PostgresStore`` takes an
+    advisory lock), so the later ones then find the schema current.
+    """
     if await _stored_revisions(engine) == {HEAD_REVISION}:
         return
     async with engine.begin() as connection:
+        await connection.run_sync(take_turn)
         await connection.run_sync(_upgrade)
 
 

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.domain.statuses import READY_STATUSES, DeliveryStatus
 from onewatch.store.schema import deliveries
-from onewatch.store.writer import write_transaction
 
 
 def _needing_publication(now: datetime, republish_after: timedelta, limit: int) -> Select[str]:
@@ -53,17 +52,16 @@ async def mark_published(connection: AsyncConnection, ids: Sequence[str], now: d
     await connection.execute(statement)
 
 
-async def next_ready_attempt_after(engine: AsyncEngine, now: datetime) -> datetime | None:
+async def next_ready_attempt_after(connection: AsyncConnection, now: datetime) -> datetime | None:
     """The earliest attempt of a ready delivery still in the future (None: there is none)."""
     statement = select(func.min(deliveries.c.next_attempt_at)).where(
         deliveries.c.status.in_(READY_STATUSES), deliveries.c.next_attempt_at > now
     )
-    async with engine.connect() as connection:
-        earliest: datetime | None = (await connection.execute(statement)).scalar()
+    earliest: datetime | None = (await connection.execute(statement)).scalar()
     return earliest
 
 
-async def unpublish(engine: AsyncEngine, ids: Sequence[str]) -> int:
+async def unpublish(connection: AsyncConnection, ids: Sequence[str]) -> int:
     """Forget that these ready deliveries were published (a node gave them back unsent
     and dropped their entries), so a relay publishes them at once rather than after
     ``republish_after``; returns how many."""
@@ -72,6 +70,5 @@ async def unpublish(engine: AsyncEngine, ids: Sequence[str]) -> int:
         .where(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(READY_STATUSES))
         .values(published_at=None)
     )
-    async with write_transaction(engine) as connection:
-        result = await connection.execute(statement)
+    result = await connection.execute(statement)
     return int(result.rowcount)

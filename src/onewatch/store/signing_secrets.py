@@ -9,36 +9,22 @@ both sign: harmless).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.delivery.signing import generate_secret
 from onewatch.domain.documents import utc_text
 from onewatch.errors import NotFound
 from onewatch.security.secrets_crypto import Keyring, Sealed
-from onewatch.store.audit import AuditEntry, record_audit
+from onewatch.store.audit import record_audit_plainly
+from onewatch.store.records import AuditEntry, SigningSecretRecord
 from onewatch.store.schema import signing_secrets
-from onewatch.store.transactions import read_connection, write_transaction
 
 LIST_LIMIT = 100
-
-
-@dataclass(frozen=True)
-class SigningSecretRecord:
-    """What may be shown of a stored secret: never its value."""
-
-    id: int
-    service: str
-    created_at: datetime
-    expires_at: datetime | None
-
-    def active_at(self, now: datetime) -> bool:
-        return self.expires_at is None or self.expires_at > now
 
 
 def _record(row: Row[*tuple[Any, ...]]) -> SigningSecretRecord:
@@ -140,14 +126,14 @@ async def active_secrets(
     """The plaintexts that sign the service's requests now, newest first.
 
     Creates the first one when the service has none. Run it in a write transaction
-    (``store.transactions.write_transaction``) so that creation is committed.
+    (``Store.write``) so that creation is committed.
     """
     rows = await connection.execute(_active_query(service, now))
     opened = [keyring.open(Sealed(row.key_id, row.ciphertext), service) for row in rows]
     if opened:
         return opened
     created, plaintext = await create_secret(connection, keyring, service, now)
-    await record_audit(connection, _made_by_the_node(created))
+    await record_audit_plainly(connection, _made_by_the_node(created))
     return [plaintext]
 
 
@@ -190,20 +176,8 @@ async def reseal_all(connection: AsyncConnection, keyring: Keyring) -> int:
 
 
 async def read_active_secrets(
-    engine: AsyncEngine, keyring: Keyring, service: str, now: datetime
+    connection: AsyncConnection, keyring: Keyring, service: str, now: datetime
 ) -> list[str]:
     """The active secrets, opened, newest first: a read only (none if the service has none)."""
-    async with read_connection(engine) as connection:
-        rows = await connection.execute(_active_query(service, now))
+    rows = await connection.execute(_active_query(service, now))
     return [keyring.open(Sealed(row.key_id, row.ciphertext), service) for row in rows]
-
-
-async def read_or_create_active_secrets(
-    engine: AsyncEngine, keyring: Keyring, service: str, now: datetime
-) -> list[str]:
-    """The active secrets; the first one is created (under the write lock) if none."""
-    found = await read_active_secrets(engine, keyring, service, now)
-    if found:
-        return found
-    async with write_transaction(engine) as connection:
-        return await active_secrets(connection, service, now, keyring=keyring)

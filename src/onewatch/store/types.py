@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
-
-#: A row read from the store by column name: SQLAlchemy's ``RowMapping``, or a plain dict
-#: where a statement went past SQLAlchemy's result objects (``store.one_trip``).
-StoredRow = Mapping[Any, Any]
 
 #: Integer primary keys: SQLite only makes a rowid alias of ``INTEGER PRIMARY KEY``.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

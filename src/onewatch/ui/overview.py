@@ -8,10 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from onewatch.store import dashboard
-from onewatch.store.transactions import read_connection
+from onewatch.ports import Store
 from onewatch.ui.upcoming import HOUR, HourBar, hourly_fires
 
 DAY = timedelta(hours=24)
@@ -45,7 +42,7 @@ def percentile(values: Sequence[float], share: float) -> float | None:
 
 
 async def gather(
-    engine: AsyncEngine, service: str | None, now: datetime, *, fire_all_cap: int = 100
+    store: Store, service: str | None, now: datetime, *, fire_all_cap: int = 100
 ) -> Overview:
     """Every figure of the overview, for one service or (``None``) for all.
 
@@ -53,19 +50,13 @@ async def gather(
     The chart's counting is CPU work that grows with the schedules: it runs in a worker
     thread, so the event loop (fires, other requests, ``/healthz``) keeps going meanwhile.
     """
-    async with read_connection(engine) as connection:
-        events = await dashboard.events_by_status(connection, service)
-        deliveries = await dashboard.deliveries_by_status(connection, service)
-        fires = [
-            await dashboard.fires_between(connection, service, now - span, now)
-            for span in (HOUR, DAY)
-        ]
-        failures = [
-            await dashboard.failed_attempts_since(connection, service, now - span)
-            for span in (HOUR, DAY)
-        ]
-        lateness = await dashboard.first_attempt_lateness(connection, service, now - DAY)
-        groups = await dashboard.active_schedules_due_by(connection, service, now + DAY)
+    async with store.read() as tx:
+        events = await tx.events_by_status(service)
+        deliveries = await tx.deliveries_by_status(service)
+        fires = [await tx.fires_between(service, now - span, now) for span in (HOUR, DAY)]
+        failures = [await tx.failed_attempts_since(service, now - span) for span in (HOUR, DAY)]
+        lateness = await tx.first_attempt_lateness(service, now - DAY)
+        groups = await tx.active_schedules_due_by(service, now + DAY)
     chart = await asyncio.to_thread(hourly_fires, groups, now, fire_all_cap=fire_all_cap)
     return Overview(
         events=events,

@@ -26,12 +26,10 @@ from onewatch.application.pagination import (
     page,
 )
 from onewatch.application.render import action_json, merge_patch
-from onewatch.application.visible import visible_row
+from onewatch.application.visible import action_row, visible_row
 from onewatch.delivery.target_policy import TargetPolicy, policy_from_settings
 from onewatch.domain.documents import ActionDocument
 from onewatch.runtime import Runtime
-from onewatch.store import actions as store
-from onewatch.store.transactions import read_connection
 
 router = APIRouter(prefix="/v1/actions", tags=["actions"], dependencies=[RateLimitDep])
 
@@ -51,7 +49,7 @@ async def create_action(
     """Register an action; 409 when the service has one with this key."""
     service = service_of_new_item(principal, document.service)
     written = await action_ops.create_action(
-        runtime.engine,
+        runtime.store,
         runtime.clock,
         service,
         document,
@@ -72,10 +70,8 @@ async def list_actions(
     """Actions in creation order, a page at a time (``nextCursor`` fetches the next)."""
     scope = listing_scope(principal, service)
     after_id = decode_cursor(cursor)
-    async with read_connection(runtime.engine) as connection:
-        rows = await store.list_actions(
-            connection, service=scope, after_id=after_id, limit=limit + 1
-        )
+    async with runtime.store.read() as tx:
+        rows = await tx.list_actions(service=scope, after_id=after_id, limit=limit + 1)
     return page(rows, limit, action_json)
 
 
@@ -83,9 +79,7 @@ async def list_actions(
 async def get_action(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    row = await visible_row(
-        runtime.engine, principal, service, key, noun="action", get=store.get_action
-    )
+    row = await visible_row(runtime.store, principal, service, key, noun="action", get=action_row)
     return action_json(row)
 
 
@@ -101,7 +95,7 @@ async def put_action(
     document = ActionDocument.model_validate(document_for_path(body, principal, service, key))
     return _answer(
         await action_ops.replace_action(
-            runtime.engine,
+            runtime.store,
             runtime.clock,
             service,
             document,
@@ -126,7 +120,7 @@ async def patch_action(
         return ActionDocument.model_validate(document_for_path(document, principal, service, key))
 
     written = await action_ops.update_action(
-        runtime.engine,
+        runtime.store,
         runtime.clock,
         service,
         key,
@@ -144,6 +138,6 @@ async def delete_action(
     """Remove an action; 409 while events still use it."""
     require_service_access(principal, service)
     await action_ops.remove_action(
-        runtime.engine, service, key, clock=runtime.clock, actor=Actor.of(principal)
+        runtime.store, service, key, clock=runtime.clock, actor=Actor.of(principal)
     )
     return Response(status_code=204)

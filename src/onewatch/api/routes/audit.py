@@ -22,10 +22,8 @@ from onewatch.application.pagination import (
 )
 from onewatch.domain.documents import utc_text
 from onewatch.errors import ValidationFailed
-from onewatch.store.audit import AuditFilter, list_audit
+from onewatch.store.records import AuditFilter, StoredRow
 from onewatch.store.schema import AUDIT_RESOURCE_TYPES
-from onewatch.store.transactions import read_connection
-from onewatch.store.types import StoredRow
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[RateLimitDep])
 
@@ -91,6 +89,6 @@ async def list_entries(
     ``until``; ``nextCursor`` fetches the next (older) page."""
     where = audit_filter(listing_scope(principal, service), resource_type, key, since, until)
     before_id = decode_cursor(cursor)
-    async with read_connection(runtime.engine) as connection:
-        rows = await list_audit(connection, where, before_id=before_id, limit=limit + 1)
+    async with runtime.store.read() as tx:
+        rows = await tx.list_audit(where, before_id=before_id, limit=limit + 1)
     return page(rows, limit, audit_json)

@@ -17,14 +17,7 @@ from onewatch.domain.documents import utc_text
 from onewatch.domain.statuses import DELIVERY_STATUSES, DeliveryStatus
 from onewatch.errors import Conflict, NotFound, ValidationFailed
 from onewatch.security.tokens import Principal
-from onewatch.store.deliveries import (
-    AttemptView,
-    DeliveryFilter,
-    DeliveryView,
-    find_event_id,
-    get_delivery,
-    list_deliveries,
-)
+from onewatch.store.records import AttemptView, DeliveryFilter, DeliveryView
 
 router = APIRouter(tags=["deliveries"], dependencies=[RateLimitDep])
 
@@ -82,8 +75,7 @@ def _cursor(value: str | None) -> str | None:
 
 async def _page(runtime: RuntimeDep, where: DeliveryFilter) -> dict[str, Any]:
     asked = where.limit
-    views = await list_deliveries(
-        runtime.engine,
+    views = await runtime.store.list_deliveries(
         DeliveryFilter(where.service, where.status, where.event_id, where.before, asked + 1),
     )
     shown = views[:asked]
@@ -125,7 +117,7 @@ async def list_for_event(
 ) -> dict[str, Any]:
     """One event's deliveries, newest first."""
     require_service_access(principal, service)
-    event_id = await find_event_id(runtime.engine, service, key)
+    event_id = await runtime.store.find_event_id(service, key)
     if event_id is None:
         raise NotFound(f"no event {key!r} in service {service!r}", field="key")
     where = DeliveryFilter(
@@ -135,7 +127,7 @@ async def list_for_event(
 
 
 async def _visible(runtime: RuntimeDep, principal: Principal, delivery_id: str) -> DeliveryView:
-    view = await get_delivery(runtime.engine, delivery_id)
+    view = await runtime.store.get_delivery(delivery_id)
     if view is None or not principal.may_act_for(view.service):
         raise NotFound(f"no delivery {delivery_id!r}", field="id")
     return view
@@ -152,9 +144,7 @@ async def redrive_one(
 ) -> dict[str, Any]:
     """Send a dead delivery again with a fresh retry budget (same ``webhook-id``)."""
     view = await _visible(runtime, principal, delivery_id)
-    redriven = await redrive_delivery(
-        runtime.engine, view, runtime.clock.now(), Actor.of(principal)
-    )
+    redriven = await redrive_delivery(runtime.store, view, runtime.clock.now(), Actor.of(principal))
     if not redriven:
         raise Conflict(f"only a dead delivery can be redriven; this one is {view.status}")
     runtime.dispatch_wakeup.notify()

@@ -27,13 +27,12 @@ from onewatch.application.pagination import (
     page,
 )
 from onewatch.application.render import event_as_input, event_json, merge_patch
-from onewatch.application.visible import visible_row
+from onewatch.application.visible import event_row, visible_row
 from onewatch.domain.documents import EventDocument, utc_text
 from onewatch.domain.statuses import DeliveryKind, DeliveryStatus, EventStatus
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
-from onewatch.store import events as store
-from onewatch.store.transactions import read_connection
+from onewatch.store.records import EventFilter
 
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[RateLimitDep])
 
@@ -47,7 +46,7 @@ def _context(runtime: Runtime) -> event_ops.EventContext:
     if _last_context is not None and _last_context[0] is runtime:
         return _last_context[1]
     rules = event_ops.EventRules.from_settings(runtime.settings)
-    context = event_ops.EventContext(runtime.engine, runtime.clock, runtime.wakeup.notify, rules)
+    context = event_ops.EventContext(runtime.store, runtime.clock, runtime.wakeup.notify, rules)
     _last_context = (runtime, context)
     return context
 
@@ -87,10 +86,10 @@ async def list_events(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> dict[str, Any]:
     """Events in creation order, filtered, a page at a time (``nextCursor`` for the next)."""
-    where = store.EventFilter(listing_scope(principal, service), status, action)
+    where = EventFilter(listing_scope(principal, service), status, action)
     after_id = decode_cursor(cursor)
-    async with read_connection(runtime.engine) as connection:
-        rows = await store.list_events(connection, where, after_id=after_id, limit=limit + 1)
+    async with runtime.store.read() as tx:
+        rows = await tx.list_events(where, after_id=after_id, limit=limit + 1)
     return page(rows, limit, event_json)
 
 
@@ -98,9 +97,7 @@ async def list_events(
 async def get_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    row = await visible_row(
-        runtime.engine, principal, service, key, noun="event", get=store.get_event
-    )
+    row = await visible_row(runtime.store, principal, service, key, noun="event", get=event_row)
     return event_json(row)
 
 

@@ -8,9 +8,7 @@ from fastapi.responses import JSONResponse
 
 from onewatch.api.deps import RuntimeDep
 from onewatch.api.errors import error_body
-from onewatch.store.database import answers
-from onewatch.store.failures import MIN_HEAD_ROOM_BYTES, sqlite_head_room_bytes
-from onewatch.store.migrate import is_current
+from onewatch.ports import MIN_HEAD_ROOM_BYTES
 
 router = APIRouter(tags=["health"])
 
@@ -26,10 +24,9 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
-        async with runtime.engine.connect() as connection:
-            await answers(connection)
-            head_room = await sqlite_head_room_bytes(connection)
-        current = await is_current(runtime.engine)
+        await runtime.store.answers()
+        head_room = await runtime.store.head_room_bytes()
+        current = await runtime.store.is_current()
     except Exception as exc:  # any failure to reach the store means "not ready"
         return _not_ready(f"the store is unreachable: {exc}")
     if not current:

@@ -8,18 +8,17 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from onewatch.api.deps import RuntimeDep
 from onewatch.domain.statuses import UNFINISHED_STATUSES
-from onewatch.store.deliveries import count_by_status, oldest_pending_due
 
 router = APIRouter(tags=["metrics"])
 
 
 async def refresh_queue_gauges(runtime: RuntimeDep) -> None:
     """Queue depth lives in the table, shared by every node: read it when scraped."""
-    counts = await count_by_status(runtime.engine)
+    counts = await runtime.store.count_by_status()
     for status in UNFINISHED_STATUSES:
         runtime.metrics.queue.labels(status).set(counts.get(status, 0))
     now = runtime.clock.now()
-    oldest = await oldest_pending_due(runtime.engine, now=now)
+    oldest = await runtime.store.oldest_pending_due(now=now)
     age = 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
     runtime.metrics.oldest_pending_age.set(age)
 

@@ -12,7 +12,7 @@ from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.domain.statuses import NodeStatus
 from onewatch.errors import Forbidden
-from onewatch.store.nodes import NodeInfo, list_nodes
+from onewatch.store.records import NodeInfo
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"], dependencies=[RateLimitDep])
 
@@ -59,5 +59,5 @@ async def get_nodes(principal: PrincipalDep, runtime: RuntimeDep) -> NodeList:
     now = runtime.clock.now()
     # Stale exactly when other nodes take its deliveries over.
     stale_after = timedelta(seconds=runtime.settings.node_takeover_seconds)
-    found = await list_nodes(runtime.engine)
+    found = await runtime.store.list_nodes()
     return NodeList(items=[NodeOut.of(node, now, stale_after) for node in found])

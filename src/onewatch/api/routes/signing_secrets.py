@@ -23,7 +23,7 @@ from onewatch.application.audit import Actor
 from onewatch.application.pagination import MAX_ID
 from onewatch.domain.documents import ServiceName
 from onewatch.security.secrets_crypto import keyring_from_settings
-from onewatch.store.signing_secrets import SigningSecretRecord, list_secrets
+from onewatch.store.records import SigningSecretRecord
 
 router = APIRouter(
     prefix="/v1/services/{service}/signing-secrets",
@@ -85,8 +85,8 @@ async def list_signing_secrets(
     service: ServicePath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> SigningSecretList:
     require_service_access(principal, service)
-    async with runtime.engine.connect() as connection:
-        records = await list_secrets(connection, service)
+    async with runtime.store.read() as tx:
+        records = await tx.list_secrets(service)
     now = runtime.clock.now()
     return SigningSecretList(items=[_out(record, now) for record in records])
 
@@ -104,7 +104,7 @@ async def create_signing_secret(
     require_service_write(principal, service)
     keyring = keyring_from_settings(runtime.settings)
     record, plaintext = await signing_secret_ops.add_secret(
-        runtime.engine, keyring, service, runtime.clock, Actor.of(principal)
+        runtime.store, keyring, service, runtime.clock, Actor.of(principal)
     )
     now = runtime.clock.now()
     log.info("signing_secret.created", service=service, secret_id=record.id)
@@ -133,7 +133,7 @@ async def rotate_signing_secrets(
     )
     keyring = keyring_from_settings(runtime.settings)
     record, plaintext, ends = await signing_secret_ops.rotate(
-        runtime.engine, keyring, service, runtime.clock, overlap, Actor.of(principal)
+        runtime.store, keyring, service, runtime.clock, overlap, Actor.of(principal)
     )
     now = runtime.clock.now()
     log.info("signing_secret.rotated", service=service, secret_id=record.id, overlap_ends=ends)
@@ -147,6 +147,6 @@ async def revoke_signing_secret(
     """End one secret now (it leaked); no overlap."""
     require_service_access(principal, service)
     await signing_secret_ops.revoke(
-        runtime.engine, service, secret_id, runtime.clock, Actor.of(principal)
+        runtime.store, service, secret_id, runtime.clock, Actor.of(principal)
     )
     log.info("signing_secret.revoked", service=service, secret_id=secret_id)

@@ -8,9 +8,7 @@ from fastapi.responses import HTMLResponse
 from onewatch.application.access import require_service_access
 from onewatch.application.pagination import decode_cursor, split_page
 from onewatch.errors import NotFound, ValidationFailed
-from onewatch.store import actions as store
-from onewatch.store import events as event_store
-from onewatch.store.transactions import read_connection
+from onewatch.store.records import EventFilter
 from onewatch.ui.deps import RuntimeDep, ViewerDep
 from onewatch.ui.routes.events import describe
 from onewatch.ui.templating import page
@@ -30,10 +28,8 @@ async def actions_list(
         after_id = decode_cursor(cursor)
     except ValidationFailed:
         after_id = None
-    async with read_connection(runtime.engine) as connection:
-        rows = await store.list_actions(
-            connection, service=scope, after_id=after_id, limit=PAGE_SIZE + 1
-        )
+    async with runtime.store.read() as tx:
+        rows = await tx.list_actions(service=scope, after_id=after_id, limit=PAGE_SIZE + 1)
     shown, next_cursor = split_page(rows, PAGE_SIZE)
     return page(
         request, "actions.html", viewer, rows=shown, next_cursor=next_cursor, service=scope or ""
@@ -45,10 +41,10 @@ async def action_detail(
     request: Request, service: str, key: str, runtime: RuntimeDep, viewer: ViewerDep
 ) -> HTMLResponse:
     require_service_access(viewer.principal, service)
-    where = event_store.EventFilter(service=service, action=key)
-    async with read_connection(runtime.engine) as connection:
-        row = await store.get_action(connection, service, key)
+    where = EventFilter(service=service, action=key)
+    async with runtime.store.read() as tx:
+        row = await tx.get_action(service, key)
         if row is None:
             raise NotFound(f"no action {service}/{key}")
-        users = await event_store.list_events(connection, where, after_id=None, limit=USERS_SHOWN)
+        users = await tx.list_events(where, after_id=None, limit=USERS_SHOWN)
     return page(request, "action.html", viewer, action=row, users=users, describe=describe)

@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from onewatch.application.pagination import decode_cursor, split_page
 from onewatch.errors import ValidationFailed
-from onewatch.store.audit import AuditFilter, list_audit
+from onewatch.store.records import AuditFilter
 from onewatch.store.schema import AUDIT_RESOURCE_TYPES
-from onewatch.store.transactions import read_connection
 from onewatch.ui.deps import RuntimeDep, ViewerDep
 from onewatch.ui.templating import page
 
@@ -59,8 +58,8 @@ async def audit_page(
         before_id = decode_cursor(cursor)
     except ValidationFailed:  # a cursor this server did not make: start over
         before_id = None
-    async with read_connection(runtime.engine) as connection:
-        rows = await list_audit(connection, where, before_id=before_id, limit=PAGE_SIZE + 1)
+    async with runtime.store.read() as tx:
+        rows = await tx.list_audit(where, before_id=before_id, limit=PAGE_SIZE + 1)
     shown, next_cursor = split_page(rows, PAGE_SIZE)
     filters = {"service": where.service or "", "type": where.resource_type or "", "key": key}
     return page(

@@ -12,7 +12,6 @@ from onewatch.api.deps import RuntimeDep, get_verifier
 from onewatch.clock import SystemClock
 from onewatch.errors import Unauthorized
 from onewatch.security.ui_tokens import mint_session, verify_link
-from onewatch.store.ui_links import consume_link
 from onewatch.ui.deps import FormDep
 from onewatch.ui.session import (
     LOGIN_CSRF_COOKIE,
@@ -101,7 +100,7 @@ async def use_link(
         grant = verify_link(verifier, token)
     except Unauthorized as exc:
         return _signin_page(request, "login.html", f"This sign-in link is not valid: {exc}", 401)
-    if not await consume_link(runtime.engine, grant.jti, expires_at=grant.expires_at, now=now):
+    if not await runtime.store.consume_link(grant.jti, expires_at=grant.expires_at, now=now):
         return _signin_page(request, "login.html", "This sign-in link was used already.", 401)
     return _signed_in(request, mint_session(verifier, grant.principal, now=now))
 

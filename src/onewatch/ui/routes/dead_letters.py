@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from onewatch.application.delivery_ops import redrive_delivery
 from onewatch.domain.statuses import DeliveryStatus
-from onewatch.store.deliveries import DeliveryFilter, get_delivery, list_deliveries
+from onewatch.store.records import DeliveryFilter
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.templating import page
 
@@ -22,7 +22,7 @@ async def dead_letters(
 ) -> HTMLResponse:
     scope = viewer.scope(service)
     where = DeliveryFilter(scope, DeliveryStatus.DEAD, before=before or None, limit=PAGE_SIZE + 1)
-    views = await list_deliveries(runtime.engine, where)
+    views = await runtime.store.list_deliveries(where)
     shown = views[:PAGE_SIZE]
     older = shown[-1].id if len(views) > PAGE_SIZE and shown else None
     return page(
@@ -38,9 +38,9 @@ async def redrive_selected(
     now = runtime.clock.now()
     done = 0
     for delivery_id in form.getlist("id"):
-        view = await get_delivery(runtime.engine, str(delivery_id))
+        view = await runtime.store.get_delivery(str(delivery_id))
         if view is not None and viewer.principal.may_act_for(view.service):
-            done += await redrive_delivery(runtime.engine, view, now, viewer.actor)
+            done += await redrive_delivery(runtime.store, view, now, viewer.actor)
     if done:
         runtime.dispatch_wakeup.notify()
     back = str(form.get("back") or "/ui/dead-letters")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from onewatch.domain.statuses import DELIVERY_STATUSES
-from onewatch.store.deliveries import DeliveryFilter, list_deliveries
+from onewatch.store.records import DeliveryFilter
 from onewatch.ui.deps import RuntimeDep, ViewerDep
 from onewatch.ui.templating import page
 
@@ -32,7 +32,7 @@ async def deliveries_list(
     scope = viewer.scope(service)
     chosen = status if status in DELIVERY_STATUSES else None
     where = DeliveryFilter(scope, chosen, before=before or None, limit=PAGE_SIZE + 1)
-    views = await list_deliveries(runtime.engine, where)
+    views = await runtime.store.list_deliveries(where)
     shown = views[:PAGE_SIZE]
     older = shown[-1].id if len(views) > PAGE_SIZE and shown else None
     return page(

@@ -21,8 +21,6 @@ from onewatch.domain.documents import EventDocument
 from onewatch.domain.field_errors import pydantic_errors
 from onewatch.errors import NotFound, OnewatchError
 from onewatch.runtime import Runtime
-from onewatch.store import actions as action_store
-from onewatch.store.transactions import read_connection
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.forms import Errors, document_from_form, form_from_event, schedule_fields
 from onewatch.ui.routes.events import context_of, event_url, visible_event
@@ -38,10 +36,8 @@ NEW_EVENT = {"target": "webhook", "webhook.method": "POST", "schedulingPattern.t
 
 
 async def _action_keys(runtime: Runtime, viewer: Viewer) -> list[str]:
-    async with read_connection(runtime.engine) as connection:
-        rows = await action_store.list_actions(
-            connection, service=viewer.scope(None), after_id=None, limit=500
-        )
+    async with runtime.store.read() as tx:
+        rows = await tx.list_actions(service=viewer.scope(None), after_id=None, limit=500)
     return sorted({row["key"] for row in rows})
 
 

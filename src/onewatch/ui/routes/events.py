@@ -16,15 +16,12 @@ from onewatch.api.routes.events import _context as api_event_context
 from onewatch.application import event_ops
 from onewatch.application.audit import Actor
 from onewatch.application.pagination import decode_cursor, split_page
-from onewatch.application.visible import visible_row
+from onewatch.application.visible import event_row, visible_row
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
 from onewatch.domain.statuses import EVENT_STATUSES
 from onewatch.errors import NotFound, OnewatchError, ValidationFailed
 from onewatch.runtime import Runtime
-from onewatch.store import events as store
-from onewatch.store.deliveries import DeliveryFilter, DeliveryView, list_deliveries
-from onewatch.store.last_results import failing_event_ids, last_results, list_events_among
-from onewatch.store.transactions import read_connection
+from onewatch.store.records import DeliveryFilter, DeliveryView, EventFilter
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.schedule_view import next_fires, with_clock_changes
 from onewatch.ui.session import Viewer
@@ -52,30 +49,28 @@ def context_of(runtime: Runtime) -> event_ops.EventContext:
 class Listing:
     rows: list[RowMapping]
     next_cursor: str | None
-    #: Each shown event's last result (``store.last_results``), by event id.
+    #: Each shown event's last result (``StoreTransaction.last_results``), by event id.
     results: dict[int, RowMapping] = field(default_factory=dict)
     #: The "failing" filter looked through every recent failure (else: it says so).
     complete: bool = True
 
 
 async def _listing(
-    runtime: Runtime, where: store.EventFilter, cursor: str, *, failing: bool = False
+    runtime: Runtime, where: EventFilter, cursor: str, *, failing: bool = False
 ) -> Listing:
     after_id = decode_cursor(cursor)
     complete = True
-    async with read_connection(runtime.engine) as connection:
+    async with runtime.store.read() as tx:
         if failing:
-            found = await failing_event_ids(connection, where.service)
+            found = await tx.failing_event_ids(where.service)
             complete = found.complete
-            rows = await list_events_among(
-                connection, found.event_ids, where, after_id=after_id, limit=PAGE_SIZE + 1
+            rows = await tx.list_events_among(
+                found.event_ids, where, after_id=after_id, limit=PAGE_SIZE + 1
             )
         else:
-            rows = await store.list_events(
-                connection, where, after_id=after_id, limit=PAGE_SIZE + 1
-            )
+            rows = await tx.list_events(where, after_id=after_id, limit=PAGE_SIZE + 1)
         shown, next_cursor = split_page(rows, PAGE_SIZE)
-        results = await last_results(connection, [row["id"] for row in shown])
+        results = await tx.last_results([row["id"] for row in shown])
     return Listing(shown, next_cursor, results, complete)
 
 
@@ -93,7 +88,7 @@ async def events_list(
 ) -> HTMLResponse:
     """Searchable, filterable and paginated (keyset, like the API); each event with its
     last result, and ``result=failing`` for those whose last delivery failed."""
-    where = store.EventFilter(
+    where = EventFilter(
         service=viewer.scope(service),
         status=status if status in EVENT_STATUSES else None,
         action=action.strip() or None,
@@ -125,7 +120,7 @@ async def events_list(
 async def visible_event(runtime: Runtime, viewer: Viewer, service: str, key: str) -> RowMapping:
     """The event, when the viewer may see it; a foreign one is "not found", as in the API."""
     return await visible_row(
-        runtime.engine, viewer.principal, service, key, noun="event", get=store.get_event
+        runtime.store, viewer.principal, service, key, noun="event", get=event_row
     )
 
 
@@ -148,7 +143,7 @@ class History:
 
 async def _history(runtime: Runtime, event_id: int, before: str) -> History:
     where = DeliveryFilter(event_id=event_id, before=before or None, limit=HISTORY_SIZE + 1)
-    views = await list_deliveries(runtime.engine, where)
+    views = await runtime.store.list_deliveries(where)
     shown = views[:HISTORY_SIZE]
     older = shown[-1].id if len(views) > HISTORY_SIZE else None
     return History(shown, before, older)

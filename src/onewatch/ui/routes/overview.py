@@ -24,5 +24,5 @@ async def overview_page(
     scope = viewer.scope(service)
     now = runtime.clock.now()
     cap = runtime.settings.misfire_fire_all_cap
-    figures = await overview.gather(runtime.engine, scope, now, fire_all_cap=cap)
+    figures = await overview.gather(runtime.store, scope, now, fire_all_cap=cap)
     return page(request, "overview.html", viewer, figures=figures, service=scope or "", now=now)

@@ -31,7 +31,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onewatch.store.database import async_url, libpq_url
+from onewatch.store.postgres.engine import libpq_url
 
 log = structlog.get_logger(__name__)
 
@@ -43,11 +43,8 @@ DELIVERIES_CHANNEL = "onewatch_deliveries"
 _CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
-def wakeup_hub_for(database_url: str, **options: float) -> PgWakeUpHub | None:
-    """The cross-node hub for a PostgreSQL store (channels made, not started yet), or
-    None for SQLite, whose single node keeps ``runtime.LocalWakeUp``."""
-    if async_url(database_url).get_backend_name() != "postgresql":
-        return None
+def wakeup_hub_for(database_url: str, **options: float) -> PgWakeUpHub:
+    """The cross-node hub for a PostgreSQL store (channels made, not started yet)."""
     hub = PgWakeUpHub(database_url, **options)
     hub.channel(EVENTS_CHANNEL)
     hub.channel(DELIVERIES_CHANNEL)

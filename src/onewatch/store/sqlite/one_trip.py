@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Dialect, Insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onewatch.store.database import sqlite_driver
 from onewatch.store.many import Processor, bind_processor
+from onewatch.store.sqlite.driver import sqlite_driver
 
 #: Parameters one SQLite statement may carry (SQLAlchemy assumes the same since 3.32).
 MAX_PARAMETERS = 32_766
