@@ -14,6 +14,8 @@ from tests.support.live import LiveApp, live_app
 from tests.ui.chromium import DEADLINE, needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.timeout(240)]
+#: How long to wait for something the list's next self-refresh brings (milliseconds).
+TICK_WAIT = DEADLINE * 1000
 
 
 @pytest.fixture
@@ -65,12 +67,14 @@ async def test_the_list_refreshes_itself_but_not_while_rows_are_chosen(
         search = page.get_by_label("Search key or title")
         await search.fill("typed, not sent")
         await _api(node, "/v1/events/shop/a/pause")
-        await expect(_status_of(page, "a")).to_have_text("paused")  # refreshed by itself
+        # A refresh comes every 5 s, as long as expect's own default wait: wait a tick more.
+        await expect(_status_of(page, "a")).to_have_text("paused", timeout=TICK_WAIT)
         await expect(search).to_have_value("typed, not sent")  # the filter form kept
 
         await page.get_by_label("Choose b").check()
         await _api(node, "/v1/events/shop/a/resume")
-        await expect(page.locator("#events-live")).to_have_attribute("data-live-held", "true")
+        held = page.locator("#events-live")
+        await expect(held).to_have_attribute("data-live-held", "true", timeout=TICK_WAIT)
         await expect(page.get_by_label("Choose b")).to_be_checked()
         await expect(_status_of(page, "a")).to_have_text("paused")  # not swapped under us
 
