@@ -223,10 +223,13 @@ class JsonText(str):
     """
 
 
+#: One encoder for every ``json_text``: ``json.dumps`` with options builds a new one per call.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def json_text(document: Any) -> JsonText:
     """``document`` as compact JSON, exactly as the API's answers serialize it."""
-    text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return JsonText(text)
+    return JsonText(_COMPACT_JSON.encode(document))
 
 
 @dataclass(frozen=True, slots=True)
