@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from onewatch.application.action_ops import Written, replace_action
+from onewatch.application.audit import Actor, cli_actor
 from onewatch.application.event_ops import EventContext, replace_event
 from onewatch.domain.documents import ActionDocument, EventDocument, kind_of
 from onewatch.errors import OnewatchError, ValidationFailed
@@ -76,16 +77,21 @@ def _outcome(written: Written) -> Outcome:
     return "updated" if written.changed else "unchanged"
 
 
-async def _write(context: EventContext, kind: str, document: Any) -> Written:
+async def _write(context: EventContext, kind: str, document: Any, actor: Actor) -> Written:
     if kind == "action":
         action = ActionDocument.model_validate(document)
         service = _service_of(action.service)
         return await replace_action(
-            context.store, context.clock, service, action, policy=context.rules.policy
+            context.store,
+            context.clock,
+            service,
+            action,
+            policy=context.rules.policy,
+            actor=actor,
         )
     if kind == "event":
         event = EventDocument.model_validate(document)
-        return await replace_event(context, _service_of(event.service), event)
+        return await replace_event(context, _service_of(event.service), event, actor)
     raise ValidationFailed("neither an action (type) nor an event (schedulingPattern)")
 
 
@@ -99,15 +105,21 @@ async def import_documents(
     context: EventContext,
     documents: Iterable[Any],
     on_result: Callable[[ImportResult], None] = lambda _result: None,
+    *,
+    actor: Actor | None = None,
 ) -> list[ImportResult]:
-    """Import actions, then events; one result per document, in that order."""
+    """Import actions, then events; one result per document, in that order.
+
+    Each write is audited as ``actor`` (by default the operating-system user, via ``cli``).
+    """
+    actor = actor or cli_actor()
     numbered = list(enumerate(documents, 1))
     ordered = sorted(numbered, key=lambda item: kind_of(item[1]) != "action")
     results: list[ImportResult] = []
     for number, document in ordered:
         kind = kind_of(document)
         try:
-            outcome = _outcome(await _write(context, kind, document))
+            outcome = _outcome(await _write(context, kind, document, actor))
             result = ImportResult(number, kind, _name(document), outcome)
         except (OnewatchError, ValidationError) as exc:
             result = ImportResult(number, kind, _name(document), "failed", _reason(exc))

@@ -21,11 +21,14 @@ if TYPE_CHECKING:
     from onewatch.security.secrets_crypto import Keyring
     from onewatch.store.records import (
         Advance,
+        AuditEntry,
+        AuditFilter,
         ClaimedDelivery,
         DeliveryFilter,
         DeliveryView,
         DueEvent,
         EventFilter,
+        Failing,
         FireBatch,
         NodeInfo,
         Outcome,
@@ -226,6 +229,49 @@ class StoreTransaction(Protocol):
     async def active_schedules_due_by(
         self, service: str | None, end: datetime
     ) -> Sequence[RowMapping]: ...
+
+    async def last_results(self, event_ids: Sequence[int]) -> dict[int, RowMapping]:
+        """Each event's last result (its newest delivery that had an attempt: id, status,
+        last_status_code, updated_at) by event id; absent when it had no attempt yet. One
+        index seek per event asked for."""
+        ...
+
+    async def failing_event_ids(self, service: str | None) -> Failing:
+        """Events (of ``service``, or all) whose last result is retrying or dead, from a
+        bounded scan of the newest failures (``complete`` says whether it saw them all)."""
+        ...
+
+    async def list_events_among(
+        self, event_ids: Sequence[int], where: EventFilter, *, after_id: int | None, limit: int
+    ) -> Sequence[RowMapping]:
+        """A page (id order, after ``after_id``) of the events among ``event_ids`` that
+        pass ``where`` as ``list_events`` filters (the "failing" listing)."""
+        ...
+
+    # --- deliveries -------------------------------------------------------------------
+    async def redrive(self, delivery_id: str, *, now: datetime) -> bool:
+        """``Store.redrive`` inside this transaction (so an audit entry commits with it):
+        a conditional update of a dead delivery only; False unless it was dead."""
+        ...
+
+    # --- the audit log ----------------------------------------------------------------
+    async def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        """Write the entries in this transaction, in one statement: each commits with the
+        change it describes or not at all. Documents are stored as given (already
+        redacted by the caller; a ``JsonText`` as its text, not serialized again)."""
+        ...
+
+    async def list_audit(
+        self, where: AuditFilter, *, before_id: int | None, limit: int
+    ) -> Sequence[RowMapping]:
+        """A page of entries newest first, older than ``before_id`` (keyset pagination,
+        by an index that gives the order: a page reads ``limit`` rows)."""
+        ...
+
+    async def prune_audit(self, *, older_than: datetime, limit: int) -> int:
+        """Of the ``limit`` oldest entries (by id), delete those written before
+        ``older_than``; how many went (fewer than ``limit``: the old ones are gone)."""
+        ...
 
     # --- signing secrets --------------------------------------------------------------
     async def create_secret(

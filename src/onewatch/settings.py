@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     http_total_timeout_seconds: float = Field(default=30.0, gt=0)
     response_excerpt_bytes: int = Field(default=4096, ge=0)
     history_retention_days: float = Field(default=30.0, gt=0)
+    #: How long audit log entries are kept (pruned with the delivery history); 0: forever.
+    audit_retention_days: float = Field(default=365.0, ge=0)
     # Deliveries are created and leased this far ahead of their due instant, then sent
     # by an exact-time timer, so the database round trips are off the critical path.
     scheduler_lookahead_seconds: float = Field(default=1.0, ge=0)

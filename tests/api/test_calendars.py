@@ -288,3 +288,21 @@ async def _rows_rules(live: LiveApp) -> dict[str, Any]:
     async with live.runtime.store.engine.connect() as connection:
         rows = await connection.execute(select(events.c.key, events.c.calendar_rules))
         return {row.key: row.calendar_rules for row in rows}
+
+
+async def test_every_calendar_change_is_audited_with_its_before_and_after(live: LiveApp) -> None:
+    async with live.client("alpha") as http:
+        assert (await http.post("/v1/calendars", json=calendar())).status_code == 201
+        changed = calendar(exclude=["2030-01-16"])
+        assert (await http.put("/v1/calendars/alpha/br-sp", json=changed)).status_code == 200
+        assert (await http.delete("/v1/calendars/alpha/br-sp")).status_code == 204
+        answer = await http.get("/v1/audit", params={"resourceType": "calendar"})
+    entries = answer.json()["items"]
+    assert [(e["key"], e["action"]) for e in entries] == [
+        ("br-sp", "delete"),
+        ("br-sp", "update"),
+        ("br-sp", "create"),
+    ]
+    assert entries[1]["before"]["exclude"] == ["2030-01-15"]
+    assert entries[1]["after"]["exclude"] == ["2030-01-16"]
+    assert entries[0]["after"] is None and entries[2]["before"] is None

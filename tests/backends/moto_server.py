@@ -23,6 +23,7 @@ from datetime import datetime
 #: The dummy account moto files everything under.
 ACCOUNT_ID = "123456789012"
 
+
 def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))

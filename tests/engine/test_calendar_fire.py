@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from onewatch.application import calendar_ops, event_ops
+from onewatch.application.audit import SYSTEM
 from onewatch.domain.documents import CalendarDocument, EventDocument
 from onewatch.engine.roles import background_roles
 from onewatch.runtime import Runtime
@@ -46,8 +47,8 @@ async def _with_event(
 ) -> tuple[event_ops.EventContext, int]:
     context = event_ops.EventContext(runtime.store, clock, runtime.wakeup.notify)
     office = CalendarDocument.model_validate({"key": "office", "exclude": exclude})
-    await calendar_ops.create_calendar(context, "billing", office)
-    written = await event_ops.create_event(context, "billing", document)
+    await calendar_ops.create_calendar(context, "billing", office, actor=SYSTEM)
+    written = await event_ops.create_event(context, "billing", document, SYSTEM)
     return context, int(written.row["id"])
 
 
@@ -96,7 +97,7 @@ async def test_next_moves_a_fire_and_a_calendar_change_moves_it_again(tmp_path, 
     await runtime.start(background_roles())
     try:
         changed = CalendarDocument.model_validate({"key": "office", "exclude": ["2030-01-07"]})
-        await calendar_ops.replace_calendar(context, "billing", changed)
+        await calendar_ops.replace_calendar(context, "billing", changed, actor=SYSTEM)
         event = await event_row(runtime.store.engine, event_id)
         assert event["next_occurrence"] == _nine(8)
         assert event["calendar_rules"]["exclude"] == ["2030-01-07"]

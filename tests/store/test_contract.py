@@ -18,7 +18,15 @@ import pytest
 from onewatch.errors import Conflict
 from onewatch.ports import Store
 from onewatch.store import open_store
-from onewatch.store.records import Advance, ClaimedDelivery, DueEvent, Outcome
+from onewatch.store.records import (
+    Advance,
+    AuditEntry,
+    AuditFilter,
+    ClaimedDelivery,
+    DueEvent,
+    Outcome,
+    json_text,
+)
 from tests.store.test_events import event_values
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -214,3 +222,51 @@ async def test_one_occurrence_of_an_event_is_one_delivery(store: Store) -> None:
         async with store.write() as tx:
             await tx.insert_manual_delivery(event, NOW)
     assert len(await _claim(store)) == 1
+
+
+def _audit_entry(key: str, after: Any = None, at: datetime = NOW) -> AuditEntry:
+    return AuditEntry("alpha", "event", key, "create", "alice", "service", "api", at, None, after)
+
+
+async def test_audit_entries_commit_with_their_transaction_and_page_newest_first(
+    store: Store,
+) -> None:
+    """An entry rolled back with its change is gone; documents come back as given (a
+    ``JsonText`` stored as its text, not quoted again); pages go newest first."""
+    with pytest.raises(RuntimeError):
+        async with store.write() as tx:
+            await tx.record_audits([_audit_entry("lost")])
+            raise RuntimeError("the change failed after its entry was written")
+    async with store.write() as tx:
+        await tx.record_audits([_audit_entry("a", {"n": 1}), _audit_entry("b", json_text([2]))])
+        await tx.record_audits([_audit_entry("c", at=NOW + timedelta(days=2))])
+    async with store.read() as tx:
+        first = await tx.list_audit(AuditFilter(service="alpha"), before_id=None, limit=2)
+        rest = await tx.list_audit(AuditFilter(), before_id=first[-1]["id"], limit=5)
+    assert [row["resource_key"] for row in [*first, *rest]] == ["c", "b", "a"]
+    assert (first[1]["after"], rest[0]["after"]) == ([2], {"n": 1})
+    async with store.write() as tx:
+        assert await tx.prune_audit(older_than=NOW + timedelta(days=1), limit=10) == 2
+    async with store.read() as tx:
+        left = await tx.list_audit(AuditFilter(), before_id=None, limit=5)
+    assert [row["resource_key"] for row in left] == ["c"]
+
+
+async def test_a_redrive_in_a_transaction_that_fails_is_rolled_back(store: Store) -> None:
+    """``StoreTransaction.redrive`` is conditional (dead only) and commits with its
+    transaction: a redrive whose audit entry fails leaves the delivery dead."""
+    await _runs_now(store, 1)
+    (claimed,) = await _claim(store)
+    dead = dataclasses.replace(_done(claimed), status="dead", attempt_outcome="failed")
+    assert await store.record_outcomes([dead], now=NOW) == [dead]
+    async with store.write() as tx:
+        assert not await tx.redrive("no-such-delivery", now=NOW)
+    with pytest.raises(RuntimeError):
+        async with store.write() as tx:
+            assert await tx.redrive(claimed.id, now=NOW)
+            raise RuntimeError("its audit entry failed")
+    view = await store.get_delivery(claimed.id)
+    assert view is not None and view.status == "dead"
+    async with store.write() as tx:
+        assert await tx.redrive(claimed.id, now=NOW)
+        assert not await tx.redrive(claimed.id, now=NOW)  # retrying now, not dead

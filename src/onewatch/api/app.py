@@ -14,6 +14,7 @@ from onewatch.api.fast_create import FastCreate
 from onewatch.api.openapi import install_openapi
 from onewatch.api.routes import (
     actions,
+    audit,
     backfill,
     calendars,
     deliveries,
@@ -94,6 +95,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         metrics,
         signing_secrets,
         nodes,
+        audit,
     )
     for module in routers:
         app.include_router(module.router)

@@ -7,11 +7,12 @@ Callers have already checked that the caller may act for ``service``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping
 
+from onewatch.application.audit import Actor, action_document, entry
 from onewatch.application.races import retry_lost_race
 from onewatch.clock import Clock
 from onewatch.delivery.target_policy import TargetPolicy
@@ -28,6 +29,9 @@ class Written:
     row: StoredRow
     created: bool = False
     changed: bool = True
+    #: ``row`` as the API answers it (JSON), when the write serialized it already for its
+    #: audit entry: the answer sends these bytes rather than rendering the row again.
+    body: bytes | None = field(default=None, compare=False)
 
 
 def action_definition(service: str, document: ActionDocument) -> dict[str, Any]:
@@ -93,10 +97,11 @@ async def create_action(
     document: ActionDocument,
     *,
     policy: TargetPolicy,
+    actor: Actor,
 ) -> Written:
     check_destination(policy, service, document)
     async with store.write() as tx:
-        return await _insert(tx, clock, service, document)
+        return await _insert(tx, clock, service, document, actor)
 
 
 async def replace_action(
@@ -106,6 +111,7 @@ async def replace_action(
     document: ActionDocument,
     *,
     policy: TargetPolicy,
+    actor: Actor,
 ) -> Written:
     """PUT: create the action, or make the stored one equal to ``document``."""
     check_destination(policy, service, document)
@@ -114,36 +120,59 @@ async def replace_action(
         async with store.write() as tx:
             current = await tx.get_action(service, document.key)
             if current is None:
-                return await _insert(tx, clock, service, document)
-            return await _overwrite(tx, clock, current, service, document)
+                return await _insert(tx, clock, service, document, actor)
+            return await _overwrite(tx, clock, current, document, actor)
 
     return await retry_lost_race(attempt)
 
 
+def _audited(service: str, key: str) -> tuple[str, str, str]:
+    return service, "action", key
+
+
 async def _insert(
-    tx: StoreTransaction, clock: Clock, service: str, document: ActionDocument
+    tx: StoreTransaction,
+    clock: Clock,
+    service: str,
+    document: ActionDocument,
+    actor: Actor,
 ) -> Written:
     now = clock.now()
     values = {**action_definition(service, document), "created_at": now, "updated_at": now}
     await tx.insert_action(values)
-    return Written(await _reload(tx, service, document.key), created=True)
+    row = await _reload(tx, service, document.key)
+    target = _audited(service, document.key)
+    await tx.record_audits([entry(actor, now, target, "create", None, action_document(row))])
+    return Written(row, created=True)
 
 
 async def _overwrite(
     tx: StoreTransaction,
     clock: Clock,
     current: RowMapping,
-    service: str,
     document: ActionDocument,
+    actor: Actor,
 ) -> Written:
+    service = current["service"]
     definition = action_definition(service, document)
     if _unchanged(current, definition):
         return Written(current, changed=False)
     await _check_users_still_served(tx, service, document)
-    values = {**definition, "updated_at": clock.now()}
+    now = clock.now()
+    values = {**definition, "updated_at": now}
     if not await tx.update_action(current["id"], current["updated_at"], values):
         raise Conflict("the action changed while this request ran; retry")
-    return Written(await _reload(tx, service, document.key))
+    row = await _reload(tx, service, document.key)
+    change = entry(
+        actor,
+        now,
+        _audited(service, document.key),
+        "update",
+        action_document(current),
+        action_document(row),
+    )
+    await tx.record_audits([change])
+    return Written(row)
 
 
 async def update_action(
@@ -154,6 +183,7 @@ async def update_action(
     build: Callable[[RowMapping], ActionDocument],
     *,
     policy: TargetPolicy,
+    actor: Actor,
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
     async with store.write() as tx:
@@ -164,10 +194,12 @@ async def update_action(
         if document.key != key:
             raise ValidationFailed("the key of an action cannot change", field="key")
         check_destination(policy, service, document)
-        return await _overwrite(tx, clock, current, service, document)
+        return await _overwrite(tx, clock, current, document, actor)
 
 
-async def remove_action(store: Store, service: str, key: str) -> None:
+async def remove_action(
+    store: Store, service: str, key: str, *, clock: Clock, actor: Actor
+) -> None:
     """Delete an action no event uses (an event's action must always exist)."""
     async with store.write() as tx:
         current = await tx.get_action(service, key)
@@ -177,3 +209,7 @@ async def remove_action(store: Store, service: str, key: str) -> None:
         if users:
             raise Conflict(f"{users} event(s) still use this action; change or delete them first")
         await tx.delete_action(current["id"])
+        change = entry(
+            actor, clock.now(), _audited(service, key), "delete", action_document(current)
+        )
+        await tx.record_audits([change])

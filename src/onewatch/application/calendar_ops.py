@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor, audit_change
 from onewatch.application.event_ops import EventContext, resumed_state
 from onewatch.application.races import retry_lost_race
-from onewatch.application.render import event_as_input
+from onewatch.application.render import calendar_json, event_as_input
 from onewatch.domain.documents import CalendarDocument, SchedulingPattern
 from onewatch.domain.schedule.business import holiday_rules_problem
 from onewatch.domain.statuses import LIVE_EVENT_STATUSES, EventStatus
@@ -42,16 +43,16 @@ def check_holidays(document: CalendarDocument) -> None:
 
 
 async def create_calendar(
-    context: EventContext, service: str, document: CalendarDocument
+    context: EventContext, service: str, document: CalendarDocument, *, actor: Actor
 ) -> Written:
     """POST: a new calendar; 409 when the service has one with this key."""
     check_holidays(document)
     async with context.store.write() as tx:
-        return await _insert(tx, context, service, document)
+        return await _insert(tx, context, service, document, actor)
 
 
 async def replace_calendar(
-    context: EventContext, service: str, document: CalendarDocument
+    context: EventContext, service: str, document: CalendarDocument, *, actor: Actor
 ) -> Written:
     """PUT: create the calendar, or make it say what ``document`` says (and its events follow)."""
     check_holidays(document)
@@ -60,8 +61,8 @@ async def replace_calendar(
         async with context.store.write() as tx:
             current = await tx.lock_calendar(service, document.key)
             if current is None:
-                return await _insert(tx, context, service, document)
-            return await _overwrite(tx, context, current, document.rules())
+                return await _insert(tx, context, service, document, actor)
+            return await _overwrite(tx, context, current, document.rules(), actor)
 
     written = await retry_lost_race(attempt)
     if written.changed and not written.created:
@@ -70,7 +71,11 @@ async def replace_calendar(
 
 
 async def _insert(
-    tx: StoreTransaction, context: EventContext, service: str, document: CalendarDocument
+    tx: StoreTransaction,
+    context: EventContext,
+    service: str,
+    document: CalendarDocument,
+    actor: Actor,
 ) -> Written:
     now = context.clock.now()
     values = {
@@ -81,7 +86,10 @@ async def _insert(
         "updated_at": now,
     }
     await tx.insert_calendar(values)
-    return Written(await _reload(tx, service, document.key), created=True)
+    row = await _reload(tx, service, document.key)
+    target = (service, "calendar", document.key)
+    await audit_change(tx, actor, now, target, "create", after=calendar_json(row))
+    return Written(row, created=True)
 
 
 async def _reload(tx: StoreTransaction, service: str, key: str) -> RowMapping:
@@ -95,6 +103,7 @@ async def _overwrite(
     context: EventContext,
     current: RowMapping,
     rules: dict[str, Any],
+    actor: Actor,
 ) -> Written:
     if current["rules"] == rules:
         return Written(current, changed=False)
@@ -103,7 +112,11 @@ async def _overwrite(
     if not await tx.update_calendar(current["id"], current["version"], values):
         raise Conflict("the calendar changed while this request ran; retry")
     await _events_follow(tx, context, current["service"], current["key"], rules)
-    return Written(await _reload(tx, current["service"], current["key"]))
+    row = await _reload(tx, current["service"], current["key"])
+    target = (current["service"], "calendar", current["key"])
+    before, after = calendar_json(current), calendar_json(row)
+    await audit_change(tx, actor, now, target, "update", before=before, after=after)
+    return Written(row)
 
 
 async def _events_follow(
@@ -133,7 +146,7 @@ def _next_state(event: RowMapping, rules: Mapping[str, Any], *, now: datetime) -
     return state
 
 
-async def remove_calendar(context: EventContext, service: str, key: str) -> None:
+async def remove_calendar(context: EventContext, service: str, key: str, *, actor: Actor) -> None:
     """Delete a calendar no event follows (an event's calendar must always exist)."""
     async with context.store.write() as tx:
         current = await tx.lock_calendar(service, key)
@@ -148,3 +161,6 @@ async def remove_calendar(context: EventContext, service: str, key: str) -> None
                 user_count=count,
             )
         await tx.delete_calendar(current["id"])
+        target = (service, "calendar", key)
+        before = calendar_json(current)
+        await audit_change(tx, actor, context.clock.now(), target, "delete", before=before)

@@ -22,11 +22,13 @@ import structlog
 from sqlalchemy import RowMapping
 
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor
 from onewatch.application.event_ops import (
     EventContext,
     EventRules,
     calendar_rules_from,
     check_action_target,
+    created_entry,
     overwrite,
     settle_calendar,
     unchecked_row,
@@ -68,16 +70,17 @@ def prepare(service: str, document: EventDocument, now: datetime, rules: EventRu
 
 
 async def upsert_events(
-    context: EventContext, items: Sequence[Prepared | Exception]
+    context: EventContext, items: Sequence[Prepared | Exception], actor: Actor
 ) -> list[Outcome]:
-    """Write the prepared items (an ``Exception`` is an item refused already, kept as is)."""
+    """Write the prepared items (an ``Exception`` is an item refused already, kept as is);
+    each write is audited in its chunk's transaction."""
     outcomes: list[Outcome | None] = [
         item if isinstance(item, Exception) else None for item in items
     ]
     prepared = [(index, item) for index, item in enumerate(items) if isinstance(item, Prepared)]
     for start in range(0, len(prepared), CHUNK_ITEMS):
         chunk = prepared[start : start + CHUNK_ITEMS]
-        written = await _write_chunk(context, [item for _, item in chunk])
+        written = await _write_chunk(context, [item for _, item in chunk], actor)
         for (index, _), outcome in zip(chunk, written, strict=True):
             outcomes[index] = outcome
     answered = [outcome for outcome in outcomes if outcome is not None]
@@ -95,12 +98,14 @@ def _notify(context: EventContext, outcomes: Sequence[Outcome]) -> None:
         context.on_change(None)
 
 
-async def _write_chunk(context: EventContext, chunk: Sequence[Prepared]) -> list[Outcome]:
+async def _write_chunk(
+    context: EventContext, chunk: Sequence[Prepared], actor: Actor
+) -> list[Outcome]:
     """Write a chunk; items that lost a race (``Conflict``) are read and written again."""
     outcomes: list[Outcome] = [Conflict("not written")] * len(chunk)
     pending = list(range(len(chunk)))
     for _attempt in range(PUT_ATTEMPTS):
-        answers = await _in_transaction(context, [chunk[index] for index in pending])
+        answers = await _in_transaction(context, [chunk[index] for index in pending], actor)
         for index, outcome in zip(pending, answers, strict=True):
             outcomes[index] = outcome
         pending = [index for index in pending if _lost_race(outcomes[index])]
@@ -113,23 +118,29 @@ def _lost_race(outcome: Outcome) -> bool:
     return isinstance(outcome, Conflict)
 
 
-async def _in_transaction(context: EventContext, items: Sequence[Prepared]) -> list[Outcome]:
+async def _in_transaction(
+    context: EventContext, items: Sequence[Prepared], actor: Actor
+) -> list[Outcome]:
     """The items in one transaction; if it fails as a whole (a database error, not an
     item's refusal), each item alone, so only an item that fails by itself fails."""
     try:
         async with context.store.write() as tx:
-            return await _write(tx, items, context.clock.now(), context.rules)
+            return await _write(tx, items, context.clock.now(), context.rules, actor)
     except Exception as exc:
         if len(items) == 1:
             # One line: a rendered traceback (with its locals) took seconds per item.
             service, key = items[0].identity
             log.error("event batch item failed", service=service, key=key, error=repr(exc))
             return [exc]
-    return [(await _in_transaction(context, [item]))[0] for item in items]
+    return [(await _in_transaction(context, [item], actor))[0] for item in items]
 
 
 async def _write(
-    tx: StoreTransaction, items: Sequence[Prepared], now: datetime, rules: EventRules
+    tx: StoreTransaction,
+    items: Sequence[Prepared],
+    now: datetime,
+    rules: EventRules,
+    actor: Actor,
 ) -> list[Outcome]:
     """Replace the stored ones (PUT's way, one by one), then insert the new ones at once."""
     stored = await tx.get_events_by_identity([item.identity for item in items])
@@ -140,8 +151,8 @@ async def _write(
         if current is None:
             new.append(index)
         else:
-            outcomes[index] = await _replace(tx, current, item, now, rules)
-    inserted = await _insert(tx, [items[index] for index in new], rules)
+            outcomes[index] = await _replace(tx, current, item, now, rules, actor)
+    inserted = await _insert(tx, [items[index] for index in new], rules, actor)
     outcomes.update(zip(new, inserted, strict=True))
     return [outcomes[index] for index in range(len(items))]
 
@@ -152,15 +163,17 @@ async def _replace(
     item: Prepared,
     now: datetime,
     rules: EventRules,
+    actor: Actor,
 ) -> Outcome:
+    service = item.identity[0]
     try:
-        return await overwrite(tx, current, item.identity[0], item.document, now, rules)
+        return await overwrite(tx, current, service, item.document, now, rules, actor)
     except OnewatchError as exc:
         return exc
 
 
 async def _insert(
-    tx: StoreTransaction, items: Sequence[Prepared], rules: EventRules
+    tx: StoreTransaction, items: Sequence[Prepared], rules: EventRules, actor: Actor
 ) -> list[Outcome]:
     """Check each new event against the store (its action, the quota); insert the valid."""
     actions = await tx.get_actions_by_identity(_named_actions(items))
@@ -174,6 +187,7 @@ async def _insert(
             refusals[index] = exc
     accepted = [item.row for index, item in enumerate(items) if index not in refusals]
     rows = await tx.insert_new_events(accepted)
+    await tx.record_audits([created_entry(actor, row) for row in rows.values()])
     return [refusals.get(index) or _inserted(rows, item) for index, item in enumerate(items)]
 
 

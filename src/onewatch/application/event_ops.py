@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor, entry, event_document, redact_document
 from onewatch.application.races import retry_lost_race
-from onewatch.application.render import event_as_input
+from onewatch.application.render import event_as_input, event_json
 from onewatch.application.scheduling import compile_pattern, first_fire, next_fire
 from onewatch.clock import Clock
 from onewatch.delivery.request import fill_endpoint
@@ -28,6 +29,7 @@ from onewatch.domain.documents import (
     SchedulingPattern,
     WebhookTarget,
     placeholders,
+    utc_text,
 )
 from onewatch.domain.schedule import Schedule, normalize_timezone
 from onewatch.domain.schedule.business import SEARCH_YEARS
@@ -36,6 +38,7 @@ from onewatch.errors import Conflict, NotFound, OnewatchError, ValidationFailed
 from onewatch.ports import Store, StoreTransaction
 from onewatch.security.quotas import check_event_quota
 from onewatch.settings import Settings
+from onewatch.store.records import AuditEntry, StoredRow, json_text
 
 #: Columns that decide when an event fires: changing one recomputes ``nextOccurrence``.
 SCHEDULE_COLUMNS = (
@@ -254,6 +257,34 @@ async def _reload(tx: StoreTransaction, service: str, key: str) -> RowMapping:
     return row
 
 
+def _audited(row: StoredRow) -> tuple[str, str, str]:
+    return row["service"], "event", row["key"]
+
+
+def created_entry(actor: Actor, row: StoredRow) -> AuditEntry:
+    """The audit entry of a new event (``row``: as stored)."""
+    return entry(actor, row["created_at"], _audited(row), "create", None, event_document(row))
+
+
+def created(actor: Actor, row: StoredRow) -> tuple[Written, AuditEntry]:
+    """A grouped create's answer and audit entry, the event serialized once for both
+    (unless something in it must be redacted for the entry)."""
+    document = event_json(row)
+    text = json_text(document)
+    safe = redact_document(document)
+    after = text if safe is document else safe
+    change = entry(actor, row["created_at"], _audited(row), "create", None, after)
+    return Written(row, created=True, body=text.encode()), change
+
+
+def changed_entry(
+    actor: Actor, action: str, before: StoredRow, after: StoredRow | None, at: datetime
+) -> AuditEntry:
+    """The audit entry of a change of a stored event (``after`` None: deleted)."""
+    document = None if after is None else event_document(after)
+    return entry(actor, at, _audited(before), action, event_document(before), document)
+
+
 def unchecked_row(
     service: str, document: EventDocument, now: datetime, rules: EventRules
 ) -> dict[str, Any]:
@@ -299,11 +330,14 @@ async def _insert(
     document: EventDocument,
     now: datetime,
     rules: EventRules,
+    actor: Actor,
 ) -> Written:
     row = unchecked_row(service, document, now, rules)
     await _store_checks(tx, row, document, rules)
     await tx.insert_event(row)
-    return Written(await _reload(tx, service, document.key), created=True)
+    stored = await _reload(tx, service, document.key)
+    await tx.record_audits([created_entry(actor, stored)])
+    return Written(stored, created=True)
 
 
 @dataclass(frozen=True)
@@ -312,6 +346,7 @@ class _Create:
     rules: EventRules
     #: The row to insert, built before the create joins a batch (``unchecked_row``).
     row: dict[str, Any]
+    actor: Actor
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -325,7 +360,8 @@ def _exists(identity: tuple[str, str]) -> Conflict:
 async def _insert_many(
     tx: StoreTransaction, creates: Sequence[_Create]
 ) -> list[Written | Exception]:
-    """Validate each create, insert the valid ones in one statement, answer each."""
+    """Validate each create, insert the valid ones in one statement, answer each; their
+    audit entries go in one more statement of the same transaction."""
     outcomes: list[Written | Exception] = [_exists(c.identity) for c in creates]
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     live: dict[str, int] = {}  # per service, live events accepted earlier in this batch
@@ -342,33 +378,41 @@ async def _insert_many(
         if create.row["status"] in LIVE_EVENT_STATUSES:
             live[service] = live.get(service, 0) + 1
     stored = await tx.insert_new_events(list(rows.values()))
+    audited: list[AuditEntry] = []
     for index, create in enumerate(creates):
         row = stored.pop(create.identity, None)
         if row is not None:
-            outcomes[index] = Written(row, created=True)
+            outcomes[index], change = created(create.actor, row)
+            audited.append(change)
+    await tx.record_audits(audited)
     return outcomes
 
 
-async def create_event(context: EventContext, service: str, document: EventDocument) -> Written:
+async def create_event(
+    context: EventContext, service: str, document: EventDocument, actor: Actor
+) -> Written:
     """POST: store a new event; answered once committed, with concurrent creates grouped."""
     row = unchecked_row(service, document, context.clock.now(), context.rules)
-    create = _Create(document, context.rules, row)
+    create = _Create(document, context.rules, row, actor)
     # The store keeps one group commit per apply function: every create joins it.
     written = await context.store.group_commit(_insert_many).submit(create)
     context.on_change(written.row["next_occurrence"])
     return written
 
 
-async def replace_event(context: EventContext, service: str, document: EventDocument) -> Written:
+async def replace_event(
+    context: EventContext, service: str, document: EventDocument, actor: Actor
+) -> Written:
     """PUT: create the event, or make the stored one say what ``document`` says."""
 
     async def attempt() -> Written:
         now = context.clock.now()
+        rules = context.rules
         async with context.store.write() as tx:
             current = await tx.get_event(service, document.key)
             if current is None:
-                return await _insert(tx, service, document, now, context.rules)
-            return await overwrite(tx, current, service, document, now, context.rules)
+                return await _insert(tx, service, document, now, rules, actor)
+            return await overwrite(tx, current, service, document, now, rules, actor)
 
     written = await retry_lost_race(attempt)
     if written.changed:
@@ -381,6 +425,7 @@ async def update_event(
     service: str,
     key: str,
     build: Callable[[RowMapping], EventDocument],
+    actor: Actor,
 ) -> Written:
     """PATCH: ``build(current_row)`` returns the merged, validated document."""
     now = context.clock.now()
@@ -389,7 +434,7 @@ async def update_event(
         document = build(current)
         if document.key != key:
             raise ValidationFailed("the key of an event cannot change", field="key")
-        written = await overwrite(tx, current, service, document, now, context.rules)
+        written = await overwrite(tx, current, service, document, now, context.rules, actor)
     if written.changed:
         context.on_change(None)
     return written
@@ -439,7 +484,9 @@ async def overwrite(
     document: EventDocument,
     now: datetime,
     rules: EventRules,
+    actor: Actor,
 ) -> Written:
+    """Make a stored event say what ``document`` says; audited as an update."""
     definition = await _definition(tx, service, document, now, rules)
     state = _next_state(current, definition, document, now)
     if current["status"] not in LIVE_EVENT_STATUSES and state.get("status") in LIVE_EVENT_STATUSES:
@@ -450,7 +497,9 @@ async def overwrite(
     values = {**definition, **state, "updated_at": now}
     if not await tx.update_event(current["id"], current["version"], values):
         raise Conflict("the event changed while this request ran; retry")
-    return Written(await _reload(tx, service, document.key))
+    row = await _reload(tx, service, document.key)
+    await tx.record_audits([changed_entry(actor, "update", current, row, now)])
+    return Written(row)
 
 
 async def _existing(tx: StoreTransaction, service: str, key: str) -> RowMapping:
@@ -460,15 +509,17 @@ async def _existing(tx: StoreTransaction, service: str, key: str) -> RowMapping:
     return row
 
 
-async def remove_event(context: EventContext, service: str, key: str) -> None:
+async def remove_event(context: EventContext, service: str, key: str, actor: Actor) -> None:
     """Delete an event and, with it, its delivery history."""
     async with context.store.write() as tx:
         current = await _existing(tx, service, key)
         await tx.delete_event(current["id"])
+        deleted = changed_entry(actor, "delete", current, None, context.clock.now())
+        await tx.record_audits([deleted])
     context.on_change(None)
 
 
-async def pause_event(context: EventContext, service: str, key: str) -> RowMapping:
+async def pause_event(context: EventContext, service: str, key: str, actor: Actor) -> RowMapping:
     """Stop firing; idempotent. A completed or cancelled event cannot be paused."""
     async with context.store.write() as tx:
         current = await _existing(tx, service, key)
@@ -476,15 +527,17 @@ async def pause_event(context: EventContext, service: str, key: str) -> RowMappi
             return current
         if current["status"] != EventStatus.ACTIVE:
             raise Conflict(f"the event is {current['status']}; only an active one can pause")
-        values = {"status": EventStatus.PAUSED, "updated_at": context.clock.now()}
+        now = context.clock.now()
+        values = {"status": EventStatus.PAUSED, "updated_at": now}
         if not await tx.update_event(current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(tx, service, key)
+        await tx.record_audits([changed_entry(actor, "pause", current, row, now)])
     context.on_change(None)
     return row
 
 
-async def resume_event(context: EventContext, service: str, key: str) -> RowMapping:
+async def resume_event(context: EventContext, service: str, key: str, actor: Actor) -> RowMapping:
     """Fire again from now on (missed fires while paused are not made up); idempotent."""
     now = context.clock.now()
     async with context.store.write() as tx:
@@ -502,14 +555,23 @@ async def resume_event(context: EventContext, service: str, key: str) -> RowMapp
         if not await tx.update_event(current["id"], current["version"], values):
             raise Conflict("the event changed while this request ran; retry")
         row = await _reload(tx, service, key)
+        await tx.record_audits([changed_entry(actor, "resume", current, row, now)])
     context.on_change(None)
     return row
 
 
-async def trigger_event(context: EventContext, service: str, key: str) -> tuple[str, datetime]:
-    """Run now: one extra delivery, due at once; the schedule and its count stay put."""
+async def trigger_event(
+    context: EventContext, service: str, key: str, actor: Actor
+) -> tuple[str, datetime]:
+    """Run now: one extra delivery, due at once; the schedule and its count stay put.
+
+    Audited (``trigger``, the new delivery's id in ``after``): the event does not change,
+    but its target is called outside the schedule, on someone's say.
+    """
     now = context.clock.now()
     async with context.store.write() as tx:
         current = await _existing(tx, service, key)
         delivery_id = await tx.insert_manual_delivery(current, now)
+        ran = {"deliveryId": delivery_id, "kind": "manual", "scheduledFor": utc_text(now)}
+        await tx.record_audits([entry(actor, now, _audited(current), "trigger", None, ran)])
     return delivery_id, now

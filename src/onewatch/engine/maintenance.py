@@ -71,6 +71,26 @@ async def prune_once(runtime: Runtime) -> int:
     return total
 
 
+async def prune_audit_once(runtime: Runtime) -> int:
+    """Delete audit entries older than their retention (none when it is 0), a chunk at a
+    time, each chunk its own short transaction."""
+    days = runtime.settings.audit_retention_days
+    if days <= 0:
+        return 0
+    older_than = runtime.clock.now() - timedelta(days=days)
+    total = 0
+    while True:
+        async with runtime.store.write() as tx:
+            count = await tx.prune_audit(older_than=older_than, limit=PRUNE_CHUNK)
+        total += count
+        if count < PRUNE_CHUNK:
+            break
+        await asyncio.sleep(0)
+    if total:
+        log.info("pruned audit log", count=total)
+    return total
+
+
 async def checkpoint_once(runtime: Runtime) -> int:
     """Fold the write-ahead log back when it changed (``Store.checkpoint``)."""
     return await runtime.store.checkpoint()
@@ -91,10 +111,13 @@ async def _every(
 
 
 async def run_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Run both jobs until ``stop``."""
+    """Run the jobs until ``stop``."""
     jobs = [
         _every(reclaim_interval(runtime), stop, "reclaim", reclaim_once, runtime),
         _every(runtime.settings.prune_interval_seconds, stop, "prune", prune_once, runtime),
+        _every(
+            runtime.settings.prune_interval_seconds, stop, "prune-audit", prune_audit_once, runtime
+        ),
     ]
     if runtime.store.checkpoints:
         jobs.append(_every(CHECKPOINT_SECONDS, stop, "checkpoint", checkpoint_once, runtime))

@@ -6,7 +6,8 @@ connection. What differs by database is left to the subclass, one per dialect:
 
 - ``_writing``: how a write transaction begins (SQLite: this process's write turn, then
   ``BEGIN IMMEDIATE``; PostgreSQL: a plain ``BEGIN``);
-- ``execute_many`` and ``insert_event_rows``: how a statement for many rows is sent;
+- ``execute_many``, ``insert_event_rows`` and ``insert_audit_rows``: how a statement for
+  many rows is sent;
 - ``_advance`` and ``record_outcomes``: the batch updates checked row by row;
 - ``_take_turn`` for migrations, the wake-ups, the head room and the checkpoint.
 
@@ -86,6 +87,12 @@ class SqlStore(ABC):
     ) -> Sequence[StoredRow]:
         """Insert events in one statement, skipping existing (service, key)s; the rows
         stored."""
+
+    @abstractmethod
+    async def insert_audit_rows(
+        self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert audit entries (``store.audit.audit_rows``) in one statement."""
 
     @abstractmethod
     async def _advance(

@@ -6,6 +6,7 @@ API, the engine and the dashboard can name them without importing a query module
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -221,3 +222,60 @@ class SigningSecretRecord:
 
     def active_at(self, now: datetime) -> bool:
         return self.expires_at is None or self.expires_at > now
+
+
+class JsonText(str):
+    """A document already serialized (``json_text``): stored as it is, not serialized again.
+
+    A create's answer and its audit entry are the same document: serialized once for both.
+    """
+
+
+#: One encoder for every ``json_text``: ``json.dumps`` with options builds a new one per call.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def json_text(document: Any) -> JsonText:
+    """``document`` as compact JSON, exactly as the API's answers serialize it."""
+    return JsonText(_COMPACT_JSON.encode(document))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change: of what (service, resource type and key), how, by whom, when."""
+
+    service: str
+    resource_type: str
+    resource_key: str
+    #: create, update, delete, pause, resume, trigger, redrive, rotate, revoke...
+    action: str
+    #: The token's subject (``sub``).
+    actor: str
+    #: ``service`` or ``admin``: the scope the actor spoke with.
+    actor_scope: str
+    #: The front door: ``api``, ``ui``, ``cli`` or ``system``.
+    via: str
+    at: datetime
+    #: The documents: mappings, or ``JsonText`` already serialized.
+    before: Mapping[str, Any] | JsonText | None = None
+    after: Mapping[str, Any] | JsonText | None = None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What ``GET /v1/audit`` narrows by; ``None`` means any."""
+
+    service: str | None = None
+    resource_type: str | None = None
+    resource_key: str | None = None
+    #: Entries at or after ``since`` and strictly before ``until``.
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Failing:
+    """The ids of the events whose last result failed, and whether the scan saw everything."""
+
+    event_ids: list[int]
+    complete: bool

@@ -301,3 +301,35 @@ ui_link_uses = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 Index("ix_ui_link_uses_expires_at", ui_link_uses.c.expires_at)
+
+# Who changed what, and when: one row per change of an action, event, calendar or
+# signing secret, written in the transaction of the change itself (``store.audit``).
+# ``before``/``after`` are the documents as the API shows them, secrets left out.
+AUDIT_RESOURCE_TYPES = ("action", "event", "calendar", "signing_secret")
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service", String(100), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_key", String(200), nullable=False),
+    Column("action", String(32), nullable=False),
+    # The token's subject (``sub``), and whether it spoke with the admin scope.
+    Column("actor", String(200), nullable=False),
+    Column("actor_scope", String(16), nullable=False),
+    # The front door: api, ui, cli (``onewatch import``) or system (the node itself).
+    Column("via", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("before", Json, nullable=True),
+    Column("after", Json, nullable=True),
+    CheckConstraint(_one_of("resource_type", AUDIT_RESOURCE_TYPES), name="resource_type"),
+)
+# GET /v1/audit: a service's entries newest first, optionally one resource's.
+Index("ix_audit_log_service", audit_log.c.service, audit_log.c.id)
+Index(
+    "ix_audit_log_resource",
+    audit_log.c.service,
+    audit_log.c.resource_type,
+    audit_log.c.resource_key,
+    audit_log.c.id,
+)

@@ -17,9 +17,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.delivery.signing import generate_secret
+from onewatch.domain.documents import utc_text
 from onewatch.errors import NotFound
 from onewatch.security.secrets_crypto import Keyring, Sealed
-from onewatch.store.records import SigningSecretRecord
+from onewatch.store.audit import record_audit_plainly
+from onewatch.store.records import AuditEntry, SigningSecretRecord
 from onewatch.store.schema import signing_secrets
 
 LIST_LIMIT = 100
@@ -130,8 +132,25 @@ async def active_secrets(
     opened = [keyring.open(Sealed(row.key_id, row.ciphertext), service) for row in rows]
     if opened:
         return opened
-    _created, plaintext = await create_secret(connection, keyring, service, now)
+    created, plaintext = await create_secret(connection, keyring, service, now)
+    await record_audit_plainly(connection, _made_by_the_node(created))
     return [plaintext]
+
+
+def _made_by_the_node(record: SigningSecretRecord) -> AuditEntry:
+    """The audit entry of a first secret the node made itself (ids only, never a value)."""
+    after = {"id": str(record.id), "createdAt": utc_text(record.created_at), "expiresAt": None}
+    return AuditEntry(
+        record.service,
+        "signing_secret",
+        str(record.id),
+        "create",
+        actor="onewatch",
+        actor_scope="admin",
+        via="system",
+        at=record.created_at,
+        after=after,
+    )
 
 
 async def reseal_all(connection: AsyncConnection, keyring: Keyring) -> int:

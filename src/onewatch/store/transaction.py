@@ -1,9 +1,10 @@
 """``ports.StoreTransaction`` on one SQLAlchemy connection, shared by both stores.
 
 Each method is one query of the dialect-neutral modules (``store.events``,
-``store.actions``, ``store.calendars``, ``store.dashboard``, ``store.signing_secrets``)
-on the transaction's connection; the one batch insert whose fast path differs by
-database asks the store that opened the transaction (``SqlStore.insert_event_rows``).
+``store.actions``, ``store.calendars``, ``store.dashboard``, ``store.last_results``,
+``store.audit``, ``store.signing_secrets``) on the transaction's connection; the batch
+inserts whose fast path differs by database ask the store that opened the transaction
+(``SqlStore.insert_event_rows``, ``SqlStore.insert_audit_rows``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,25 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.security.secrets_crypto import Keyring
-from onewatch.store import actions, backfill, calendars, dashboard, events, signing_secrets
-from onewatch.store.records import EventFilter, SigningSecretRecord, StoredRow
+from onewatch.store import (
+    actions,
+    audit,
+    backfill,
+    calendars,
+    dashboard,
+    deliveries,
+    events,
+    last_results,
+    signing_secrets,
+)
+from onewatch.store.records import (
+    AuditEntry,
+    AuditFilter,
+    EventFilter,
+    Failing,
+    SigningSecretRecord,
+    StoredRow,
+)
 
 if TYPE_CHECKING:
     from onewatch.store.base import SqlStore
@@ -170,6 +188,36 @@ class SqlTransaction:
         self, service: str | None, end: datetime
     ) -> Sequence[RowMapping]:
         return await dashboard.active_schedules_due_by(self.connection, service, end)
+
+    async def last_results(self, event_ids: Sequence[int]) -> dict[int, RowMapping]:
+        return await last_results.last_results(self.connection, event_ids)
+
+    async def failing_event_ids(self, service: str | None) -> Failing:
+        return await last_results.failing_event_ids(self.connection, service)
+
+    async def list_events_among(
+        self, event_ids: Sequence[int], where: EventFilter, *, after_id: int | None, limit: int
+    ) -> Sequence[RowMapping]:
+        return await last_results.list_events_among(
+            self.connection, event_ids, where, after_id=after_id, limit=limit
+        )
+
+    # --- deliveries -----------------------------------------------------------------
+    async def redrive(self, delivery_id: str, *, now: datetime) -> bool:
+        return await deliveries.redrive(self.connection, delivery_id, now=now)
+
+    # --- the audit log --------------------------------------------------------------
+    async def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        if entries:
+            await self._store.insert_audit_rows(self.connection, audit.audit_rows(entries))
+
+    async def list_audit(
+        self, where: AuditFilter, *, before_id: int | None, limit: int
+    ) -> Sequence[RowMapping]:
+        return await audit.list_audit(self.connection, where, before_id=before_id, limit=limit)
+
+    async def prune_audit(self, *, older_than: datetime, limit: int) -> int:
+        return await audit.prune_audit(self.connection, older_than=older_than, limit=limit)
 
     # --- signing secrets ------------------------------------------------------------
     async def create_secret(

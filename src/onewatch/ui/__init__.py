@@ -25,7 +25,16 @@ from onewatch.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from onewatch.ui.routes import actions, auth, dead_letters, event_form, events, overview
+from onewatch.ui.routes import (
+    actions,
+    audit,
+    auth,
+    dead_letters,
+    deliveries,
+    event_form,
+    events,
+    overview,
+)
 from onewatch.ui.session import SignInRequired, Viewer, current_viewer
 from onewatch.ui.templating import STATIC_DIR, page
 
@@ -95,5 +104,5 @@ def install_ui(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    for module in (auth, overview, event_form, events, actions, dead_letters):
+    for module in (auth, overview, event_form, events, actions, dead_letters, deliveries, audit):
         app.include_router(module.router, include_in_schema=False)

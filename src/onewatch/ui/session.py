@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from fastapi import Request, Response
 
+from onewatch.application.audit import Actor
 from onewatch.domain.schedule import InvalidPattern, normalize_timezone
 from onewatch.errors import Forbidden, Unauthorized
 from onewatch.security.tokens import Principal, TokenVerifier
@@ -39,6 +40,11 @@ class Viewer:
     principal: Principal
     csrf: str
     zone: str
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for a change made on the dashboard."""
+        return Actor.of(self.principal, via="ui")
 
     def scope(self, service: str | None) -> str | None:
         """The service a listing shows: an admin's choice (None: all), else its own."""

@@ -46,8 +46,23 @@ NOTICES = {
     "triggered": "Run now: a delivery was queued.",
     "deleted": "Event deleted.",
     "redriven": "Redrive queued.",
+    "bulk-paused": "{count} event(s) paused, {skipped} skipped.",
+    "bulk-resumed": "{count} event(s) resumed, {skipped} skipped.",
     "signed-out": "Signed out.",
 }
+
+
+def _count(request: Request, name: str) -> int:
+    value = request.query_params.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else 0
+
+
+def _notice(request: Request) -> str | None:
+    """The notice the URL names, with its counts (numbers only: never free text)."""
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    if notice is None or "{" not in notice:
+        return notice
+    return notice.format(count=_count(request, "count"), skipped=_count(request, "skipped"))
 
 
 def page(
@@ -58,7 +73,7 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """Render ``name`` with the viewer, its CSRF token and any notice the URL names."""
-    notice = NOTICES.get(request.query_params.get("notice", ""))
+    notice = _notice(request)
     values = {"viewer": viewer, "notice": notice, **context}
     response = templates.TemplateResponse(request, name, values, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)

@@ -17,6 +17,7 @@ from onewatch.application.access import (
     require_service_access,
     service_of_new_item,
 )
+from onewatch.application.audit import Actor
 from onewatch.application.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -48,7 +49,12 @@ async def create_action(
     """Register an action; 409 when the service has one with this key."""
     service = service_of_new_item(principal, document.service)
     written = await action_ops.create_action(
-        runtime.store, runtime.clock, service, document, policy=_policy(runtime)
+        runtime.store,
+        runtime.clock,
+        service,
+        document,
+        policy=_policy(runtime),
+        actor=Actor.of(principal),
     )
     return _answer(written)
 
@@ -89,7 +95,12 @@ async def put_action(
     document = ActionDocument.model_validate(document_for_path(body, principal, service, key))
     return _answer(
         await action_ops.replace_action(
-            runtime.store, runtime.clock, service, document, policy=_policy(runtime)
+            runtime.store,
+            runtime.clock,
+            service,
+            document,
+            policy=_policy(runtime),
+            actor=Actor.of(principal),
         )
     )
 
@@ -109,7 +120,13 @@ async def patch_action(
         return ActionDocument.model_validate(document_for_path(document, principal, service, key))
 
     written = await action_ops.update_action(
-        runtime.store, runtime.clock, service, key, merged, policy=_policy(runtime)
+        runtime.store,
+        runtime.clock,
+        service,
+        key,
+        merged,
+        policy=_policy(runtime),
+        actor=Actor.of(principal),
     )
     return _answer(written)
 
@@ -120,5 +137,7 @@ async def delete_action(
 ) -> Response:
     """Remove an action; 409 while events still use it."""
     require_service_access(principal, service)
-    await action_ops.remove_action(runtime.store, service, key)
+    await action_ops.remove_action(
+        runtime.store, service, key, clock=runtime.clock, actor=Actor.of(principal)
+    )
     return Response(status_code=204)

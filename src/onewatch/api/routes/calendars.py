@@ -18,6 +18,7 @@ from onewatch.application.access import (
     service_of_new_item,
 )
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor
 from onewatch.application.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -43,7 +44,9 @@ async def create_calendar(
     """Register a calendar; 409 when the service has one with this key."""
     service = service_of_new_item(principal, document.service)
     context = event_context(runtime)
-    return _answer(await calendar_ops.create_calendar(context, service, document))
+    return _answer(
+        await calendar_ops.create_calendar(context, service, document, actor=Actor.of(principal))
+    )
 
 
 @router.get("")
@@ -83,7 +86,9 @@ async def put_calendar(
     """Create (201) or replace (200); the events that follow it get their next fire again."""
     document = CalendarDocument.model_validate(document_for_path(body, principal, service, key))
     context = event_context(runtime)
-    return _answer(await calendar_ops.replace_calendar(context, service, document))
+    return _answer(
+        await calendar_ops.replace_calendar(context, service, document, actor=Actor.of(principal))
+    )
 
 
 @router.delete("/{service}/{key}", status_code=204)
@@ -92,5 +97,7 @@ async def delete_calendar(
 ) -> Response:
     """Remove a calendar; 409 naming the events that still follow it."""
     require_service_access(principal, service)
-    await calendar_ops.remove_calendar(event_context(runtime), service, key)
+    await calendar_ops.remove_calendar(
+        event_context(runtime), service, key, actor=Actor.of(principal)
+    )
     return Response(status_code=204)

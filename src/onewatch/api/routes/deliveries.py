@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query
 from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.application.access import require_service_access
+from onewatch.application.audit import Actor
+from onewatch.application.delivery_ops import redrive_delivery
 from onewatch.application.pagination import listing_scope
 from onewatch.domain.documents import utc_text
 from onewatch.domain.statuses import DELIVERY_STATUSES, DeliveryStatus
@@ -146,7 +148,8 @@ async def redrive_one(
 ) -> dict[str, Any]:
     """Send a dead delivery again with a fresh retry budget (same ``webhook-id``)."""
     view = await _visible(runtime, principal, delivery_id)
-    if not await runtime.store.redrive(delivery_id, now=runtime.clock.now()):
+    redriven = await redrive_delivery(runtime.store, view, runtime.clock.now(), Actor.of(principal))
+    if not redriven:
         raise Conflict(f"only a dead delivery can be redriven; this one is {view.status}")
     runtime.dispatch_wakeup.notify()
     return delivery_json(await _visible(runtime, principal, delivery_id))

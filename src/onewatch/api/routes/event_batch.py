@@ -30,6 +30,7 @@ from onewatch.api.routes.events import _context
 from onewatch.application import event_batch
 from onewatch.application.access import service_of_new_item
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor
 from onewatch.application.event_ops import EventRules
 from onewatch.application.render import event_json
 from onewatch.domain.documents import EventDocument
@@ -88,7 +89,7 @@ async def batch_events(
     count_request(limiter, principal, batch_cost(len(batch.items)))
     context = _context(runtime)
     prepared = await _prepared_items(principal, batch.items, context.clock.now(), context.rules)
-    outcomes = await event_batch.upsert_events(context, prepared)
+    outcomes = await event_batch.upsert_events(context, prepared, Actor.of(principal))
     return JSONResponse({"items": [_result(outcome) for outcome in outcomes]})
 
 

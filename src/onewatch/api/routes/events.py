@@ -18,6 +18,7 @@ from onewatch.application.access import (
     service_of_new_item,
 )
 from onewatch.application.action_ops import Written
+from onewatch.application.audit import Actor
 from onewatch.application.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -55,24 +56,28 @@ def _context(runtime: Runtime) -> event_ops.EventContext:
     return context
 
 
-def _answer(written: Written) -> JSONResponse:
-    return JSONResponse(event_json(written.row), status_code=201 if written.created else 200)
+def _answer(written: Written) -> Response:
+    status = 201 if written.created else 200
+    if written.body is not None:  # serialized already, as JSONResponse would
+        return Response(written.body, status_code=status, media_type="application/json")
+    return JSONResponse(event_json(written.row), status_code=status)
 
 
 @router.post("", status_code=201)
 async def create_event(
     document: EventDocument, runtime: RuntimeDep, principal: PrincipalDep
-) -> JSONResponse:
+) -> Response:
     """Register an event; its ``nextOccurrence`` is computed now. 409 when the key exists."""
     return await create_answer(runtime, principal, document)
 
 
 async def create_answer(
     runtime: Runtime, principal: Principal, document: EventDocument
-) -> JSONResponse:
+) -> Response:
     """POST's work once the caller and the body are known (``api.fast_create`` shares it)."""
     service = service_of_new_item(principal, document.service)
-    return _answer(await event_ops.create_event(_context(runtime), service, document))
+    actor = Actor.of(principal)
+    return _answer(await event_ops.create_event(_context(runtime), service, document, actor))
 
 
 @router.get("")
@@ -108,10 +113,11 @@ async def put_event(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     body: dict[str, Any] = Body(..., description="An event document (see POST)."),
-) -> JSONResponse:
+) -> Response:
     """Make it so: create (201) or replace (200); the same body twice changes nothing."""
     document = EventDocument.model_validate(document_for_path(body, principal, service, key))
-    return _answer(await event_ops.replace_event(_context(runtime), service, document))
+    actor = Actor.of(principal)
+    return _answer(await event_ops.replace_event(_context(runtime), service, document, actor))
 
 
 @router.patch("/{service}/{key}")
@@ -121,14 +127,15 @@ async def patch_event(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     body: dict[str, Any] = Body(..., description="A JSON merge patch (null removes a field)."),
-) -> JSONResponse:
+) -> Response:
     require_service_access(principal, service)
 
     def merged(current: RowMapping) -> EventDocument:
         document = merge_patch(event_as_input(current), body)
         return EventDocument.model_validate(document_for_path(document, principal, service, key))
 
-    return _answer(await event_ops.update_event(_context(runtime), service, key, merged))
+    actor = Actor.of(principal)
+    return _answer(await event_ops.update_event(_context(runtime), service, key, merged, actor))
 
 
 @router.delete("/{service}/{key}", status_code=204)
@@ -136,7 +143,7 @@ async def delete_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> Response:
     require_service_access(principal, service)
-    await event_ops.remove_event(_context(runtime), service, key)
+    await event_ops.remove_event(_context(runtime), service, key, Actor.of(principal))
     return Response(status_code=204)
 
 
@@ -145,7 +152,8 @@ async def pause_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     require_service_access(principal, service)
-    return event_json(await event_ops.pause_event(_context(runtime), service, key))
+    actor = Actor.of(principal)
+    return event_json(await event_ops.pause_event(_context(runtime), service, key, actor))
 
 
 @router.post("/{service}/{key}/resume")
@@ -154,16 +162,18 @@ async def resume_event(
 ) -> dict[str, Any]:
     """Fire again from now on; fires missed while paused are not made up."""
     require_service_access(principal, service)
-    return event_json(await event_ops.resume_event(_context(runtime), service, key))
+    actor = Actor.of(principal)
+    return event_json(await event_ops.resume_event(_context(runtime), service, key, actor))
 
 
 @router.post("/{service}/{key}/trigger", status_code=202)
 async def trigger_event(
     service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
-) -> JSONResponse:
+) -> Response:
     """Run now: one extra delivery, outside the schedule and its ``maxOccurrences``."""
     require_service_access(principal, service)
-    delivery_id, now = await event_ops.trigger_event(_context(runtime), service, key)
+    actor = Actor.of(principal)
+    delivery_id, now = await event_ops.trigger_event(_context(runtime), service, key, actor)
     runtime.dispatch_wakeup.notify()
     # The same shape as GET /v1/deliveries/{id} answers, just created.
     body: dict[str, Any] = {

@@ -17,7 +17,9 @@ from pydantic.alias_generators import to_camel
 
 from onewatch.api.deps import PrincipalDep, RuntimeDep
 from onewatch.api.rate_limit import RateLimitDep
+from onewatch.application import signing_secret_ops
 from onewatch.application.access import require_service_access, require_service_write
+from onewatch.application.audit import Actor
 from onewatch.application.pagination import MAX_ID
 from onewatch.domain.documents import ServiceName
 from onewatch.security.secrets_crypto import keyring_from_settings
@@ -101,9 +103,10 @@ async def create_signing_secret(
     """Add a secret; the others keep signing (rotate to retire them)."""
     require_service_write(principal, service)
     keyring = keyring_from_settings(runtime.settings)
+    record, plaintext = await signing_secret_ops.add_secret(
+        runtime.store, keyring, service, runtime.clock, Actor.of(principal)
+    )
     now = runtime.clock.now()
-    async with runtime.store.write() as tx:
-        record, plaintext = await tx.create_secret(keyring, service, now)
     log.info("signing_secret.created", service=service, secret_id=record.id)
     return NewSigningSecretOut(**_out(record, now).model_dump(), secret=plaintext)
 
@@ -129,9 +132,10 @@ async def rotate_signing_secrets(
         seconds=runtime.settings.signing_secret_overlap_seconds if seconds is None else seconds
     )
     keyring = keyring_from_settings(runtime.settings)
+    record, plaintext, ends = await signing_secret_ops.rotate(
+        runtime.store, keyring, service, runtime.clock, overlap, Actor.of(principal)
+    )
     now = runtime.clock.now()
-    async with runtime.store.write() as tx:
-        record, plaintext, ends = await tx.rotate_secrets(keyring, service, now, overlap)
     log.info("signing_secret.rotated", service=service, secret_id=record.id, overlap_ends=ends)
     return RotationOut(**_out(record, now).model_dump(), secret=plaintext, previous_expire_at=ends)
 
@@ -142,6 +146,7 @@ async def revoke_signing_secret(
 ) -> None:
     """End one secret now (it leaked); no overlap."""
     require_service_access(principal, service)
-    async with runtime.store.write() as tx:
-        await tx.revoke_secret(service, secret_id, runtime.clock.now())
+    await signing_secret_ops.revoke(
+        runtime.store, service, secret_id, runtime.clock, Actor.of(principal)
+    )
     log.info("signing_secret.revoked", service=service, secret_id=secret_id)

@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.ports import WakeUp
-from onewatch.store import firing
+from onewatch.store import audit, firing
 from onewatch.store.base import SqlStore, transaction_on
 from onewatch.store.events import insert_new_events_statement
 from onewatch.store.many import ManyRows
@@ -35,6 +35,15 @@ from onewatch.store.records import Advance, Outcome, StoredRow
 from onewatch.store.schema import deliveries as deliveries_table
 
 _INSERT_NEW_EVENTS = insert_new_events_statement(postgresql.insert)
+
+
+def _jsonb_document(name: str) -> ColumnElement[Any]:
+    """An audit document bound as the JSON text ``store.audit`` made of it, cast to JSONB
+    by the server (not serialized again by the driver)."""
+    return cast(audit.text_document(name), postgresql.JSONB)
+
+
+_INSERT_AUDIT = audit.insert_audit_statement(_jsonb_document)
 
 
 async def _begin(connection: AsyncConnection) -> None:
@@ -67,6 +76,11 @@ class PostgresStore(SqlStore):
         self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
     ) -> Sequence[StoredRow]:
         return (await connection.execute(_INSERT_NEW_EVENTS, list(rows))).mappings().all()
+
+    async def insert_audit_rows(
+        self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        await connection.execute(_INSERT_AUDIT, list(rows))
 
     async def _advance(
         self, connection: AsyncConnection, advances: list[Advance], now: datetime

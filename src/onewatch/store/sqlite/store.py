@@ -34,7 +34,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onewatch.ports import WakeUp
-from onewatch.store import deliveries, firing, publication
+from onewatch.store import audit, deliveries, firing, publication
 from onewatch.store.base import SqlStore, transaction_on
 from onewatch.store.events import insert_new_events_statement
 from onewatch.store.many import ManyRows
@@ -50,6 +50,8 @@ from onewatch.store.sqlite.one_trip import OneTripInsert
 from onewatch.wakeup import LocalWakeUp
 
 _INSERT_NEW_EVENTS = OneTripInsert(insert_new_events_statement(sqlite.insert))
+#: Audit documents go in as the JSON text ``store.audit`` made of them.
+_INSERT_AUDIT = OneTripInsert(audit.insert_audit_statement(audit.text_document))
 
 
 async def _begin_immediate(connection: AsyncConnection) -> None:
@@ -107,6 +109,11 @@ class SqliteStore(SqlStore):
         self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
     ) -> Sequence[StoredRow]:
         return await _INSERT_NEW_EVENTS.execute(connection, rows)
+
+    async def insert_audit_rows(
+        self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        await _INSERT_AUDIT.execute(connection, rows)
 
     async def _advance(
         self, connection: AsyncConnection, advances: list[Advance], now: datetime

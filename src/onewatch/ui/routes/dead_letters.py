@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from onewatch.application.delivery_ops import redrive_delivery
 from onewatch.domain.statuses import DeliveryStatus
 from onewatch.store.records import DeliveryFilter
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
@@ -39,7 +40,7 @@ async def redrive_selected(
     for delivery_id in form.getlist("id"):
         view = await runtime.store.get_delivery(str(delivery_id))
         if view is not None and viewer.principal.may_act_for(view.service):
-            done += await runtime.store.redrive(view.id, now=now)
+            done += await redrive_delivery(runtime.store, view, now, viewer.actor)
     if done:
         runtime.dispatch_wakeup.notify()
     back = str(form.get("back") or "/ui/dead-letters")

@@ -115,7 +115,7 @@ async def create_event(
         return await _form_page(request, runtime, viewer, values, errors=invalid)
     try:
         service = service_of_new_item(viewer.principal, parsed.service)
-        await event_ops.create_event(context_of(runtime), service, parsed)
+        await event_ops.create_event(context_of(runtime), service, parsed, viewer.actor)
     except OnewatchError as exc:
         return await _form_page(request, runtime, viewer, values, errors=_problem(exc))
     return RedirectResponse(f"{event_url(service, parsed.key)}?notice=created", status_code=303)
@@ -156,7 +156,9 @@ async def save_event(
         return await _form_page(request, runtime, viewer, values, editing=row, errors=errors)
     final = parsed
     try:
-        await event_ops.update_event(context_of(runtime), service, key, lambda _row: final)
+        await event_ops.update_event(
+            context_of(runtime), service, key, lambda _row: final, viewer.actor
+        )
     except NotFound:
         raise
     except OnewatchError as exc:

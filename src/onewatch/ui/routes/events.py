@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import RowMapping
+from starlette.datastructures import FormData
 
 from onewatch.api.routes.events import _context as api_event_context
 from onewatch.application import event_ops
+from onewatch.application.audit import Actor
 from onewatch.application.pagination import decode_cursor, split_page
 from onewatch.application.visible import event_row, visible_row
 from onewatch.domain.schedule import InvalidPattern, describe_pattern
@@ -47,12 +49,29 @@ def context_of(runtime: Runtime) -> event_ops.EventContext:
 class Listing:
     rows: list[RowMapping]
     next_cursor: str | None
+    #: Each shown event's last result (``StoreTransaction.last_results``), by event id.
+    results: dict[int, RowMapping] = field(default_factory=dict)
+    #: The "failing" filter looked through every recent failure (else: it says so).
+    complete: bool = True
 
 
-async def _listing(runtime: Runtime, where: EventFilter, cursor: str) -> Listing:
+async def _listing(
+    runtime: Runtime, where: EventFilter, cursor: str, *, failing: bool = False
+) -> Listing:
+    after_id = decode_cursor(cursor)
+    complete = True
     async with runtime.store.read() as tx:
-        rows = await tx.list_events(where, after_id=decode_cursor(cursor), limit=PAGE_SIZE + 1)
-    return Listing(*split_page(rows, PAGE_SIZE))
+        if failing:
+            found = await tx.failing_event_ids(where.service)
+            complete = found.complete
+            rows = await tx.list_events_among(
+                found.event_ids, where, after_id=after_id, limit=PAGE_SIZE + 1
+            )
+        else:
+            rows = await tx.list_events(where, after_id=after_id, limit=PAGE_SIZE + 1)
+        shown, next_cursor = split_page(rows, PAGE_SIZE)
+        results = await tx.last_results([row["id"] for row in shown])
+    return Listing(shown, next_cursor, results, complete)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -64,24 +83,28 @@ async def events_list(
     service: str = "",
     status: str = "",
     action: str = "",
+    result: str = "",
     cursor: str = "",
 ) -> HTMLResponse:
-    """Searchable, filterable and paginated (keyset, like the API)."""
+    """Searchable, filterable and paginated (keyset, like the API); each event with its
+    last result, and ``result=failing`` for those whose last delivery failed."""
     where = EventFilter(
         service=viewer.scope(service),
         status=status if status in EVENT_STATUSES else None,
         action=action.strip() or None,
         search=q.strip() or None,
     )
+    failing = result == "failing"
     try:
-        listing = await _listing(runtime, where, cursor)
+        listing = await _listing(runtime, where, cursor, failing=failing)
     except ValidationFailed:  # a cursor this server did not make: start over
-        listing = await _listing(runtime, where, "")
+        listing = await _listing(runtime, where, "", failing=failing)
     filters = {
         "q": q,
         "service": where.service or "",
         "status": where.status or "",
         "action": action,
+        "result": "failing" if failing else "",
     }
     return page(
         request,
@@ -185,7 +208,7 @@ async def event_history(
     )
 
 
-Operation = Callable[[event_ops.EventContext, str, str], Awaitable[object]]
+Operation = Callable[[event_ops.EventContext, str, str, Actor], Awaitable[object]]
 
 
 async def _act(
@@ -200,7 +223,7 @@ async def _act(
     service, key = ident
     await visible_event(runtime, viewer, service, key)
     try:
-        await operation(context_of(runtime), service, key)
+        await operation(context_of(runtime), service, key, viewer.actor)
     except OnewatchError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -232,8 +255,10 @@ async def run_now(
 ) -> Response:
     """One extra delivery, due at once (the API's trigger)."""
 
-    async def trigger(context: event_ops.EventContext, service: str, key: str) -> None:
-        await event_ops.trigger_event(context, service, key)
+    async def trigger(
+        context: event_ops.EventContext, service: str, key: str, actor: Actor
+    ) -> None:
+        await event_ops.trigger_event(context, service, key, actor)
         runtime.dispatch_wakeup.notify()
 
     return await _act(request, runtime, viewer, (service, key), trigger, "triggered")
@@ -244,5 +269,51 @@ async def delete(
     service: str, key: str, runtime: RuntimeDep, viewer: ViewerDep, _f: FormDep
 ) -> Response:
     await visible_event(runtime, viewer, service, key)
-    await event_ops.remove_event(context_of(runtime), service, key)
+    await event_ops.remove_event(context_of(runtime), service, key, viewer.actor)
     return RedirectResponse("/ui/events?notice=deleted", status_code=303)
+
+
+#: Events one bulk form may change: a page of the list, with room to spare.
+BULK_LIMIT = 100
+_BULK = {"pause": event_ops.pause_event, "resume": event_ops.resume_event}
+
+
+def _chosen(form: FormData) -> list[tuple[str, str]]:
+    """The ``service/key`` pairs a bulk form names (neither may contain ``/``)."""
+    pairs = []
+    for value in form.getlist("event")[:BULK_LIMIT]:
+        service, _, key = str(value).partition("/")
+        if service and key:
+            pairs.append((service, key))
+    return pairs
+
+
+def _back(form: FormData, default: str) -> str:
+    """Where the form came from: a dashboard path only (no open redirect)."""
+    back = str(form.get("back") or default)
+    return back if back.startswith("/ui/") and "//" not in back else default
+
+
+@router.post("/bulk", response_model=None)
+async def bulk(runtime: RuntimeDep, viewer: ViewerDep, form: FormDep) -> Response:
+    """Pause or resume each chosen event the viewer may change, each change audited on
+    its own; one that cannot (completed, or changed meanwhile) is counted as skipped."""
+    operation = _BULK.get(str(form.get("op")))
+    if operation is None:
+        raise ValidationFailed("choose pause or resume", field="op")
+    done = skipped = 0
+    for service, key in _chosen(form):
+        if not viewer.principal.may_act_for(service):
+            skipped += 1
+            continue
+        try:
+            await operation(context_of(runtime), service, key, viewer.actor)
+            done += 1
+        except OnewatchError:
+            skipped += 1
+    target = _back(form, "/ui/events")
+    separator = "&" if "?" in target else "?"
+    notice = f"bulk-{form.get('op')}d"
+    return RedirectResponse(
+        f"{target}{separator}notice={notice}&count={done}&skipped={skipped}", status_code=303
+    )

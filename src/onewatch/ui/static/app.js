@@ -27,6 +27,29 @@
   document.addEventListener("change", function (event) {
     if (event.target.name === "target") { showTarget(); }
   });
+  // Live lists (``data-live``) refresh themselves with htmx; a refresh is held back while
+  // the viewer is choosing rows or typing in the list, or the tab is hidden, so it
+  // never resets what they are doing. Forms outside the list are never swapped.
+  function busy(region) {
+    var active = document.activeElement;
+    var typing = active && region.contains(active) && active.matches("input, select, textarea");
+    return document.hidden || typing || !!region.querySelector("input[type=checkbox]:checked");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var region = event.detail.elt;
+    if (!region.hasAttribute("data-live")) { return; }
+    if (busy(region)) {
+      event.preventDefault();
+      region.setAttribute("data-live-held", "true");
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var region = event.detail.elt;
+    if (region && region.hasAttribute && region.hasAttribute("data-live")) {
+      var count = parseInt(document.body.getAttribute("data-live-refreshes") || "0", 10);
+      document.body.setAttribute("data-live-refreshes", String(count + 1));
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () {
     showTarget();
     var summary = document.querySelector(".error-summary");
