@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import RowMapping
 from starlette.datastructures import FormData
 
-from onewatch.api.routes.events import _context as api_event_context
+from onewatch.api.routes.events import event_context
 from onewatch.application import event_ops
 from onewatch.application.audit import Actor
 from onewatch.application.pagination import decode_cursor, split_page
@@ -42,7 +42,7 @@ def describe(pattern: str) -> str:
 
 def context_of(runtime: Runtime) -> event_ops.EventContext:
     """The API's own context, so a change made here keeps exactly the API's rules."""
-    return api_event_context(runtime)
+    return event_context(runtime)
 
 
 @dataclass(frozen=True)
