@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,48 +28,14 @@ from onewatch.settings import Settings
 from onewatch.store.base import SqlStore
 from tests.backends.redis_server import RedisServer
 from tests.scale.deliveries import (
-    claim_with_lease,
     count_by_status,
     insert_deliveries,
     insert_event,
-    record_success,
 )
+from tests.scale.dying_consumers import Sink, dispatch
 from tests.support.waiting import wait_for
 
-LEASE = timedelta(milliseconds=300)
 TOTAL = 300
-
-
-class Sink:
-    """What the targets saw, and what the consumer that died had in flight."""
-
-    def __init__(self) -> None:
-        self.received: Counter[str] = Counter()
-        self.in_flight_on_dead_node: set[str] = set()
-        #: Consumers take no new batch while this is clear (the test holds them).
-        self.open = asyncio.Event()
-        self.open.set()
-
-
-async def dispatch(
-    engine: AsyncEngine, source: RedisStreamSource, sink: Sink, *, die_after: int | None
-) -> None:
-    """Claim, "send", record, acknowledge; with ``die_after``, die mid-batch that often."""
-    clock = SystemClock()
-    batches = 0
-    while True:
-        await sink.open.wait()
-        ids = await source.next_batch(20)
-        if not ids:
-            continue
-        token, claimed = await claim_with_lease(engine, ids, clock.now(), LEASE)
-        sink.received.update(claimed)
-        batches += 1
-        if die_after is not None and batches == die_after:
-            sink.in_flight_on_dead_node |= claimed
-            return  # sent, but neither recorded nor acknowledged
-        await record_success(engine, token, clock.now())
-        await source.done(ids)
 
 
 def consumer(client: Redis, names: StreamNames, name: str) -> RedisStreamSource:

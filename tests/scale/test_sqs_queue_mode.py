@@ -9,7 +9,6 @@ flight on the consumer that died. ``test_sqs_dispatch.py`` runs real nodes.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,51 +23,23 @@ from onewatch.settings import Settings
 from onewatch.store.base import SqlStore
 from tests.backends.moto_server import MotoServer
 from tests.scale.deliveries import (
-    claim_with_lease,
     count_by_status,
     insert_deliveries,
     insert_event,
-    record_success,
 )
+from tests.scale.dying_consumers import Sink, dispatch
 from tests.scale.sqs_queues import consumer, create_queue, queue_name, sqs_queue
 from tests.support.waiting import wait_for
 
-LEASE = timedelta(milliseconds=300)
 pytestmark = pytest.mark.timeout(240)
 TOTAL = 300
 
 
-class Sink:
-    """What the targets saw, and what the consumer that died had in flight."""
-
-    def __init__(self) -> None:
-        self.received: Counter[str] = Counter()
-        self.in_flight_on_dead_node: set[str] = set()
-        #: Consumers take no new batch while this is clear (the test holds them).
-        self.open = asyncio.Event()
-        self.open.set()
-
-
-async def dispatch(
+async def dispatch_then_close(
     engine: AsyncEngine, source: SqsQueueSource, sink: Sink, *, die_after: int | None
 ) -> None:
-    """Claim, "send", record, delete; with ``die_after``, die mid-batch that often."""
-    clock = SystemClock()
-    batches = 0
     try:
-        while True:
-            await sink.open.wait()
-            ids = await source.next_batch(20)
-            if not ids:
-                continue
-            token, claimed = await claim_with_lease(engine, ids, clock.now(), LEASE)
-            sink.received.update(claimed)
-            batches += 1
-            if die_after is not None and batches == die_after:
-                sink.in_flight_on_dead_node |= claimed
-                return  # sent, but neither recorded nor deleted
-            await record_success(engine, token, clock.now())
-            await source.done(ids)
+        await dispatch(engine, source, sink, die_after=die_after)
     finally:
         await source.close()  # no SQS call: the messages it held are simply let go
 
@@ -103,7 +74,7 @@ async def test_no_delivery_is_lost_to_a_dead_consumer_or_an_sqs_restart(
     tasks = [asyncio.create_task(relay(runtime, stop))]
     tasks += [
         asyncio.create_task(
-            dispatch(store_engine, consumer(queue, visibility=1), sink, die_after=die)
+            dispatch_then_close(store_engine, consumer(queue, visibility=1), sink, die_after=die)
         )
         for die in [2, None, None]
     ]
