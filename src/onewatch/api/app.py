@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from onewatch.api.deps import event_context_of
 from onewatch.api.docs_page import install_docs
 from onewatch.api.errors import BodySizeLimit, install_error_handlers
 from onewatch.api.fast_create import FastCreate
@@ -80,6 +81,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         telemetry={"tracing": False} if runtime.tracing is not None else None,
     )
     app.state.runtime = runtime
+    app.state.event_context = event_context_of(runtime)
     app.state.verifier = verifier_from_settings(runtime.settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)

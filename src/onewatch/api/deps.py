@@ -1,4 +1,5 @@
-"""Dependencies injected into the routes: the node's runtime and the calling service."""
+"""Dependencies injected into the routes: the node's runtime, its event context and the
+calling service."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from onewatch.application.event_ops import EventContext, EventRules
 from onewatch.errors import Unauthorized
 from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal, TokenVerifier
@@ -26,8 +28,24 @@ def get_verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
+def event_context_of(runtime: Runtime) -> EventContext:
+    """The context every event change runs in, built once per app (``create_app``): its
+    rules parse the outbound policy from the settings, work worth skipping per request."""
+    rules = EventRules.from_settings(runtime.settings)
+    return EventContext(runtime.store, runtime.clock, runtime.wakeup.notify, rules)
+
+
+def get_event_context(request: Request) -> EventContext:
+    context: EventContext = request.app.state.event_context
+    return context
+
+
 async def _runtime(request: Request) -> Runtime:
     return get_runtime(request)
+
+
+async def _event_context(request: Request) -> EventContext:
+    return get_event_context(request)
 
 
 async def current_principal(request: Request) -> Principal:
@@ -50,4 +68,5 @@ async def principal_of(verifier: TokenVerifier, header: str) -> Principal:
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+EventContextDep = Annotated[EventContext, Depends(_event_context)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -108,7 +108,7 @@ async def _create(scope: Scope, principal: Principal, document: EventDocument) -
     state: Any = scope["app"].state
     try:
         count_request(limiter_of(state), principal)
-        return await create_answer(state.runtime, principal, document)
+        return await create_answer(state.event_context, principal, document)
     except OnewatchError as exc:
         return onewatch_error_response(exc)
     except ValidationError as exc:

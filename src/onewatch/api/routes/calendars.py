@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 
-from onewatch.api.deps import PrincipalDep, RuntimeDep
+from onewatch.api.deps import EventContextDep, PrincipalDep, RuntimeDep
 from onewatch.api.openapi import body_schema
 from onewatch.api.rate_limit import RateLimitDep
-from onewatch.api.routes.events import event_context
 from onewatch.application import calendar_ops
 from onewatch.application.access import (
     document_for_path,
@@ -39,11 +38,10 @@ def _answer(written: Written) -> JSONResponse:
 
 @router.post("", status_code=201)
 async def create_calendar(
-    document: CalendarDocument, runtime: RuntimeDep, principal: PrincipalDep
+    document: CalendarDocument, context: EventContextDep, principal: PrincipalDep
 ) -> JSONResponse:
     """Register a calendar; 409 when the service has one with this key."""
     service = service_of_new_item(principal, document.service)
-    context = event_context(runtime)
     return _answer(
         await calendar_ops.create_calendar(context, service, document, actor=Actor.of(principal))
     )
@@ -79,13 +77,12 @@ async def get_calendar(
 async def put_calendar(
     service: str,
     key: str,
-    runtime: RuntimeDep,
+    context: EventContextDep,
     principal: PrincipalDep,
     body: dict[str, Any] = Body(..., description="A calendar document (see POST)."),
 ) -> JSONResponse:
     """Create (201) or replace (200); the events that follow it get their next fire again."""
     document = CalendarDocument.model_validate(document_for_path(body, principal, service, key))
-    context = event_context(runtime)
     return _answer(
         await calendar_ops.replace_calendar(context, service, document, actor=Actor.of(principal))
     )
@@ -93,11 +90,9 @@ async def put_calendar(
 
 @router.delete("/{service}/{key}", status_code=204)
 async def delete_calendar(
-    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+    service: str, key: str, context: EventContextDep, principal: PrincipalDep
 ) -> Response:
     """Remove a calendar; 409 naming the events that still follow it."""
     require_service_access(principal, service)
-    await calendar_ops.remove_calendar(
-        event_context(runtime), service, key, actor=Actor.of(principal)
-    )
+    await calendar_ops.remove_calendar(context, service, key, actor=Actor.of(principal))
     return Response(status_code=204)

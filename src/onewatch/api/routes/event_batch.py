@@ -22,11 +22,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from onewatch.api.deps import PrincipalDep, RuntimeDep
+from onewatch.api.deps import EventContextDep, PrincipalDep
 from onewatch.api.errors import error_body, onewatch_error_parts, validation_body
 from onewatch.api.openapi import Error
 from onewatch.api.rate_limit import count_request, get_rate_limiter
-from onewatch.api.routes.events import _context
 from onewatch.application import event_batch
 from onewatch.application.access import service_of_new_item
 from onewatch.application.action_ops import Written
@@ -77,7 +76,7 @@ def batch_cost(items: int) -> int:
 @router.post("/batch", response_model=EventBatchResult, responses={429: {"model": Error}})
 async def batch_events(
     batch: EventBatch,
-    runtime: RuntimeDep,
+    context: EventContextDep,
     principal: PrincipalDep,
     limiter: Annotated[RequestRateLimiter, Depends(get_rate_limiter)],
 ) -> JSONResponse:
@@ -87,7 +86,6 @@ async def batch_events(
     (service, key) given twice is written once, the later item refused.
     """
     count_request(limiter, principal, batch_cost(len(batch.items)))
-    context = _context(runtime)
     prepared = await _prepared_items(principal, batch.items, context.clock.now(), context.rules)
     outcomes = await event_batch.upsert_events(context, prepared, Actor.of(principal))
     return JSONResponse({"items": [_result(outcome) for outcome in outcomes]})

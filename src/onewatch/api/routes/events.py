@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import RowMapping
 
-from onewatch.api.deps import PrincipalDep, RuntimeDep
+from onewatch.api.deps import EventContextDep, PrincipalDep, RuntimeDep
 from onewatch.api.openapi import body_schema
 from onewatch.api.rate_limit import RateLimitDep
 from onewatch.application import event_ops
@@ -30,30 +30,10 @@ from onewatch.application.render import event_as_input, event_json, merge_patch
 from onewatch.application.visible import event_row, visible_row
 from onewatch.domain.documents import EventDocument, utc_text
 from onewatch.domain.statuses import DeliveryKind, DeliveryStatus, EventStatus
-from onewatch.runtime import Runtime
 from onewatch.security.tokens import Principal
 from onewatch.store.records import EventFilter
 
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[RateLimitDep])
-
-#: The last runtime's event context: its rules parse the outbound policy from the
-#: settings, work worth skipping on every request (one slot, so no runtime is kept alive).
-_last_context: tuple[Runtime, event_ops.EventContext] | None = None
-
-
-def event_context(runtime: Runtime) -> event_ops.EventContext:
-    """The runtime's event context (calendar changes recompute events with it too)."""
-    return _context(runtime)
-
-
-def _context(runtime: Runtime) -> event_ops.EventContext:
-    global _last_context
-    if _last_context is not None and _last_context[0] is runtime:
-        return _last_context[1]
-    rules = event_ops.EventRules.from_settings(runtime.settings)
-    context = event_ops.EventContext(runtime.store, runtime.clock, runtime.wakeup.notify, rules)
-    _last_context = (runtime, context)
-    return context
 
 
 def _answer(written: Written) -> Response:
@@ -65,19 +45,19 @@ def _answer(written: Written) -> Response:
 
 @router.post("", status_code=201)
 async def create_event(
-    document: EventDocument, runtime: RuntimeDep, principal: PrincipalDep
+    document: EventDocument, context: EventContextDep, principal: PrincipalDep
 ) -> Response:
     """Register an event; its ``nextOccurrence`` is computed now. 409 when the key exists."""
-    return await create_answer(runtime, principal, document)
+    return await create_answer(context, principal, document)
 
 
 async def create_answer(
-    runtime: Runtime, principal: Principal, document: EventDocument
+    context: event_ops.EventContext, principal: Principal, document: EventDocument
 ) -> Response:
     """POST's work once the caller and the body are known (``api.fast_create`` shares it)."""
     service = service_of_new_item(principal, document.service)
     actor = Actor.of(principal)
-    return _answer(await event_ops.create_event(_context(runtime), service, document, actor))
+    return _answer(await event_ops.create_event(context, service, document, actor))
 
 
 @router.get("")
@@ -110,21 +90,21 @@ async def get_event(
 async def put_event(
     service: str,
     key: str,
-    runtime: RuntimeDep,
+    context: EventContextDep,
     principal: PrincipalDep,
     body: dict[str, Any] = Body(..., description="An event document (see POST)."),
 ) -> Response:
     """Make it so: create (201) or replace (200); the same body twice changes nothing."""
     document = EventDocument.model_validate(document_for_path(body, principal, service, key))
     actor = Actor.of(principal)
-    return _answer(await event_ops.replace_event(_context(runtime), service, document, actor))
+    return _answer(await event_ops.replace_event(context, service, document, actor))
 
 
 @router.patch("/{service}/{key}")
 async def patch_event(
     service: str,
     key: str,
-    runtime: RuntimeDep,
+    context: EventContextDep,
     principal: PrincipalDep,
     body: dict[str, Any] = Body(..., description="A JSON merge patch (null removes a field)."),
 ) -> Response:
@@ -135,45 +115,45 @@ async def patch_event(
         return EventDocument.model_validate(document_for_path(document, principal, service, key))
 
     actor = Actor.of(principal)
-    return _answer(await event_ops.update_event(_context(runtime), service, key, merged, actor))
+    return _answer(await event_ops.update_event(context, service, key, merged, actor))
 
 
 @router.delete("/{service}/{key}", status_code=204)
 async def delete_event(
-    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+    service: str, key: str, context: EventContextDep, principal: PrincipalDep
 ) -> Response:
     require_service_access(principal, service)
-    await event_ops.remove_event(_context(runtime), service, key, Actor.of(principal))
+    await event_ops.remove_event(context, service, key, Actor.of(principal))
     return Response(status_code=204)
 
 
 @router.post("/{service}/{key}/pause")
 async def pause_event(
-    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+    service: str, key: str, context: EventContextDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     require_service_access(principal, service)
     actor = Actor.of(principal)
-    return event_json(await event_ops.pause_event(_context(runtime), service, key, actor))
+    return event_json(await event_ops.pause_event(context, service, key, actor))
 
 
 @router.post("/{service}/{key}/resume")
 async def resume_event(
-    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+    service: str, key: str, context: EventContextDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Fire again from now on; fires missed while paused are not made up."""
     require_service_access(principal, service)
     actor = Actor.of(principal)
-    return event_json(await event_ops.resume_event(_context(runtime), service, key, actor))
+    return event_json(await event_ops.resume_event(context, service, key, actor))
 
 
 @router.post("/{service}/{key}/trigger", status_code=202)
 async def trigger_event(
-    service: str, key: str, runtime: RuntimeDep, principal: PrincipalDep
+    service: str, key: str, runtime: RuntimeDep, context: EventContextDep, principal: PrincipalDep
 ) -> Response:
     """Run now: one extra delivery, outside the schedule and its ``maxOccurrences``."""
     require_service_access(principal, service)
     actor = Actor.of(principal)
-    delivery_id, now = await event_ops.trigger_event(_context(runtime), service, key, actor)
+    delivery_id, now = await event_ops.trigger_event(context, service, key, actor)
     runtime.dispatch_wakeup.notify()
     # The same shape as GET /v1/deliveries/{id} answers, just created.
     body: dict[str, Any] = {

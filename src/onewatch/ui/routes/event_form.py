@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import RowMapping
 
+from onewatch.api.deps import get_event_context
 from onewatch.application import event_ops
 from onewatch.application.access import document_for_path, service_of_new_item
 from onewatch.domain.documents import EventDocument
@@ -23,7 +24,7 @@ from onewatch.errors import NotFound, OnewatchError
 from onewatch.runtime import Runtime
 from onewatch.ui.deps import FormDep, RuntimeDep, ViewerDep
 from onewatch.ui.forms import Errors, document_from_form, form_from_event, schedule_fields
-from onewatch.ui.routes.events import context_of, event_url, visible_event
+from onewatch.ui.routes.events import event_url, visible_event
 from onewatch.ui.schedule_view import Preview, preview
 from onewatch.ui.session import Viewer
 from onewatch.ui.templating import page
@@ -115,7 +116,7 @@ async def create_event(
         return await _form_page(request, runtime, viewer, values, errors=invalid)
     try:
         service = service_of_new_item(viewer.principal, parsed.service)
-        await event_ops.create_event(context_of(runtime), service, parsed, viewer.actor)
+        await event_ops.create_event(get_event_context(request), service, parsed, viewer.actor)
     except OnewatchError as exc:
         return await _form_page(request, runtime, viewer, values, errors=_problem(exc))
     return RedirectResponse(f"{event_url(service, parsed.key)}?notice=created", status_code=303)
@@ -157,7 +158,7 @@ async def save_event(
     final = parsed
     try:
         await event_ops.update_event(
-            context_of(runtime), service, key, lambda _row: final, viewer.actor
+            get_event_context(request), service, key, lambda _row: final, viewer.actor
         )
     except NotFound:
         raise

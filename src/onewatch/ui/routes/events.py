@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import RowMapping
 from starlette.datastructures import FormData
 
-from onewatch.api.routes.events import event_context
+from onewatch.api.deps import EventContextDep, get_event_context
 from onewatch.application import event_ops
 from onewatch.application.audit import Actor
 from onewatch.application.pagination import decode_cursor, split_page
@@ -38,11 +38,6 @@ def describe(pattern: str) -> str:
         return describe_pattern(pattern)
     except InvalidPattern as exc:
         return f"(not understood: {exc})"
-
-
-def context_of(runtime: Runtime) -> event_ops.EventContext:
-    """The API's own context, so a change made here keeps exactly the API's rules."""
-    return event_context(runtime)
 
 
 @dataclass(frozen=True)
@@ -223,7 +218,7 @@ async def _act(
     service, key = ident
     await visible_event(runtime, viewer, service, key)
     try:
-        await operation(context_of(runtime), service, key, viewer.actor)
+        await operation(get_event_context(request), service, key, viewer.actor)
     except OnewatchError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -266,10 +261,15 @@ async def run_now(
 
 @router.post("/{service}/{key}/delete", response_model=None)
 async def delete(
-    service: str, key: str, runtime: RuntimeDep, viewer: ViewerDep, _f: FormDep
+    service: str,
+    key: str,
+    runtime: RuntimeDep,
+    context: EventContextDep,
+    viewer: ViewerDep,
+    _f: FormDep,
 ) -> Response:
     await visible_event(runtime, viewer, service, key)
-    await event_ops.remove_event(context_of(runtime), service, key, viewer.actor)
+    await event_ops.remove_event(context, service, key, viewer.actor)
     return RedirectResponse("/ui/events?notice=deleted", status_code=303)
 
 
@@ -295,7 +295,7 @@ def _back(form: FormData, default: str) -> str:
 
 
 @router.post("/bulk", response_model=None)
-async def bulk(runtime: RuntimeDep, viewer: ViewerDep, form: FormDep) -> Response:
+async def bulk(context: EventContextDep, viewer: ViewerDep, form: FormDep) -> Response:
     """Pause or resume each chosen event the viewer may change, each change audited on
     its own; one that cannot (completed, or changed meanwhile) is counted as skipped."""
     operation = _BULK.get(str(form.get("op")))
@@ -307,7 +307,7 @@ async def bulk(runtime: RuntimeDep, viewer: ViewerDep, form: FormDep) -> Respons
             skipped += 1
             continue
         try:
-            await operation(context_of(runtime), service, key, viewer.actor)
+            await operation(context, service, key, viewer.actor)
             done += 1
         except OnewatchError:
             skipped += 1
