@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from onewatch.cli.output import Column
-from onewatch.cli.remote import DEFAULT_URL, AsJson, Remote, Service, Token, Url
+from onewatch.cli.remote import (
+    DEFAULT_URL,
+    AsJson,
+    ExitCode,
+    Remote,
+    Service,
+    Token,
+    Url,
+    fail,
+)
 from onewatch.cli.resource_commands import Limit, show_listing
 from onewatch.client.models import AuditResourceType
 
@@ -27,15 +36,16 @@ LIST_COLUMNS: list[Column] = [
 ]
 
 
-def _instant(value: str | None) -> datetime | None:
+def _instant(value: str | None, option: str) -> datetime | None:
     """An ISO-8601 instant or date; one without a time zone is read as UTC."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO-8601 instant (e.g. 2030-01-01T00:00:00Z)"
+        raise fail(
+            f"{option}: {value!r} is not an ISO-8601 instant (e.g. 2030-01-01T00:00:00Z)",
+            ExitCode.USAGE,
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -67,7 +77,7 @@ def list_audit(
     as_json: AsJson = False,
 ) -> None:
     """List audit entries, newest first: at or after --since, before --until."""
-    start, end = _instant(since), _instant(until)
+    start, end = _instant(since, "--since"), _instant(until, "--until")
     show_listing(
         Remote(url, token, service),
         lambda onewatch: onewatch.audit.list(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import typer
 
 from onewatch.cli import apply
@@ -26,6 +28,10 @@ def _weekend(calendar: Calendar) -> str:
     return ",".join(calendar.weekend) or "-"
 
 
+def _days(days: list[date]) -> str:
+    return ", ".join(day.isoformat() for day in days)
+
+
 LIST_COLUMNS: list[Column] = [
     ("SERVICE/KEY", lambda c: f"{c.service}/{c.key}"),
     ("HOLIDAYS", _holidays),
@@ -39,8 +45,8 @@ DETAIL: list[Column] = [
     ("key", lambda c: c.key),
     ("holidays", _holidays),
     ("weekend", _weekend),
-    ("exclude", lambda c: [day.isoformat() for day in c.exclude]),
-    ("include", lambda c: [day.isoformat() for day in c.include]),
+    ("exclude", lambda c: _days(c.exclude)),
+    ("include", lambda c: _days(c.include)),
     ("id", lambda c: c.id),
     ("updated", lambda c: c.updated_at),
 ]
