@@ -1,7 +1,8 @@
 """``onewatch import``: load a ``mongoexport`` dump of the original system's documents.
 
-A dump is JSON lines or one JSON array. Each document is an action (it has ``type``) or an
-event (it has ``schedulingPattern``). Actions go first, so events can name them. Each one
+A dump is JSON lines or one JSON array. Each document is an action (it has ``type``), an
+event (it has ``schedulingPattern``) or a calendar (``holidays``, ``exclude``, ``include``
+or ``weekend``). Actions and calendars go first, so events can name them. Each one
 is written as a PUT would (create, or make the stored one equal), through the same rules
 as the API; a document that breaks one is reported and skipped, the rest still load.
 """
@@ -18,8 +19,9 @@ from pydantic import ValidationError
 
 from onewatch.application.action_ops import Written, replace_action
 from onewatch.application.audit import Actor, cli_actor
+from onewatch.application.calendar_ops import replace_calendar
 from onewatch.application.event_ops import EventContext, replace_event
-from onewatch.domain.documents import ActionDocument, EventDocument, kind_of
+from onewatch.domain.documents import ActionDocument, CalendarDocument, EventDocument, kind_of
 from onewatch.errors import OnewatchError, ValidationFailed
 
 Outcome = Literal["created", "updated", "unchanged", "failed"]
@@ -89,10 +91,17 @@ async def _write(context: EventContext, kind: str, document: Any, actor: Actor) 
             policy=context.rules.policy,
             actor=actor,
         )
+    if kind == "calendar":
+        calendar = CalendarDocument.model_validate(document)
+        service = _service_of(calendar.service)
+        return await replace_calendar(context, service, calendar, actor=actor)
     if kind == "event":
         event = EventDocument.model_validate(document)
         return await replace_event(context, _service_of(event.service), event, actor)
-    raise ValidationFailed("neither an action (type) nor an event (schedulingPattern)")
+    raise ValidationFailed(
+        "neither an action (type), an event (schedulingPattern) nor a calendar "
+        "(holidays, exclude, include or weekend)"
+    )
 
 
 def _service_of(service: str | None) -> str:
@@ -108,13 +117,13 @@ async def import_documents(
     *,
     actor: Actor | None = None,
 ) -> list[ImportResult]:
-    """Import actions, then events; one result per document, in that order.
+    """Import actions and calendars, then events; one result per document, in that order.
 
     Each write is audited as ``actor`` (by default the operating-system user, via ``cli``).
     """
     actor = actor or cli_actor()
     numbered = list(enumerate(documents, 1))
-    ordered = sorted(numbered, key=lambda item: kind_of(item[1]) != "action")
+    ordered = sorted(numbered, key=lambda item: kind_of(item[1]) not in ("action", "calendar"))
     results: list[ImportResult] = []
     for number, document in ordered:
         kind = kind_of(document)

@@ -129,8 +129,8 @@ def test_a_document_that_is_neither_is_reported(tmp_path: Path, server: ServerPr
     result = run(tmp_path, "events", "apply", "-f", "odd.json", **env)
     assert result.code == ExitCode.USAGE
     assert result.stdout.splitlines() == [
-        "document odd/x: failed: document #1 is neither an action (type) nor an event "
-        "(schedulingPattern)",
+        "document odd/x: failed: document #1 is neither an action (type), an event "
+        "(schedulingPattern) nor a calendar (holidays, exclude, include or weekend)",
         "action odd/?: failed: key: no key",
         "0 created, 0 updated, 0 unchanged, 0 deleted, 2 failed",
     ]

@@ -66,3 +66,9 @@ def test_a_broken_file_names_the_problem(tmp_path: Path, text: str, message: str
 
 def test_an_empty_file_has_no_documents(tmp_path: Path) -> None:
     assert _read(tmp_path, "# nothing yet\n") == []
+
+
+def test_calendars_come_first_in_a_sectioned_file(tmp_path: Path) -> None:
+    calendar = {"key": "br", "holidays": {"country": "BR"}}
+    text = json.dumps({"events": [EVENT], "actions": [ACTION], "calendars": [calendar]})
+    assert _read(tmp_path, text) == [calendar, ACTION, EVENT]

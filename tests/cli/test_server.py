@@ -174,6 +174,27 @@ async def test_import_again_from_an_array_changes_nothing(tmp_path: Path) -> Non
     assert [r.number for r in again] == [1, 2, 3]
 
 
+async def test_import_writes_a_calendar_before_the_event_that_follows_it(tmp_path: Path) -> None:
+    event = {
+        "service": "payroll",
+        "key": "pay",
+        "webhook": {"endpoint": "http://127.0.0.1:9/pay"},
+        "schedulingPattern": {"pattern": "0 9 * * *", "calendar": "br", "businessDay": 5},
+    }
+    calendar = {"service": "payroll", "key": "br", "holidays": {"country": "BR"}}
+    async with migrated_store("sqlite", tmp_path) as store:
+        context = EventContext(store, SystemClock())
+        first = await import_documents(context, [event, calendar])
+        before = await snapshot(store.engine)
+        again = await import_documents(context, [event, calendar])
+        assert await snapshot(store.engine) == before
+    assert [(r.number, r.kind, r.outcome) for r in first] == [
+        (2, "calendar", "created"),
+        (1, "event", "created"),
+    ]
+    assert [r.outcome for r in again] == ["unchanged", "unchanged"]
+
+
 async def test_import_refuses_framing_headers_and_dot_url_values(tmp_path: Path) -> None:
     action = json.loads((SEED / "action-webhook.json").read_text())
     action["webhook"]["headers"] = {"Host": "internal.example"}

@@ -29,10 +29,11 @@ def _methods(cls: type) -> dict[str, list[str]]:
 
 
 def test_sync_and_async_clients_have_the_same_methods() -> None:
-    for resource in ("Actions", "Events", "Deliveries"):
+    for resource in ("Actions", "Calendars", "Events", "Deliveries", "Audit"):
         blocking, awaiting = getattr(sync, resource), getattr(aio, resource)
         assert _methods(blocking) == _methods(awaiting), resource
-        assert len(_methods(blocking)) >= 3
-    for name, member in vars(aio.Events).items():
-        if callable(member) and not name.startswith("_") and name != "list":
-            assert inspect.iscoroutinefunction(member), name
+        assert len(_methods(blocking)) >= 2
+    for resource in (aio.Events, aio.Audit):
+        for name, member in vars(resource).items():
+            if callable(member) and not name.startswith("_") and name != "list":
+                assert inspect.iscoroutinefunction(member), name

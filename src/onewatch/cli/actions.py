@@ -6,14 +6,12 @@ import typer
 
 from onewatch.cli import apply
 from onewatch.cli.output import Column
-from onewatch.cli.remote import DEFAULT_URL, AsJson, Remote, Service, Token, Url
 from onewatch.cli.resource_commands import (
     Kind,
-    Limit,
     add_create,
     add_delete,
     add_get,
-    show_listing,
+    add_list,
 )
 from onewatch.client.models import Action, destination_of
 
@@ -53,24 +51,7 @@ DETAIL: list[Column] = [
 ACTIONS = Kind("action", lambda onewatch: onewatch.actions, DETAIL)
 
 
-@actions_app.command("list")
-def list_actions(
-    limit: Limit = None,
-    url: Url = DEFAULT_URL,
-    token: Token = None,
-    service: Service = None,
-    as_json: AsJson = False,
-) -> None:
-    """List actions (following every page), oldest first."""
-    show_listing(
-        Remote(url, token, service),
-        lambda onewatch: onewatch.actions.list(service=service),
-        LIST_COLUMNS,
-        limit,
-        as_json,
-    )
-
-
+add_list(actions_app, ACTIONS, LIST_COLUMNS, "List actions (following every page), oldest first.")
 add_get(actions_app, ACTIONS)
 add_create(actions_app, ACTIONS)
 add_delete(actions_app, ACTIONS, "Delete an action; exit 5 while events still use it.")

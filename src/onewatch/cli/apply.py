@@ -1,4 +1,5 @@
-"""``onewatch events apply -f FILE``: make the server hold the file's actions and events.
+"""``onewatch events apply -f FILE``: make the server hold the file's calendars, actions
+and events (``actions apply`` and ``calendars apply`` are the same command).
 
 Schedules kept as code, in the client service's repository: run it from a deploy step;
 the second run with the same file prints ``unchanged`` for everything and writes nothing.
@@ -89,8 +90,8 @@ def apply_cmd(
     prune: Annotated[
         bool,
         typer.Option(
-            help="Also delete the addressed services' actions and events the file does not "
-            "name (only when every document applied)."
+            help="Also delete the addressed services' calendars, actions and events the file "
+            "does not name (only when every document applied)."
         ),
     ] = False,
     url: Url = DEFAULT_URL,
@@ -98,7 +99,7 @@ def apply_cmd(
     service: Service = None,
     as_json: AsJson = False,
 ) -> None:
-    """Create or update the file's actions and events so the server matches it.
+    """Create or update the file's calendars, actions and events so the server matches it.
 
     One line per document: created, updated (and which fields), unchanged or failed.
 

@@ -1,10 +1,10 @@
-"""Reading the action and event documents a user keeps in a file (YAML or JSON).
+"""Reading the action, event and calendar documents a user keeps in a file (YAML or JSON).
 
 Accepted, so that schedules kept as code and the original system's exports both load:
-one document; a list of documents; ``{"actions": [...], "events": [...]}``; JSON lines
-(a ``mongoexport`` dump); and several YAML documents separated by ``---``, each any of
-these. Dates stay text (YAML would turn them into objects JSON cannot carry); the server
-reads them, ``{"$date": ...}`` included.
+one document; a list of documents; ``{"calendars": [...], "actions": [...], "events":
+[...]}`` (any of the three); JSON lines (a ``mongoexport`` dump); and several YAML
+documents separated by ``---``, each any of these. Dates stay text (YAML would turn them
+into objects JSON cannot carry); the server reads them, ``{"$date": ...}`` included.
 """
 
 from __future__ import annotations
@@ -65,25 +65,29 @@ def _parsed(text: str, path: Path) -> list[Any]:
         raise ValidationFailed(f"{path}{line}: not YAML or JSON: {problem}", field="FILE") from exc
 
 
+#: The lists a file may group its documents in, in the order they are read.
+_SECTIONS = ("calendars", "actions", "events")
+
+
 def _documents(value: Any, path: Path) -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, list):
         return [document for item in value for document in _documents(item, path)]
-    if isinstance(value, dict) and "key" not in value and {"actions", "events"} & set(value):
-        unexpected = set(value) - {"actions", "events"}
+    if isinstance(value, dict) and "key" not in value and set(_SECTIONS) & set(value):
+        unexpected = set(value) - set(_SECTIONS)
         if unexpected:
             raise ValidationFailed(
                 f"{path}: unexpected top-level field(s) {', '.join(sorted(unexpected))}",
                 field="FILE",
             )
-        return _documents(value.get("actions"), path) + _documents(value.get("events"), path)
+        return [document for name in _SECTIONS for document in _documents(value.get(name), path)]
     if isinstance(value, dict):
         return [value]
     raise ValidationFailed(f"{path}: {type(value).__name__} is not a document", field="FILE")
 
 
 def read_documents(path: Path) -> list[dict[str, Any]]:
-    """Every action and event document in the file (``-``: standard input), in order."""
+    """Every action, event and calendar document in the file (``-``: standard input), in order."""
     text = _text(path)
     return [document for value in _parsed(text, path) for document in _documents(value, path)]

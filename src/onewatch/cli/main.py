@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from onewatch import __version__
-from onewatch.cli import actions, cron, deliveries, events, server, ui_link
+from onewatch.cli import actions, audit, calendars, cron, deliveries, events, server, ui_link
 
 app = typer.Typer(
     name="onewatch",
@@ -40,7 +40,7 @@ def _root(
     # A callback keeps ``onewatch`` a command group even while it has a single command.
 
 
-for module in (cron, server, ui_link, events, actions, deliveries):
+for module in (cron, server, ui_link, events, actions, calendars, deliveries, audit):
     module.register(app)
 
 

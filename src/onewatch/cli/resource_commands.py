@@ -1,10 +1,11 @@
-"""The command shapes ``onewatch actions``, ``events`` and ``deliveries`` share, written once.
+"""The command shapes ``onewatch actions``, ``events``, ``calendars`` and ``deliveries`` share,
+written once.
 
-Actions and events are both addressed as ``KEY`` or ``SERVICE/KEY`` and are shown, created
-from a file and deleted the same way: a ``Kind`` says which of the client's resources a
-command calls and which fields it prints. The server flags are declared on every command
-(not on its group) so that they follow the command's name: ``onewatch events list --url X
---json``.
+Actions, events and calendars are all addressed as ``KEY`` or ``SERVICE/KEY`` and are
+listed, shown, created from a file and deleted the same way: a ``Kind`` says which of the
+client's resources a command calls and which fields it prints. The server flags are
+declared on every command (not on its group) so that they follow the command's name:
+``onewatch events list --url X --json``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from onewatch.cli.remote import (
     split_name,
 )
 from onewatch.client import Client
-from onewatch.client.sync import Actions, Events
+from onewatch.client.sync import Actions, Calendars, Events
 
 T = TypeVar("T")
 
@@ -42,7 +43,7 @@ class Kind:
     """One kind of keyed item: its noun in help texts, where the client keeps it, its fields."""
 
     noun: str
-    of: Callable[[Client], Actions | Events]
+    of: Callable[[Client], Actions | Calendars | Events]
     detail: Sequence[Column]
 
 
@@ -56,6 +57,26 @@ def show_listing(
     """Print the first ``limit`` of ``items(client)`` as a table (or JSON)."""
     with reported(), remote.client() as onewatch:
         show_items(first(items(onewatch), limit), columns, as_json)
+
+
+def add_list(group: typer.Typer, kind: Kind, columns: Sequence[Column], summary: str) -> None:
+    """``list [--limit N]``: every item of the kind (every page), as ``columns`` say."""
+
+    @group.command("list", help=summary)
+    def run(
+        limit: Limit = None,
+        url: Url = DEFAULT_URL,
+        token: Token = None,
+        service: Service = None,
+        as_json: AsJson = False,
+    ) -> None:
+        show_listing(
+            Remote(url, token, service),
+            lambda onewatch: kind.of(onewatch).list(service=service),
+            columns,
+            limit,
+            as_json,
+        )
 
 
 def add_key_command(

@@ -9,9 +9,9 @@
         for delivery in onewatch.deliveries.list(status="dead"):
             onewatch.deliveries.redrive(delivery.id)
 
-Answers are typed models (``Event``, ``Action``, ``Delivery``); refusals are typed errors
-(``NotFound``, ``InvalidRequest``...) carrying the server's message and fields; listings
-are iterators that follow ``nextCursor`` page after page.
+Answers are typed models (``Event``, ``Action``, ``Delivery``, ``AuditEntry``...); refusals
+are typed errors (``NotFound``, ``InvalidRequest``...) carrying the server's message and
+fields; listings are iterators that follow ``nextCursor`` page after page.
 """
 
 from onewatch.client.aio import AsyncClient
@@ -33,6 +33,8 @@ from onewatch.client.models import (
     Action,
     ActionDocument,
     Attempt,
+    AuditActor,
+    AuditEntry,
     BatchResult,
     Calendar,
     CalendarDocument,
@@ -52,6 +54,8 @@ __all__ = [
     "ApiError",
     "AsyncClient",
     "Attempt",
+    "AuditActor",
+    "AuditEntry",
     "AuthenticationFailed",
     "BatchResult",
     "Calendar",

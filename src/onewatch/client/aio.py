@@ -22,6 +22,8 @@ from onewatch.client.config import (
 )
 from onewatch.client.models import (
     Action,
+    AuditEntry,
+    AuditResourceType,
     BatchResult,
     Calendar,
     Delivery,
@@ -270,6 +272,46 @@ class Deliveries:
         return await self._t.send(self._t.calls.redrive_delivery(delivery_id))
 
 
+class Audit:
+    """``/v1/audit``: who changed which action, event, calendar or signing secret, and how.
+
+    A service's token reads its own service's entries only (naming another raises
+    ``PermissionDenied``); an admin token reads every service's, or one's with ``service``.
+    """
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def list(
+        self,
+        *,
+        service: str | None = None,
+        resource_type: AuditResourceType | None = None,
+        key: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[AuditEntry]:
+        """Newest first; ``resource_type`` and ``key`` narrow to one kind or one item,
+        ``since`` (inclusive) and ``until`` (exclusive) to a span of time."""
+        listing = self._t.calls.list_audit(service, resource_type, key, since, until, page_size)
+        return self._t.iterate(listing)
+
+    async def page(
+        self,
+        cursor: str | None = None,
+        *,
+        service: str | None = None,
+        resource_type: AuditResourceType | None = None,
+        key: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Page[AuditEntry]:
+        listing = self._t.calls.list_audit(service, resource_type, key, since, until, limit)
+        return await self._t.send(listing(cursor))
+
+
 class AsyncClient:
     """An asyncio Onewatch client::
 
@@ -298,6 +340,7 @@ class AsyncClient:
         self.calendars = Calendars(self._transport)
         self.events = Events(self._transport)
         self.deliveries = Deliveries(self._transport)
+        self.audit = Audit(self._transport)
 
     @property
     def service(self) -> str | None:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from onewatch.client.errors import ClientError, UnexpectedAnswer, error_from_response
 from onewatch.client.models import (
     Action,
+    AuditEntry,
     BatchResult,
     Calendar,
     Delivery,
@@ -73,6 +74,11 @@ class Call(Generic[T]):
 
 #: A listing: the call for the page after a cursor (``None``: the first page).
 Listing = Callable[[str | None], Call[Page[Any]]]
+
+
+def _instant(moment: datetime | None) -> str | None:
+    """An instant as a query value (the server refuses one without a time zone, by name)."""
+    return moment.isoformat() if moment is not None else None
 
 
 def _segment(text: str) -> str:
@@ -213,7 +219,7 @@ class Calls:
         body = {
             "schedulingPattern": as_json(pattern),
             "count": count,
-            "after": after.isoformat() if after else None,
+            "after": _instant(after),
         }
         return Call("POST", "/v1/schedules/preview", SchedulePreview.model_validate, body=body)
 
@@ -243,3 +249,30 @@ class Calls:
     def redrive_delivery(self, delivery_id: str) -> Call[Delivery]:
         path = f"/v1/deliveries/{_segment(delivery_id)}/redrive"
         return Call("POST", path, Delivery.model_validate)
+
+    # -- audit -----------------------------------------------------------------------
+
+    def list_audit(
+        self,
+        service: str | None,
+        resource_type: str | None = None,
+        key: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Listing:
+        """``GET /v1/audit``, newest first: the entries of ``service`` (a service's token:
+        its own only), of one resource type and key, at or after ``since``, before ``until``."""
+        filters = {
+            "service": service,
+            "resourceType": resource_type,
+            "key": key,
+            "since": _instant(since),
+            "until": _instant(until),
+        }
+
+        def page(cursor: str | None) -> Call[Page[Any]]:
+            query = {**filters, "cursor": cursor, "limit": limit}
+            return Call("GET", "/v1/audit", Page[AuditEntry].model_validate, params=query)
+
+        return page

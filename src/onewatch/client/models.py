@@ -34,6 +34,8 @@ from onewatch.domain.documents import (
 
 EventStatus = Literal["active", "paused", "completed", "cancelled"]
 DeliveryStatus = Literal["pending", "running", "succeeded", "retrying", "dead"]
+#: What an audit entry is about (``GET /v1/audit?resourceType=``).
+AuditResourceType = Literal["action", "event", "calendar", "signing_secret"]
 
 Item = TypeVar("Item", bound=BaseModel)
 
@@ -163,6 +165,33 @@ class SchedulePreview(Answer):
     days_off: list[DayOff] = Field(default_factory=list)
 
 
+class AuditActor(Answer):
+    """Who made a change: the token's subject, its scope (``service`` or ``admin``) and the
+    front door it came through (``api``, ``ui``, ``cli`` or ``system``)."""
+
+    subject: str
+    scope: str
+    via: str
+
+
+class AuditEntry(Answer):
+    """One change to an action, event, calendar or signing secret, and who made it.
+
+    ``action`` is what was done (``create``, ``update``, ``delete``, ``pause``...);
+    ``before``/``after`` are the documents as the API shows them, secrets redacted.
+    """
+
+    id: str
+    service: str
+    resource_type: AuditResourceType
+    key: str
+    action: str
+    actor: AuditActor
+    at: datetime
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class BatchResult:
     """One item of ``events.batch``: ``status`` 201 created, 200 replaced or unchanged
@@ -205,6 +234,9 @@ __all__ = [
     "Action",
     "ActionDocument",
     "Attempt",
+    "AuditActor",
+    "AuditEntry",
+    "AuditResourceType",
     "BatchResult",
     "Calendar",
     "CalendarDocument",

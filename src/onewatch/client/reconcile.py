@@ -1,13 +1,14 @@
-"""Make the server hold exactly the given actions and events: schedules as code.
+"""Make the server hold exactly the given calendars, actions and events: schedules as code.
 
-Each document is written as a PUT (create, or make the stored one equal), actions before
-the events that name them: actions one PUT each, events 1,000 per ``POST
-/v1/events/batch`` (each item a PUT of its own). What happened is read by comparing the
-item before and after: the addressed services' events are listed first (500 a page),
-and the server leaves an item that already matches untouched (its ``updatedAt`` stays),
-so applying the same documents twice reports, and changes, nothing the second time. With
-``prune``, items of the services the documents address that they do not mention are
-deleted (events first, then actions no event uses any more).
+Each document is written as a PUT (create, or make the stored one equal), calendars and
+actions before the events that name them: calendars and actions one PUT each, events
+1,000 per ``POST /v1/events/batch`` (each item a PUT of its own). What happened is read
+by comparing the item before and after: the addressed services' events are listed first
+(500 a page), and the server leaves an item that already matches untouched (its
+``updatedAt`` stays), so applying the same documents twice reports, and changes, nothing
+the second time. With ``prune``, items of the services the documents address that they
+do not mention are deleted (events first, then the actions and calendars no event uses
+any more).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from pydantic import BaseModel
 
 from onewatch.client.calls import BATCH_SIZE
 from onewatch.client.errors import ClientError, NotFound
-from onewatch.client.models import Action, BatchResult, Event
+from onewatch.client.models import Action, BatchResult, Calendar, Event
 from onewatch.client.sync import Client
 from onewatch.domain.documents import kind_of
 from onewatch.errors import OnewatchError
 
-Kind = Literal["action", "event"]
-#: ``document``: one that is neither an action nor an event.
-Reported = Literal["action", "event", "document"]
+Kind = Literal["calendar", "action", "event"]
+#: ``document``: one that is neither a calendar, an action nor an event.
+Reported = Literal["calendar", "action", "event", "document"]
 Outcome = Literal["created", "updated", "unchanged", "deleted", "failed"]
 
 #: Fields the server computes: a change in them is a consequence, not a difference.
@@ -82,7 +83,11 @@ class _Applier:
         return named
 
     def _resource(self, kind: Kind) -> Any:
-        return self.client.events if kind == "event" else self.client.actions
+        return {
+            "calendar": self.client.calendars,
+            "action": self.client.actions,
+            "event": self.client.events,
+        }[kind]
 
     def write(self, kind: Kind, document: Mapping[str, Any]) -> Applied:
         service, key = str(document.get("service") or self.service or "?"), document.get("key")
@@ -92,7 +97,7 @@ class _Applier:
             service = self.service_of(document)
             resource = self._resource(kind)
             before = _current(lambda: resource.get(key, service=service))
-            after: Action | Event = resource.upsert(document, service=service)
+            after: Action | Calendar | Event = resource.upsert(document, service=service)
         except OnewatchError as exc:
             return Applied(kind, service, key, "failed", error=exc)
         if before is None:
@@ -194,7 +199,8 @@ def _current(read: Callable[[], Any]) -> Any:
 
 def _unknown(number: int, document: Mapping[str, Any], service: str | None) -> Applied:
     error = ClientError(
-        f"document #{number} is neither an action (type) nor an event (schedulingPattern)"
+        f"document #{number} is neither an action (type), an event (schedulingPattern) "
+        "nor a calendar (holidays, exclude, include or weekend)"
     )
     named = str(document.get("service") or service or "?")
     return Applied("document", named, str(document.get("key", "?")), "failed", error=error)
@@ -208,7 +214,8 @@ def apply_documents(
     prune: bool = False,
     on_result: Callable[[Applied], None] = lambda _applied: None,
 ) -> list[Applied]:
-    """Write every action, then every event; with ``prune``, delete what they do not name."""
+    """Write every calendar, then every action, then every event (which may name both);
+    with ``prune``, delete what they do not name."""
     applier = _Applier(client, service)
     numbered = list(enumerate(documents, 1))
     results: list[Applied] = []
@@ -218,6 +225,9 @@ def apply_documents(
         on_result(applied)
 
     kinds = [(number, document, kind_of(dict(document))) for number, document in numbered]
+    for _number, document, kind in kinds:
+        if kind == "calendar":
+            record(applier.write("calendar", document))
     for number, document, kind in kinds:
         if kind == "unknown":
             record(_unknown(number, document, applier.service))
@@ -239,7 +249,7 @@ def _pruned(applier: _Applier, written: list[Applied]) -> list[Applied]:
     if not services and applier.service:
         services = {applier.service}
     done: list[Applied] = []
-    kinds: tuple[Kind, ...] = ("event", "action")
+    kinds: tuple[Kind, ...] = ("event", "action", "calendar")
     for kind in kinds:
         for service in sorted(services):
             keep = {a.key for a in written if a.kind == kind and a.service == service}

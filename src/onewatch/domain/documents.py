@@ -480,12 +480,21 @@ class BackfillRequest(CamelModel):
     to: Instant
 
 
+#: The fields only a calendar document has: one of them makes a document a calendar.
+CALENDAR_FIELDS = frozenset({"holidays", "exclude", "include", "weekend"})
+
+
 def kind_of(document: Any) -> str:
-    """``event`` (it has ``schedulingPattern``), ``action`` (it has ``type``) or ``unknown``."""
-    if isinstance(document, dict) and "schedulingPattern" in document:
+    """``event`` (it has ``schedulingPattern``), ``action`` (it has ``type``), ``calendar``
+    (it has ``holidays``, ``exclude``, ``include`` or ``weekend``) or ``unknown``."""
+    if not isinstance(document, dict):
+        return "unknown"
+    if "schedulingPattern" in document:
         return "event"
-    if isinstance(document, dict) and "type" in document:
+    if "type" in document:
         return "action"
+    if CALENDAR_FIELDS & document.keys():
+        return "calendar"
     return "unknown"
 
 
