@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,15 +20,6 @@ from tests.support.otlp_receiver import CLIENT, OtlpReceiver
 
 #: What the dispatcher logs, inside the attempt's span, when a stored policy is unusable.
 POLICY_LINE = "stored retry policy invalid; using defaults"
-
-
-@pytest.fixture
-def json_logs() -> Iterator[None]:
-    """Put structlog back to its defaults after the test configured it."""
-    try:
-        yield
-    finally:
-        structlog.reset_defaults()
 
 
 def _json_logs_to(stream: io.StringIO) -> None:
