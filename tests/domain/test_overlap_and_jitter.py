@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onewatch.domain.jitter import MAX_JITTER_SECONDS, jitter_offset, jittered
-from onewatch.domain.overlap import InFlight, OverlapPolicy, Settled, settle
+from onewatch.domain.overlap import InFlight, OverlapPolicy, Settled, SkipCause, settle
 from onewatch.domain.statuses import DeliveryStatus
 
 PENDING = Settled(DeliveryStatus.PENDING)
@@ -29,6 +29,8 @@ def test_skip_sends_the_first_of_a_burst_and_skips_the_rest_with_the_reason() ->
     fates = settle(OverlapPolicy.SKIP, InFlight(), ["d1", "d2", "d3"])
     assert _statuses(fates) == ["pending", "skipped", "skipped"]
     assert fates[1].skip_reason == "overlap skip: delivery d1 is still unfinished"
+    skipped = SkipCause.PREVIOUS_UNFINISHED
+    assert [fate.skip_cause for fate in fates] == [None, skipped, skipped]
 
 
 def test_skip_behind_an_unfinished_delivery() -> None:
@@ -42,6 +44,7 @@ def test_buffer_one_lets_one_wait_and_skips_further_ones() -> None:
     assert fates[0] == BUFFERED
     assert fates[1].status == DeliveryStatus.SKIPPED
     assert fates[1].skip_reason == "overlap buffer_one: delivery d1 already waits for delivery d0"
+    assert (fates[0].skip_cause, fates[1].skip_cause) == (None, SkipCause.ONE_ALREADY_BUFFERED)
 
 
 def test_buffer_one_with_one_waiting_already_skips() -> None:

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy import update
 
 from onewatch.engine.roles import background_roles
 from onewatch.engine.scheduler import Scheduler
 from onewatch.runtime import Runtime
 from onewatch.store.records import DeliveryFilter
+from onewatch.store.schema import events
 from tests.engine.support import (
     ManualClock,
     Sink,
@@ -111,6 +113,18 @@ async def _statuses(runtime: Runtime, event_id: int) -> list[str]:
     return [row["status"] for row in await deliveries_of(runtime.store.engine, event_id)]
 
 
+def _skipped_count(runtime: Runtime, reason: str) -> float:
+    """``onewatch_occurrences_skipped_total`` of the billing service for ``reason``."""
+    labels = {"service": "billing", "reason": reason}
+    found = runtime.metrics.registry.get_sample_value("onewatch_occurrences_skipped_total", labels)
+    return found or 0.0
+
+
+def _buffered_count(runtime: Runtime) -> float:
+    name = "onewatch_occurrences_buffered_total"
+    return runtime.metrics.registry.get_sample_value(name, {"service": "billing"}) or 0.0
+
+
 async def _wait_statuses(runtime: Runtime, event_id: int, expected: list[str]) -> None:
     async def reached() -> bool:
         return await _statuses(runtime, event_id) == expected
@@ -133,6 +147,8 @@ async def test_skip_records_an_occurrence_due_while_the_previous_one_runs(
     assert skipped["scheduled_for"] == _at(2)
     assert skipped["skip_reason"] == f"overlap skip: delivery {first['id']} is still unfinished"
     assert skipped["finished_at"] is not None
+    assert _skipped_count(node, "previous_unfinished") == 1
+    assert _buffered_count(node) == 0
     # Visible in the deliveries listing (what GET /v1/deliveries answers from).
     (listed, _) = await node.store.list_deliveries(DeliveryFilter(event_id=event_id))
     assert (listed.status, listed.skip_reason) == ("skipped", skipped["skip_reason"])
@@ -143,6 +159,7 @@ async def test_skip_records_an_occurrence_due_while_the_previous_one_runs(
     await _wait_statuses(node, event_id, ["succeeded", "skipped", "succeeded"])
     assert skipped["id"] not in target.arrived
     assert len(target.arrived) == 2
+    assert _skipped_count(node, "previous_unfinished") == 1, "the one sent is not counted"
 
 
 async def test_buffer_one_waits_behind_the_running_one_and_skips_a_third(
@@ -160,6 +177,9 @@ async def test_buffer_one_waits_behind_the_running_one_and_skips_a_third(
         f"overlap buffer_one: delivery {buffered['id']} already waits for delivery {first['id']}"
     )
     assert target.arrived == [first["id"]], "the buffered one is not sent yet"
+    assert _buffered_count(node) == 1
+    assert _skipped_count(node, "one_already_buffered") == 1
+    assert _skipped_count(node, "previous_unfinished") == 0
 
     # The first finishes: the transaction recording it releases the buffered one.
     target.gate.set()
@@ -180,3 +200,46 @@ async def test_buffer_one_releases_behind_a_dead_delivery_too(
     target.gate.set()
     await _wait_statuses(node, event_id, ["dead", "succeeded"])
     assert len(target.arrived) == 2
+
+
+async def test_a_skipped_occurrence_fired_again_is_counted_once(
+    node: Runtime, target: HeldTarget
+) -> None:
+    """An event changed after its look-ahead fire comes due at an instant already fired:
+    the second insert of that occurrence is a no-op, and so is its count."""
+    event_id = await _event(node, target, "skip")
+    await _fire_at(node, 1)
+    await wait_for(lambda: len(target.arrived) == 1, what="the first delivery sent")
+    await _fire_at(node, 2)
+    assert _skipped_count(node, "previous_unfinished") == 1
+    async with node.store.engine.begin() as connection:
+        await connection.execute(
+            update(events).where(events.c.id == event_id).values(next_occurrence=_at(2))
+        )
+    await _fire_at(node, 2)  # decided "skipped" again, but the row is already there
+    assert await _statuses(node, event_id) == ["running", "skipped"]
+    assert _skipped_count(node, "previous_unfinished") == 1
+
+
+async def test_two_schedulers_count_each_skipped_occurrence_once_between_them(
+    node: Runtime, target: HeldTarget, store_url: str, tmp_path: Path
+) -> None:
+    """Two nodes fire the same store at once: each skipped occurrence is counted by the
+    node whose transaction stored it, so the sum over nodes is the number of rows."""
+    other = await make_runtime(
+        settings_for(tmp_path / "other", database_url=store_url, roles=["scheduler"]),
+        node.clock,
+    )
+    try:
+        event_id = await _event(node, target, "skip")
+        await _fire_at(node, 1)
+        await wait_for(lambda: len(target.arrived) == 1, what="the first delivery sent")
+        for minute in (2, 3, 4):
+            node.clock.moment = _at(minute)  # type: ignore[attr-defined]
+            await asyncio.gather(Scheduler(node).fire_once(), Scheduler(other).fire_once())
+        statuses = await _statuses(node, event_id)
+        assert statuses == ["running", "skipped", "skipped", "skipped"]
+        counted = [_skipped_count(runtime, "previous_unfinished") for runtime in (node, other)]
+        assert sum(counted) == 3, counted
+    finally:
+        await other.stop()

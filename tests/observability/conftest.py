@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from tests.engine.support import Sink
+from onewatch.engine.roles import background_roles
+from onewatch.runtime import Runtime
+from tests.engine.support import Sink, settings_for
 from tests.support.otlp_receiver import OtlpReceiver
 
 #: Milliseconds between the batch processor's exports: spans arrive soon after they end.
@@ -51,3 +54,15 @@ def otel_environment(receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("OTEL_SERVICE_NAME", "onewatch-test")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", TEST_SCHEDULE_DELAY_MS)
     return receiver
+
+
+@pytest.fixture
+async def traced_node(otel_environment: OtlpReceiver, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A node built as ``onewatch serve`` builds it, so the OTEL_* environment applies."""
+    runtime = Runtime.from_settings(settings_for(tmp_path))
+    assert runtime.tracing is not None
+    await runtime.start(background_roles())
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()

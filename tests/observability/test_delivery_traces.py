@@ -4,7 +4,6 @@ a CLIENT span per attempt (HTTP conventions), whose context the target gets as
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,18 +28,6 @@ from tests.support.otlp_receiver import CLIENT, INTERNAL, STATUS_ERROR, OtlpRece
 FAST = {"maxAttempts": 3, "minBackoffSeconds": 0.05, "maxBackoffSeconds": 0.1}
 #: A tenant's own trace headers, which Onewatch's traceparent must replace.
 TENANT_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-
-
-@pytest.fixture
-async def traced_node(otel_environment: OtlpReceiver, tmp_path: Path) -> AsyncIterator[Runtime]:
-    """A node built as ``onewatch serve`` builds it, so the OTEL_* environment applies."""
-    runtime = Runtime.from_settings(settings_for(tmp_path))
-    assert runtime.tracing is not None
-    await runtime.start(background_roles())
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()
 
 
 async def _fire(runtime: Runtime, sink: Sink, path: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -22,15 +21,6 @@ from tests.security.conftest import FixedClock, bearer, build_app, served
 from tests.support.live import TEST_SECRET, live_app
 
 JWT_SECRET = "Zx81-mQp4TvL0s9RbN2cWjY7hK3dF6gAe5uPiO"
-
-
-@pytest.fixture
-def json_logs() -> Iterator[None]:
-    """Put structlog back to its defaults after the test configured it."""
-    try:
-        yield
-    finally:
-        structlog.reset_defaults()
 
 
 def _configure_json_logs() -> None:

@@ -29,6 +29,16 @@ class OverlapPolicy(StrEnum):
 OVERLAP_POLICIES = tuple(OverlapPolicy)
 
 
+class SkipCause(StrEnum):
+    """Why an occurrence was skipped, in one word from a closed set (the metric label);
+    the skip reason says the same in a sentence, with the deliveries it names."""
+
+    #: Overlap ``skip``: the event's previous delivery is unfinished.
+    PREVIOUS_UNFINISHED = "previous_unfinished"
+    #: Overlap ``buffer_one``: one occurrence already waits behind the unfinished one.
+    ONE_ALREADY_BUFFERED = "one_already_buffered"
+
+
 @dataclass(frozen=True)
 class InFlight:
     """The event's unfinished deliveries as the firing transaction found them."""
@@ -45,21 +55,23 @@ class Settled:
 
     status: DeliveryStatus
     skip_reason: str | None = None
+    skip_cause: SkipCause | None = None
 
 
-def _skipped(policy: OverlapPolicy, because: str) -> Settled:
-    return Settled(DeliveryStatus.SKIPPED, f"overlap {policy}: {because}")
+def _skipped(policy: OverlapPolicy, cause: SkipCause, because: str) -> Settled:
+    return Settled(DeliveryStatus.SKIPPED, f"overlap {policy}: {because}", cause)
 
 
 def _settle_one(policy: OverlapPolicy, state: InFlight, ident: str) -> tuple[Settled, InFlight]:
     if state.blocking is None and state.buffered is None:
         return Settled(DeliveryStatus.PENDING), InFlight(blocking=ident)
     if policy is OverlapPolicy.SKIP:
-        return _skipped(policy, f"delivery {state.blocking} is still unfinished"), state
+        because = f"delivery {state.blocking} is still unfinished"
+        return _skipped(policy, SkipCause.PREVIOUS_UNFINISHED, because), state
     if state.buffered is None:
         return Settled(DeliveryStatus.BUFFERED), InFlight(state.blocking, buffered=ident)
     reason = f"delivery {state.buffered} already waits for delivery {state.blocking}"
-    return _skipped(policy, reason), state
+    return _skipped(policy, SkipCause.ONE_ALREADY_BUFFERED, reason), state
 
 
 def settle(policy: OverlapPolicy, found: InFlight, idents: Sequence[str]) -> list[Settled]:

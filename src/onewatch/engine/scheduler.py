@@ -9,6 +9,8 @@ transaction (``store.firing``); a full batch is followed at once by the next.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -18,10 +20,11 @@ from onewatch.domain.misfire import MisfirePolicy, plan_fires
 from onewatch.domain.schedule import InvalidPattern, Schedule, ScheduleSpec, compile_schedule
 from onewatch.domain.schedule.business import calendar_fields
 from onewatch.domain.schedule.oneshot import looks_like_instant
+from onewatch.domain.statuses import DeliveryStatus
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.waiting import first_of
 from onewatch.runtime import Runtime
-from onewatch.store.records import Advance, DueEvent
+from onewatch.store.records import Advance, DueEvent, HeldOccurrence
 
 log = structlog.get_logger("onewatch.scheduler")
 
@@ -109,9 +112,23 @@ class Scheduler:
         if batch.deliveries_created:
             self.runtime.metrics.occurrences_fired.inc(batch.deliveries_created)
             self.runtime.dispatch_wakeup.notify()
+        if batch.held:
+            self._count_held(batch.held)
         if batch.events_advanced:
             log.debug("fired", events=batch.events_advanced, deliveries=batch.deliveries_created)
         return batch.full
+
+    def _count_held(self, held: Sequence[HeldOccurrence]) -> None:
+        """Counted here, where the firing committed: the node whose transaction stored an
+        occurrence is the only one that reports it, so the sum over nodes is exact."""
+        metrics = self.runtime.metrics
+        for (service, status, cause), count in Counter(
+            (h.service, h.status, h.skip_cause) for h in held
+        ).items():
+            if status == DeliveryStatus.SKIPPED:
+                metrics.occurrences_skipped.labels(service, cause).inc(count)
+            else:
+                metrics.occurrences_buffered.labels(service).inc(count)
 
     def _idle_seconds(self, due: datetime | None) -> float:
         """Until the earliest due event enters the look-ahead, at most the maximum idle."""

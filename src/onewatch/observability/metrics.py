@@ -23,6 +23,18 @@ class Metrics:
         self.occurrences_fired = Counter(
             "onewatch_occurrences_fired", "Deliveries created by the scheduler.", registry=registry
         )
+        self.occurrences_skipped = Counter(
+            "onewatch_occurrences_skipped",
+            "Occurrences the event's overlap policy recorded as skipped, never sent.",
+            ["service", "reason"],
+            registry=registry,
+        )
+        self.occurrences_buffered = Counter(
+            "onewatch_occurrences_buffered",
+            "Occurrences the overlap policy buffered behind an unfinished delivery.",
+            ["service"],
+            registry=registry,
+        )
         self.deliveries = Counter(
             "onewatch_deliveries",
             "Attempts finished, by the delivery's resulting state.",

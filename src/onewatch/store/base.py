@@ -36,7 +36,13 @@ from onewatch.store.failures import store_failure
 from onewatch.store.group_commit import GroupCommit
 from onewatch.store.many import ManyRows
 from onewatch.store.migrate import is_current, upgrade_to_head
-from onewatch.store.overlap import finished_ids, overlap_policies, release_buffered, settle_overlaps
+from onewatch.store.overlap import (
+    finished_ids,
+    overlap_policies,
+    release_buffered,
+    settle_overlaps,
+    stored_only,
+)
 from onewatch.store.records import (
     Advance,
     ClaimedDelivery,
@@ -44,6 +50,7 @@ from onewatch.store.records import (
     DeliveryView,
     DueEvent,
     FireBatch,
+    HeldOccurrence,
     NodeInfo,
     Outcome,
     StoredRow,
@@ -177,12 +184,15 @@ class SqlStore(ABC):
                 return FireBatch(0, 0, full=False)
             kept = await self._advance(connection, [plan(event) for event in due], now)
             rows = firing.delivery_rows(kept, now)
+            held: list[HeldOccurrence] = []
             if rows:
                 # After the events were claimed and advanced, in this transaction: see
                 # store.overlap for why no other node can decide the same occurrence.
-                await settle_overlaps(connection, overlap_policies(kept), rows, now)
+                held = await settle_overlaps(connection, overlap_policies(kept), rows, now)
                 await self.execute_many(connection, self.insert_deliveries, rows)
-        return FireBatch(len(kept), len(rows), full=len(due) == limit)
+                held = await stored_only(connection, held)
+        # Returned only once committed: a rolled-back firing reports nothing held.
+        return FireBatch(len(kept), len(rows), full=len(due) == limit, held=held)
 
     # --- the dispatcher -------------------------------------------------------------
     async def claim_ready(

@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onewatch.domain.overlap import InFlight, OverlapPolicy, settle
 from onewatch.domain.statuses import FINISHED_STATUSES, UNFINISHED_STATUSES, DeliveryStatus
-from onewatch.store.records import Advance, Outcome
+from onewatch.store.records import Advance, HeldOccurrence, Outcome
 from onewatch.store.schema import deliveries, events
 
 #: Unfinished and not buffered: what a buffered delivery waits for.
 _AHEAD_STATUSES = tuple(s for s in UNFINISHED_STATUSES if s != DeliveryStatus.BUFFERED)
+#: The fates that are not "send it now": what ``settle_overlaps`` reports.
+_HELD_STATUSES = (DeliveryStatus.SKIPPED, DeliveryStatus.BUFFERED)
 
 
 def overlap_policies(advances: Sequence[Advance]) -> dict[int, str]:
@@ -95,15 +97,17 @@ async def settle_overlaps(
     policies: Mapping[int, str],
     rows: Sequence[dict[str, Any]],
     now: datetime,
-) -> None:
+) -> list[HeldOccurrence]:
     """Set status (and skip reason) of the new delivery rows of events whose policy
-    (``policies``: event id -> overlap, ``allow`` left out) is not ``allow``."""
+    (``policies``: event id -> overlap, ``allow`` left out) is not ``allow``; the rows
+    it skipped or buffered."""
     if not policies:
-        return
+        return []
     grouped = _by_event(rows, policies)
     if not grouped:
-        return
+        return []
     found = await _in_flight(connection, sorted(grouped), now)
+    held = []
     for event_id, group in grouped.items():
         policy = OverlapPolicy(policies[event_id])
         fates = settle(policy, found.get(event_id, InFlight()), [row["id"] for row in group])
@@ -112,6 +116,23 @@ async def settle_overlaps(
             row["skip_reason"] = fate.skip_reason
             if fate.status == DeliveryStatus.SKIPPED:
                 row["finished_at"] = now
+            if fate.status in _HELD_STATUSES:
+                held.append(HeldOccurrence(row["id"], row["service"], fate.status, fate.skip_cause))
+    return held
+
+
+async def stored_only(
+    connection: AsyncConnection, held: Sequence[HeldOccurrence]
+) -> list[HeldOccurrence]:
+    """Those of ``held`` whose row the insert stored, asked after it in the same
+    transaction. The insert of a duplicate occurrence is a no-op (an event changed
+    after its look-ahead fire comes due at the same instant again): that occurrence was
+    settled, and counted, when it was first stored. Rare, so asked only when any is held."""
+    if not held:
+        return []
+    query = select(deliveries.c.id).where(deliveries.c.id.in_([h.delivery_id for h in held]))
+    stored = set((await connection.execute(query)).scalars())
+    return [h for h in held if h.delivery_id in stored]
 
 
 def _concerned_events() -> Any:

@@ -11,7 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,11 +81,26 @@ class Advance:
 
 
 @dataclass(frozen=True)
+class HeldOccurrence:
+    """A new occurrence its event's overlap policy did not send at once, as stored."""
+
+    delivery_id: str
+    service: str
+    #: ``skipped`` or ``buffered``.
+    status: str
+    #: Why it was skipped (``domain.overlap.SkipCause``); None when buffered.
+    skip_cause: str | None
+
+
+@dataclass(frozen=True)
 class FireBatch:
     events_advanced: int
     deliveries_created: int
     #: True when the batch was full: more may be due right now.
     full: bool
+    #: The committed occurrences the overlap policy skipped or buffered, each once: a
+    #: duplicate occurrence whose insert was a no-op is not among them.
+    held: Sequence[HeldOccurrence] = field(default=())
 
 
 @dataclass(frozen=True)
