@@ -19,6 +19,9 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
+from onewatch.client import Client
 from tests.docs.blocks import Block
 from tests.support.server_process import clean_env, wait_for
 
@@ -123,6 +126,15 @@ class PageRun:
             os.environ.clear()
             os.environ.update(before_env)
 
+    def _close_clients(self) -> None:
+        """Close the clients the page's code left open, as the reader's interpreter would
+        at exit: a step run alone after the set-up never reaches the page's last block,
+        which closes the client the set-up made (its socket would otherwise be collected
+        open, in whichever test the garbage collector happens to run)."""
+        for value in self.namespace.values():
+            if isinstance(value, Client | httpx.Client):
+                value.close()
+
     def _start(self, block: Block, code: str) -> None:
         log = self.folder / f"background-{block.line}.log"
         commands = [line for line in code.strip().splitlines() if not line.startswith("#")]
@@ -148,6 +160,7 @@ class PageRun:
         wait_for(up, within=START_DEADLINE, what=f"{block.where} listening")
 
     def stop(self) -> None:
+        self._close_clients()
         for process in self.background:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.docs.blocks import (
@@ -130,3 +131,41 @@ echo second
         "docs/example.md:6: a set-up step after the page's first other step",
         "docs/example.md:10: says '# Continues from above:' without the marker",
     ]
+
+
+SETS_UP_A_CLIENT = """
+```python run setup
+# Set-up: a client, closed by the page's last step
+import httpx
+
+client = httpx.Client()
+```
+
+```python run
+print("first step")
+```
+
+```python run
+print(client.is_closed)
+```
+
+```python run continues
+# Continues from above: the client
+client.close()
+```
+"""
+
+
+def test_a_step_run_alone_closes_the_client_its_set_up_made(tmp_path: Path) -> None:
+    """The page's last step never runs then: left open, its socket would be collected in
+    whichever test the garbage collector next runs, as an unclosed-socket warning."""
+    blocks = blocks_in(SETS_UP_A_CLIENT, PAGE)
+    assert breaches(blocks) == []
+    [alone] = standalone_runs(blocks)
+    run = PageRun(tmp_path)
+    for block in alone:
+        run.run(block)
+    client = run.namespace["client"]
+    assert isinstance(client, httpx.Client) and not client.is_closed
+    run.stop()
+    assert client.is_closed
