@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from bench.moto_server import MotoServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.clock import SystemClock
@@ -27,7 +28,6 @@ from onewatch.queue.sqs import SqsQueue, SqsQueueSource, relay_runner
 from onewatch.runtime import Runtime
 from onewatch.settings import Settings
 from onewatch.store.base import SqlStore
-from tests.backends.moto_server import MotoServer
 from tests.scale.deliveries import (
     count_by_status,
     insert_deliveries,
