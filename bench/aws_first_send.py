@@ -1,23 +1,24 @@
 """How long a node's first Lambda send holds up its event loop.
 
-``python -m bench.aws_first_send``: a moto server in its own process on 127.0.0.1, then
-for each way, a fresh interpreter that sends one SQS message through
-``delivery.aws_targets.AwsTargets`` while a ticker on the same loop wakes every 5 ms,
-and prints the longest gap between two ticks (the delay every delivery due meanwhile
-would get). ``thread``: as shipped (aiobotocore imported and the model loaded in a
-thread); ``loop``: the same steps on the loop (``_loaded_session`` called directly), as
-a first version did.
+``python -m bench.aws_first_send``: a moto server in its own process on 127.0.0.1
+(``bench.moto_server``), then for each way, a fresh interpreter that sends one SQS
+message through ``delivery.aws_targets.AwsTargets`` while a ticker on the same loop
+wakes every 5 ms, and prints the longest gap between two ticks (the delay every
+delivery due meanwhile would get). ``thread``: as shipped (aiobotocore imported and the
+model loaded in a thread); ``loop``: the same steps on the loop (``_loaded_session``
+called directly), as a first version did.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
+import tempfile
+from pathlib import Path
+
+from bench.moto_server import AWS_ENV_TO_UNSET, MotoServer, aws_env, create_sqs_queue
 
 CHILD = r"""
 import asyncio, json, sys, time
@@ -58,66 +59,28 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/moto-api/", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError("moto did not start")
-
-
-def _queue(endpoint: str) -> str:
-    body = "Action=CreateQueue&QueueName=bench-first-send&Version=2012-11-05"
-    request = urllib.request.Request(endpoint, data=body.encode(), method="POST")
-    request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    request.add_header(
-        "Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sqs/aws4_request"
-    )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-    return f"{endpoint}/123456789012/bench-first-send"
-
-
 def main() -> None:
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = MotoServer()
+    server.start()
     try:
-        _wait_for(endpoint)
-        queue_url = _queue(endpoint)
-        env = {
-            **os.environ,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": endpoint,
-        }
-        for way in ("loop", "thread", "loop", "thread"):
-            done = subprocess.run(
-                [sys.executable, "-c", CHILD, way, queue_url],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=120,
-            )
-            print(json.loads(done.stdout.splitlines()[-1]))
+        queue_url = create_sqs_queue(server.endpoint_url, "bench-first-send")
+        with tempfile.TemporaryDirectory() as no_config:
+            env = {
+                name: value for name, value in os.environ.items() if name not in AWS_ENV_TO_UNSET
+            }
+            env |= aws_env(server.endpoint_url, Path(no_config))
+            for way in ("loop", "thread", "loop", "thread"):
+                done = subprocess.run(
+                    [sys.executable, "-c", CHILD, way, queue_url],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=120,
+                )
+                print(json.loads(done.stdout.splitlines()[-1]))
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ SYSTEMS = (
     "onewatch-postgres-redis",
     "onewatch-postgres-2-redis",
     "onewatch-postgres-3-redis",
+    "onewatch-postgres-sqs",
+    "onewatch-postgres-2-sqs",
+    "onewatch-postgres-3-sqs",
     "apscheduler",
 )
 

@@ -81,9 +81,7 @@ def run_kill(
     dues = _insert_run_events(ctx, prepared, dues_at(rate, seconds), run_id, flavour.nodes)
     cluster = Cluster(ctx, flavour, prepared, run_id)
     restart = flavour.nodes == 1
-    env = {"ONEWATCH_DATABASE_URL": prepared.url}
-    if cluster.redis is not None:
-        env["ONEWATCH_QUEUE_URL"] = cluster.redis.url
+    env = cluster.env
     try:
         cluster.wait_ready()
         sleep_until(dues[0] + timedelta(seconds=kill_after))
@@ -107,7 +105,7 @@ def run_kill(
     return {
         "system": flavour.system,
         "nodes": flavour.nodes,
-        "queue": "redis" if flavour.queue else "table",
+        "queue": flavour.queue,
         "after_kill": "restart" if restart else "survivor",
         "rate": rate,
         "seconds": seconds,

@@ -2,22 +2,25 @@
 
 Flavours: the embedded default (one node on SQLite), and PostgreSQL with one, two or
 three nodes on the same database (every node runs every role), with the deliveries
-table as the dispatch queue or, in queue mode, a private Redis per run.
+table as the dispatch queue or, in queue mode, a private Redis or a private moto server
+(SQS; a local emulator, so its figures measure moto, not Amazon SQS) per run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bench import postgres, profiling
 from bench.context import Context
+from bench.moto_server import AWS_ENV_TO_UNSET, MotoServer, aws_env, create_sqs_queue
 from bench.onewatch_node import OnewatchNode, admin_token
 from bench.onewatch_store import (
     copy_store,
@@ -39,19 +42,23 @@ class Flavour:
     system: str
     backend: str
     nodes: int
-    #: Dispatch through Redis Streams (``ONEWATCH_QUEUE_URL``).
-    queue: bool = False
+    #: The dispatch queue: the deliveries table, Redis Streams or SQS (on moto), the
+    #: last two through ``ONEWATCH_QUEUE_URL``.
+    queue: Literal["table", "redis", "sqs"] = "table"
 
 
 SQLITE = Flavour("onewatch-sqlite", "sqlite", 1)
 POSTGRES = Flavour("onewatch-postgres", "postgres", 1)
 POSTGRES_2 = Flavour("onewatch-postgres-2", "postgres", 2)
 POSTGRES_3 = Flavour("onewatch-postgres-3", "postgres", 3)
-POSTGRES_REDIS = Flavour("onewatch-postgres-redis", "postgres", 1, queue=True)
-POSTGRES_2_REDIS = Flavour("onewatch-postgres-2-redis", "postgres", 2, queue=True)
-POSTGRES_3_REDIS = Flavour("onewatch-postgres-3-redis", "postgres", 3, queue=True)
+POSTGRES_REDIS = Flavour("onewatch-postgres-redis", "postgres", 1, queue="redis")
+POSTGRES_2_REDIS = Flavour("onewatch-postgres-2-redis", "postgres", 2, queue="redis")
+POSTGRES_3_REDIS = Flavour("onewatch-postgres-3-redis", "postgres", 3, queue="redis")
+POSTGRES_SQS = Flavour("onewatch-postgres-sqs", "postgres", 1, queue="sqs")
+POSTGRES_2_SQS = Flavour("onewatch-postgres-2-sqs", "postgres", 2, queue="sqs")
+POSTGRES_3_SQS = Flavour("onewatch-postgres-3-sqs", "postgres", 3, queue="sqs")
 FLAVOURS = (SQLITE, POSTGRES, POSTGRES_3)
-#: The scale-out scenario: every node count, with and without the Redis queue.
+#: The scale-out scenario: every node count, with the table, Redis and SQS as the queue.
 SCALE_FLAVOURS = (
     SQLITE,
     POSTGRES,
@@ -60,6 +67,9 @@ SCALE_FLAVOURS = (
     POSTGRES_REDIS,
     POSTGRES_2_REDIS,
     POSTGRES_3_REDIS,
+    POSTGRES_SQS,
+    POSTGRES_2_SQS,
+    POSTGRES_3_SQS,
 )
 SYSTEM = SQLITE.system
 #: Written into a SQLite template once it is complete, with its build figures.
@@ -150,17 +160,44 @@ def _insert_run_events(
     return dues
 
 
+class QueueServer:
+    """The run's private queue server (Redis or moto), and what points a node at it."""
+
+    def __init__(self, flavour: Flavour, logs: Path, run_id: str) -> None:
+        self.redis = RedisServer(logs) if flavour.queue == "redis" else None
+        self.moto = MotoServer() if flavour.queue == "sqs" else None
+        self.env: dict[str, str] = {}
+        if self.redis is not None:
+            self.env["ONEWATCH_QUEUE_URL"] = self.redis.url
+        if self.moto is not None:
+            self.moto.start()
+            name = f"onewatch-{run_id}"[:80]
+            create_sqs_queue(self.moto.endpoint_url, name)
+            self.env |= {"ONEWATCH_QUEUE_URL": f"sqs://{name}"}
+            self.env |= aws_env(self.moto.endpoint_url, logs)
+            # Nodes inherit the harness's environment: none of the machine's own AWS
+            # set-up (a profile, another endpoint) may take a run to real AWS.
+            for name in AWS_ENV_TO_UNSET:
+                os.environ.pop(name, None)
+
+    def stop(self) -> None:
+        if self.redis is not None:
+            self.redis.stop()
+        if self.moto is not None:
+            self.moto.stop()
+
+
 class Cluster:
     """The nodes of one run, started together, watched and stopped together."""
 
     def __init__(self, ctx: Context, flavour: Flavour, prepared: Prepared, run_id: str) -> None:
         # Made before any node starts, so no two nodes race to create the secret.
         self.token = admin_token(prepared.data_dir)
-        env = {"ONEWATCH_DATABASE_URL": prepared.url}
         logs = ctx.run_dir(run_id)
-        self.redis = RedisServer(logs) if flavour.queue else None
-        if self.redis is not None:
-            env["ONEWATCH_QUEUE_URL"] = self.redis.url
+        self.queue = QueueServer(flavour, logs, run_id)
+        env = {"ONEWATCH_DATABASE_URL": prepared.url, **self.queue.env}
+        #: What a node started later (a restart) needs besides its data folder.
+        self.env = env
         self.profiles = [
             logs / f"profile-{index}.txt" if ctx.profile else None for index in range(flavour.nodes)
         ]
@@ -194,8 +231,7 @@ class Cluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
-        if self.redis is not None:
-            self.redis.stop()
+        self.queue.stop()
 
     def profile_summaries(self) -> list[str]:
         """Where each node's profile summary went (``--profile`` only)."""
@@ -230,7 +266,7 @@ def run_due(
         **({"profiles": profiles} if profiles else {}),
         "system": flavour.system,
         "nodes": flavour.nodes,
-        "queue": "redis" if flavour.queue else "table",
+        "queue": flavour.queue,
         "settings": "default",
         "stored": stored,
         "run_id": run_id,

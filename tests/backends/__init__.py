@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from bench.moto_server import AWS_ENV_TO_UNSET, MotoServer, aws_env
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onewatch.store import open_store
 from onewatch.store.base import SqlStore
-from tests.backends.moto_server import MotoServer
 from tests.backends.postgres import temporary_database
 from tests.backends.redis_server import RedisServer
 from tests.conftest import postgres_url
@@ -90,20 +90,9 @@ def moto_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mot
     the AWS variables pointing every aiobotocore client at it with dummy credentials."""
     server = MotoServer(host="127.0.0.1")
     server.start()
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_LAMBDA"):
+    for name in AWS_ENV_TO_UNSET:
         monkeypatch.delenv(name, raising=False)
-    dummy = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": server.endpoint_url,
-        # No file of the machine's own AWS set-up may reach the tests.
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-    }
-    for name, value in dummy.items():
+    for name, value in aws_env(server.endpoint_url, tmp_path).items():
         monkeypatch.setenv(name, value)
     try:
         yield server

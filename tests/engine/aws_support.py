@@ -13,8 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiobotocore.session import get_session
-
-from tests.backends.moto_server import ACCOUNT_ID
+from bench.moto_server import ACCOUNT_ID
 
 #: A response over Lambda's 6 MB limit: the invoke answers with a FunctionError.
 OVERSIZED_RESULT = "x" * 6_000_100

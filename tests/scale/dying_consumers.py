@@ -16,6 +16,7 @@ from onewatch.clock import SystemClock
 from onewatch.ports import DeliverySource
 from tests.scale.deliveries import claim_with_lease, record_success
 
+#: The lease a claim takes; never renewed here, so a live consumer must record within it.
 LEASE = timedelta(milliseconds=300)
 
 
@@ -31,9 +32,17 @@ class Sink:
 
 
 async def dispatch(
-    engine: AsyncEngine, source: DeliverySource, sink: Sink, *, die_after: int | None
+    engine: AsyncEngine,
+    source: DeliverySource,
+    sink: Sink,
+    *,
+    die_after: int | None,
+    lease: timedelta = LEASE,
 ) -> None:
-    """Claim, "send", record, settle; with ``die_after``, die mid-batch that often."""
+    """Claim, "send", record, settle; with ``die_after``, die mid-batch that often.
+
+    ``lease`` is never renewed: a live consumer slower than it (a loaded machine) loses
+    its claim, and another may send the same delivery again."""
     clock = SystemClock()
     batches = 0
     while True:
@@ -41,7 +50,7 @@ async def dispatch(
         ids = await source.next_batch(20)
         if not ids:
             continue
-        token, claimed = await claim_with_lease(engine, ids, clock.now(), LEASE)
+        token, claimed = await claim_with_lease(engine, ids, clock.now(), lease)
         sink.received.update(claimed)
         batches += 1
         if die_after is not None and batches == die_after:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.moto_server import MotoServer
 from bench.sink import SinkProcess
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,7 +24,6 @@ from onewatch.runtime import Runtime
 from onewatch.settings import Settings
 from onewatch.store import open_store
 from onewatch.store.schema import deliveries
-from tests.backends.moto_server import MotoServer
 from tests.engine.support import Sink, add_event, settings_for, utcnow
 from tests.scale.cluster import insert_one_shots, received_per_id, start_sink, statuses
 from tests.scale.deliveries import count_unpublished

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from bench.moto_server import MotoServer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,7 +30,6 @@ from onewatch.queue.sqs import (
 )
 from onewatch.settings import Settings
 from onewatch.store.base import SqlStore
-from tests.backends.moto_server import MotoServer
 from tests.scale.deliveries import (
     T0,
     ManualClock,

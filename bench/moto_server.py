@@ -1,11 +1,15 @@
-"""moto in server mode on 127.0.0.1, for the AWS parts (SQS, Lambda) of the tests.
+"""moto in server mode on 127.0.0.1, for the AWS parts (SQS, Lambda) of the tests and
+the benchmarks' SQS-mode runs (one helper for both).
 
 The real aiobotocore client reaches it over HTTP (``AWS_ENDPOINT_URL``), with dummy
-credentials. The server is moto's ``ThreadedMotoServer`` run in a child process (this
+credentials (``aws_env``). The server is moto's ``ThreadedMotoServer`` run in a child process (this
 file, run as a script): it holds its state, so ``stop`` (SIGKILL) loses everything and a
 ``start`` after it is a server restarted empty, on the same port; and it has a core of
 its own rather than sharing the GIL with the nodes under test. ``reset`` forgets the
-state of a running server (``POST /moto-api/reset``).
+state of a running server (``POST /moto-api/reset``); ``create_sqs_queue`` makes a queue
+on it without an AWS client.
+
+moto is a local emulator: what a run against it measures is moto, not Amazon SQS.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 #: The dummy account moto files everything under.
 ACCOUNT_ID = "123456789012"
+#: moto's default region; every client of the helper is pointed at it.
+REGION = "us-east-1"
 
 
 def free_port(host: str) -> int:
@@ -91,6 +99,43 @@ class MotoServer:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+
+
+def aws_env(endpoint_url: str, no_config_dir: Path) -> dict[str, str]:
+    """The environment pointing every AWS client at ``endpoint_url`` with dummy
+    credentials; the machine's own AWS files are replaced by absent ones under
+    ``no_config_dir``, so none of its set-up (a profile, real keys) can reach a run.
+    (Unset ``AWS_PROFILE`` and ``AWS_ENDPOINT_URL_SQS`` / ``_LAMBDA`` as well.)"""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_CONFIG_FILE": str(no_config_dir / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(no_config_dir / "no-aws-credentials"),
+    }
+
+
+#: The variables ``aws_env`` leaves out and a run must not inherit.
+AWS_ENV_TO_UNSET = ("AWS_PROFILE", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_LAMBDA")
+
+
+def create_sqs_queue(endpoint_url: str, name: str) -> str:
+    """``CreateQueue`` on the moto server (its query protocol, no AWS client needed);
+    the queue's URL. Idempotent, as SQS's own call is for the same attributes."""
+    body = urllib.parse.urlencode(
+        {"Action": "CreateQueue", "QueueName": name, "Version": "2012-11-05"}
+    )
+    request = urllib.request.Request(endpoint_url, data=body.encode(), method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    # moto reads the region (and nothing else) from the signature's credential scope.
+    scope = f"testing/20260101/{REGION}/sqs/aws4_request"
+    request.add_header("Authorization", f"AWS4-HMAC-SHA256 Credential={scope}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+    return f"{endpoint_url}/{ACCOUNT_ID}/{name}"
 
 
 def _serve(host: str, port: int) -> None:
