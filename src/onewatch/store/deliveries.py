@@ -252,6 +252,8 @@ def take_over_params(
         # "" names no node: ids are hex strings.
         params |= {"b_cutoff": now - dead_after, "b_me": me or ""}
     return params
+
+
 _ATTEMPT_COLUMNS = (
     "delivery_id",
     "attempt",
