@@ -10,7 +10,10 @@ wake-up (trigger, redrive, new deliveries), or the poll interval. On stop it cla
 nothing more, gives back what has not started, lets requests in flight finish within
 the grace period, and releases those that did not (they are sent again, with the same
 ``webhook-id``). Until then the leases of everything held are renewed
-(``engine.lease_renewal``), however long it waits.
+(``engine.lease_renewal``), however long it waits. Right before a request leaves (in its
+host slot) the dispatcher checks that no other node can have taken its lease over: a
+node whose heartbeat was late looks dead to the others (``engine.beat_chain``), so after
+such a gap it beats and renews first, and drops unsent whatever was taken over.
 
 Claims skip a service that already has a whole quota's worth waiting for its slots (its
 target is slow or hangs): that service's backlog cannot fill the hand while others' are due.
@@ -283,6 +286,9 @@ class Dispatcher:
         await asyncio.gather(*in_flight, return_exceptions=True)
         self.recorder.close()
         await recorder
+        if self._confirming is not None:
+            self._confirming.cancel()  # no send waits for it any more
+            await asyncio.gather(self._confirming, return_exceptions=True)
         await self._release_unfinished()
 
     async def _release_unfinished(self) -> None:
