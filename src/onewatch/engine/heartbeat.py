@@ -3,7 +3,9 @@
 It registers the node's row, refreshes ``heartbeat_at`` every ``node_heartbeat_seconds``
 and prunes rows silent for ``prune_after``, and on a clean stop marks the row stopped;
 the row operations are ``Store``'s (``store.nodes``). A database outage is logged and retried on the
-next beat, so the loop outlives it and the node comes back under its own id.
+next beat, so the loop outlives it and the node comes back under its own id. Each beat
+that committed is reported to the node's ``engine.beat_chain`` (until when its leases
+are safe from a take-over), and a dispatcher that needs a beat at once wakes the loop.
 """
 
 from __future__ import annotations
