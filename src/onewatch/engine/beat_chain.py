@@ -12,7 +12,9 @@ window ends (the chain is unbroken), nothing this node holds can have been taken
 and it may send until the last beat's window (minus a margin for the request itself to
 leave) ends. Once the chain breaks, only a confirmation re-opens it: a beat, then a lease
 renewal after it (``Dispatcher``), which finds every lease taken over before that beat;
-none can be taken after it for another window.
+none can be taken after it for another window. (One narrow race is left: a take-over
+statement that began before that beat committed, judged the node by the older beat,
+and reached the row only after the renewal: the node may then send it too.)
 """
 
 from __future__ import annotations

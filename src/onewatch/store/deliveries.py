@@ -225,13 +225,12 @@ RECORD = ManyRows(_RECORD_STATEMENT)
 
 def _silent_holder() -> Any:
     """The row's holder node stopped, or its heartbeat is older than ``b_cutoff`` (never
-    ``b_me``). On PostgreSQL the holder's row is read ``FOR SHARE``: a heartbeat that
-    committed meanwhile is seen (the lock waits for it, then reads its new version), and
-    one that is being written waits for this take-over to commit, so the holder's next
-    lease renewal finds the row gone."""
+    ``b_me``), as the statement sees the nodes table. Not read ``FOR SHARE``: a node
+    frozen in the middle of its heartbeat's transaction (its lock held until the server
+    drops the connection) would then stall every take-over of its rows."""
     silent = or_(nodes.c.stopped_at.is_not(None), nodes.c.heartbeat_at < bindparam("b_cutoff"))
     holders = select(nodes.c.id).where(silent, nodes.c.id != bindparam("b_me"))
-    return deliveries.c.leased_by.in_(holders.with_for_update(read=True))
+    return deliveries.c.leased_by.in_(holders)
 
 
 _LEASE_ENDED = deliveries.c.locked_until < bindparam("b_now")
