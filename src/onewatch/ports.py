@@ -458,7 +458,8 @@ class Store(Protocol):
     ) -> int:
         """Make deliveries whose lease ran out, or whose holder stopped heartbeating for
         ``dead_after``, ready again with an abandoned attempt, each only under the token
-        read; returns how many. Finding none takes no write turn."""
+        read and only if still lapsed when written (the holder did not beat or renew
+        meanwhile); returns how many. Finding none takes no write turn."""
         ...
 
     async def prune_finished(self, *, older_than: datetime, limit: int = 1000) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from onewatch.clock import Clock, SystemClock
+from onewatch.engine.beat_chain import BeatChain
 from onewatch.engine.heartbeat import run_heartbeat
 from onewatch.observability.metrics import Metrics
 from onewatch.observability.tracing import tracing_from_environment
@@ -62,9 +63,12 @@ class Runtime:
     wakeup: WakeUp = field(init=False)
     #: Deliveries became ready (new, run now, redrive, reclaimed): dispatchers claim.
     dispatch_wakeup: WakeUp = field(init=False)
+    #: Until when this node's leases are safe from a take-over (its heartbeats).
+    beat_chain: BeatChain = field(init=False)
 
     def __post_init__(self) -> None:
         self.wakeup, self.dispatch_wakeup = self.store.wakeups()
+        self.beat_chain = BeatChain(self.clock, self.settings.node_takeover_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

@@ -342,4 +342,14 @@ async def test_queue_mode_survives_a_redis_restart_mid_run(
     per_id = await received_per_id(sink, "/scale")
     assert set(per_id) == await delivery_ids(shared_engine)
     assert len(per_id) == OCCURRENCES, "every occurrence delivered"
-    assert max(per_id.values()) == 1, "no node died: none twice"
+    twice = {ident for ident, count in per_id.items() if count > 1}
+    taken = await takeover_errors(shared_engine)
+    print(f"{len(taken)} taken over from a node that looked dead; {len(twice)} came twice")
+    # No node dies here, but on a loaded machine one can starve past the take-over time
+    # (3 s without a heartbeat) and so look dead: its leases are taken over. It then sends
+    # none it had not started sending (``test_paused_node``), and a take-over never
+    # acts on a stale look (``tests/store/test_takeover``). Only a request already out
+    # when its lease went may come twice: that node could no longer record its result.
+    assert twice <= set(taken), "none twice but what a node that looked dead had out"
+    assert all("stopped heartbeating" in taken[ident] for ident in twice)
+    assert max(per_id.values()) <= 2

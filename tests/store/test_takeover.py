@@ -101,3 +101,46 @@ async def test_a_lease_taken_over_ahead_of_its_instant_stays_due_then(
     assert ready_early == []
     ready = await store.claim_ready(now=NOW, horizon=NOW, limit=1, lease_seconds=LEASE_SECONDS)
     assert [item.id for item in ready] == [claimed[0].id]
+
+
+async def test_a_holder_that_beat_since_the_read_keeps_its_lease(store: SqlStore) -> None:
+    # A node silent for a moment (a starved event loop) is found dead by another's
+    # maintenance; before that node's write lands, the slow one beats again and goes on
+    # sending what it holds. Taking its lease over then would send that delivery twice.
+    await _event(store, "a")
+    await _fire(store)
+    await store.register_node(_node("slow", NOW - timedelta(seconds=4)))
+    item = await _claim_one(store, "slow")
+    read = await store.lapsed_leases(now=NOW, limit=10, dead_after=DEAD_AFTER, me="survivor")
+    assert [outcome.delivery_id for outcome in read] == [item.id]
+
+    assert await store.beat("slow", NOW)
+    assert await store.take_over(read, now=NOW, dead_after=DEAD_AFTER, me="survivor") == 0
+    assert await attempts_of(store.engine, item.id) == []
+    assert await store.record_outcomes([_outcome(item)], now=NOW) != [], "still its lease"
+
+
+async def test_a_lease_renewed_since_the_read_is_kept(store: SqlStore) -> None:
+    await _event(store, "a")
+    await _fire(store)
+    claimed = await store.claim_ready(now=NOW, horizon=NOW, limit=1, lease_seconds=5.0)
+    later = NOW + timedelta(seconds=6)
+    read = await store.lapsed_leases(now=later, limit=10, dead_after=None, me=None)
+    assert len(read) == 1
+
+    held = {claimed[0].id: claimed[0].lease_token}
+    assert await store.extend_leases(held, now=later, lease_seconds=5.0) == set(held)
+    assert await store.take_over(read, now=later, dead_after=None, me=None) == 0
+    assert await store.reclaim_expired(now=later) == 0
+
+
+async def test_a_holder_still_silent_at_the_write_is_taken_over(store: SqlStore) -> None:
+    await _event(store, "a")
+    await _fire(store)
+    await store.register_node(_node("dead", NOW - timedelta(seconds=4)))
+    item = await _claim_one(store, "dead")
+    read = await store.lapsed_leases(now=NOW, limit=10, dead_after=DEAD_AFTER, me="survivor")
+    # A beat older than the cutoff changes nothing.
+    assert await store.beat("dead", NOW - timedelta(seconds=3, milliseconds=1))
+    assert await store.take_over(read, now=NOW, dead_after=DEAD_AFTER, me="survivor") == 1
+    assert [a["outcome"] for a in await attempts_of(store.engine, item.id)] == ["abandoned"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -61,6 +62,13 @@ class AttemptTools:
     tracing: Tracing | None = None
     #: Lambda and SQS targets; None: this node sends none (such a delivery fails).
     aws: AwsTargets | None = None
+    #: Awaited at the last moment before the request leaves, in its host slot: raises
+    #: ``NotOurs`` when the delivery must not be sent (its lease was taken over).
+    before_send: Callable[[ClaimedDelivery], Awaitable[None]] | None = None
+
+
+class NotOurs(Exception):
+    """The delivery's lease is no longer this node's: it was not sent (``before_send``)."""
 
 
 def _policy(item: ClaimedDelivery) -> RetryPolicy:
@@ -164,7 +172,7 @@ async def _response(
         except SigningUnavailable as exc:
             response = Response(None, 0, None, error=str(exc), error_type="signing_unavailable")
         else:
-            response = await _send_in_host_slot(tools, item.service, request)
+            response = await _send_in_host_slot(tools, item, request)
             _observe(tools, item, response, (started - item.next_attempt_at).total_seconds())
     if span is not None:
         span.response(response)
@@ -172,7 +180,7 @@ async def _response(
 
 
 async def _send_in_host_slot(
-    tools: AttemptTools, service: str, request: OutboundRequest
+    tools: AttemptTools, item: ClaimedDelivery, request: OutboundRequest
 ) -> Response:
     """Send within the service's share of the target host.
 
@@ -183,7 +191,9 @@ async def _send_in_host_slot(
     wait = request.timeout_seconds or tools.session.timeout.total
     began = time.perf_counter()
     try:
-        async with tools.host_slots.slot(slot_key(service, request.url), wait=wait):
+        async with tools.host_slots.slot(slot_key(item.service, request.url), wait=wait):
+            if tools.before_send is not None:
+                await tools.before_send(item)
             return await send(
                 tools.session,
                 request,
@@ -216,19 +226,21 @@ async def _aws_response(tools: AttemptTools, item: ClaimedDelivery, started: dat
     problem = tools.aws.policy.problem(item.service, call.kind, call.destination)
     if problem is not None:
         return Response(None, 0, None, error=problem, denied=True, error_type="destination_denied")
-    return await _send_aws_in_slot(tools, tools.aws, item.service, call)
+    return await _send_aws_in_slot(tools, tools.aws, item, call)
 
 
 async def _send_aws_in_slot(
-    tools: AttemptTools, aws: AwsTargets, service: str, call: AwsCall
+    tools: AttemptTools, aws: AwsTargets, item: ClaimedDelivery, call: AwsCall
 ) -> Response:
     """As ``_send_in_host_slot``: a hanging function or queue holds its own service's
     share of it, never another service's."""
-    key: SlotKey = (service, call.kind, call.destination, None)
+    key: SlotKey = (item.service, call.kind, call.destination, None)
     wait = call.timeout_seconds or aws.total_timeout
     began = time.perf_counter()
     try:
         async with tools.host_slots.slot(key, wait=wait):
+            if tools.before_send is not None:
+                await tools.before_send(item)
             return await aws.send(call)
     except NoFreeHostSlot as exc:
         waited = int((time.perf_counter() - began) * 1000)

@@ -10,7 +10,10 @@ wake-up (trigger, redrive, new deliveries), or the poll interval. On stop it cla
 nothing more, gives back what has not started, lets requests in flight finish within
 the grace period, and releases those that did not (they are sent again, with the same
 ``webhook-id``). Until then the leases of everything held are renewed
-(``engine.lease_renewal``), however long it waits.
+(``engine.lease_renewal``), however long it waits. Right before a request leaves (in its
+host slot) the dispatcher checks that no other node can have taken its lease over: a
+node whose heartbeat was late looks dead to the others (``engine.beat_chain``), so after
+such a gap it beats and renews first, and drops unsent whatever was taken over.
 
 Claims skip a service that already has a whole quota's worth waiting for its slots (its
 target is slow or hangs): that service's backlog cannot fill the hand while others' are due.
@@ -19,12 +22,13 @@ target is slow or hangs): that service's backlog cannot fill the hand while othe
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 import structlog
 
-from onewatch.engine.attempt import AttemptTools, attempt
+from onewatch.engine.attempt import AttemptTools, NotOurs, attempt
 from onewatch.engine.lease_renewal import LeaseRenewer
 from onewatch.engine.outage import report_step_failure
 from onewatch.engine.recorder import Recorder
@@ -49,7 +53,7 @@ class Dispatcher:
         self.runtime = runtime
         self.settings = runtime.settings
         self.source = source
-        self.tools = tools
+        self.tools = replace(tools, before_send=self._still_ours)
         self.recorder = Recorder(runtime.store, runtime.clock, runtime.metrics, self._recorded)
         self.held: dict[str, ClaimedDelivery] = {}
         #: Held deliveries whose instant has not come yet: the timer that starts each one.
@@ -57,6 +61,10 @@ class Dispatcher:
         #: Held deliveries whose instant came: the task sending (or about to send) each.
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.sending: set[str] = set()
+        #: Held deliveries (id, token) found taken over while in ``_send``: not sent.
+        self._taken_over: set[tuple[str, str]] = set()
+        #: The confirmation of this node's leases under way (``_confirm_leases``).
+        self._confirming: asyncio.Task[None] | None = None
         self._room = asyncio.Event()
         #: Nothing is known to be ready before the current wait ends (a plain poll, or
         #: the start): the next round looks before it takes the writer's lock.
@@ -93,6 +101,10 @@ class Dispatcher:
         self.sending.add(item.id)
         try:
             return await attempt(self.tools, item)
+        except NotOurs:
+            log.warning("lease taken over before sending; dropped unsent", delivery_id=item.id)
+            self._drop(item)
+            return None
         except Exception:
             # A bug, not a target's fault: give the delivery back rather than hold it.
             log.exception("attempt failed unexpectedly; releasing", delivery_id=item.id)
@@ -100,6 +112,43 @@ class Dispatcher:
             return None
         finally:
             self.sending.discard(item.id)
+
+    def _drop(self, item: ClaimedDelivery) -> None:
+        """Forget a delivery another node now holds (the task's end hands it on)."""
+        self._taken_over.discard((item.id, item.lease_token))
+        if (held := self.held.get(item.id)) is not None and held.lease_token == item.lease_token:
+            del self.held[item.id]
+        self._room.set()
+
+    async def _still_ours(self, item: ClaimedDelivery) -> None:
+        """``AttemptTools.before_send``: send only while no other node can have taken the
+        lease over (``engine.beat_chain``); after a gap in this node's heartbeats, first
+        confirm which leases are still its own."""
+        while not self.runtime.beat_chain.is_safe():
+            try:
+                await self._confirm_leases()
+            except Exception as exc:
+                report_step_failure(log, "could not confirm leases before sending", exc)
+                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+        held = self.held.get(item.id)
+        if held is None or held.lease_token != item.lease_token:
+            raise NotOurs(item.id)  # dropped meanwhile, or claimed again under a new lease
+        if (item.id, item.lease_token) in self._taken_over:
+            raise NotOurs(item.id)
+
+    async def _confirm_leases(self) -> None:
+        """One confirmation for every send that waits for it: a beat, then a renewal."""
+        if self._confirming is None or self._confirming.done():
+            self._confirming = asyncio.create_task(self._confirm(), name="onewatch-confirm")
+        await asyncio.shield(self._confirming)
+
+    async def _confirm(self) -> None:
+        chain = self.runtime.beat_chain
+        stamp = await chain.beat_after(self.runtime.clock.now())
+        # Taken over before that beat: the renewal finds it (``_lost``); after it, none
+        # can be for a take-over time.
+        await self.renewer.renew_once()
+        chain.confirmed(stamp)
 
     async def _give_back(self, item: ClaimedDelivery) -> None:
         self.held.pop(item.id, None)
@@ -135,6 +184,7 @@ class Dispatcher:
     def _recorded(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             self.held.pop(outcome.delivery_id, None)
+            self._taken_over.discard((outcome.delivery_id, outcome.lease_token))
         self.source.settled([outcome.delivery_id for outcome in outcomes])
         self._room.set()
 
@@ -236,6 +286,9 @@ class Dispatcher:
         await asyncio.gather(*in_flight, return_exceptions=True)
         self.recorder.close()
         await recorder
+        if self._confirming is not None:
+            self._confirming.cancel()  # no send waits for it any more
+            await asyncio.gather(self._confirming, return_exceptions=True)
         await self._release_unfinished()
 
     async def _release_unfinished(self) -> None:
@@ -264,6 +317,8 @@ class Dispatcher:
             if item is None or item.lease_token != token or waiting is None:
                 continue
             if ident in self.sending:
+                # Not sent yet if it waits in ``_still_ours``: then it is dropped unsent.
+                self._taken_over.add((ident, token))
                 log.warning(
                     "lease lost while sending; the result will be refused", delivery_id=ident
                 )

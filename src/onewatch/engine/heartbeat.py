@@ -3,7 +3,9 @@
 It registers the node's row, refreshes ``heartbeat_at`` every ``node_heartbeat_seconds``
 and prunes rows silent for ``prune_after``, and on a clean stop marks the row stopped;
 the row operations are ``Store``'s (``store.nodes``). A database outage is logged and retried on the
-next beat, so the loop outlives it and the node comes back under its own id.
+next beat, so the loop outlives it and the node comes back under its own id. Each beat
+that committed is reported to the node's ``engine.beat_chain`` (until when its leases
+are safe from a take-over), and a dispatcher that needs a beat at once wakes the loop.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from onewatch.engine.waiting import first_of
 from onewatch.store.records import NodeInfo, this_node
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ async def _beat_and_prune(runtime: Runtime, node: NodeInfo, prune_after: timedel
     if not await runtime.store.beat(node.id, now):
         # Pruned while this node could not reach the database: come back under its id.
         await runtime.store.register_node(_refreshed(node, now))
+    runtime.beat_chain.beaten(now)
     await runtime.store.prune_nodes(now, prune_after)
 
 
@@ -47,10 +51,11 @@ def _refreshed(node: NodeInfo, now: datetime) -> NodeInfo:
     )
 
 
-async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stop.wait()
+async def _sleep_unless_stopped(runtime: Runtime, stop: asyncio.Event, seconds: float) -> None:
+    """Until the next beat is due, ``stop``, or the dispatcher wants a beat at once."""
+    wanted = runtime.beat_chain.wanted
+    await first_of(stop.wait(), wanted.wait(), seconds=seconds)
+    wanted.clear()
 
 
 async def _report(
@@ -62,6 +67,7 @@ async def _report(
             await _beat_and_prune(runtime, node, prune_after)
         else:
             await runtime.store.register_node(node)
+            runtime.beat_chain.beaten(node.heartbeat_at)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("node heartbeat failed", node_id=node.id, error=str(exc))
         return registered
@@ -78,11 +84,13 @@ def heartbeat_runner(
         node = this_node(runtime.node_id, runtime.settings.roles, runtime.clock.now())
         seconds = _interval_seconds(runtime, interval)
         registered = False
+        runtime.beat_chain.running = True
         try:
             while not stop.is_set():
                 registered = await _report(runtime, node, registered, prune_after)
-                await _sleep_unless_stopped(stop, seconds)
+                await _sleep_unless_stopped(runtime, stop, seconds)
         finally:
+            runtime.beat_chain.running = False
             if registered:
                 with contextlib.suppress(SQLAlchemyError, OSError):
                     await runtime.store.mark_stopped(node.id, runtime.clock.now())

@@ -287,14 +287,39 @@ class SqlStore(ABC):
         dead_after: timedelta | None = None,
         me: str | None = None,
     ) -> int:
-        async with self.engine.connect() as connection:
-            outcomes = await deliveries.lapsed_leases(
-                connection, now=now, limit=limit, dead_after=dead_after, me=me
-            )
+        outcomes = await self.lapsed_leases(now=now, limit=limit, dead_after=dead_after, me=me)
         if not outcomes:
             return 0
+        return await self.take_over(outcomes, now=now, dead_after=dead_after, me=me)
+
+    async def lapsed_leases(
+        self, *, now: datetime, limit: int, dead_after: timedelta | None, me: str | None
+    ) -> list[Outcome]:
+        """``reclaim_expired``'s read: the abandoned attempts it would record."""
+        async with self.engine.connect() as connection:
+            return await deliveries.lapsed_leases(
+                connection, now=now, limit=limit, dead_after=dead_after, me=me
+            )
+
+    async def take_over(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        now: datetime,
+        dead_after: timedelta | None,
+        me: str | None,
+    ) -> int:
+        """``reclaim_expired``'s write: each abandoned attempt (from ``lapsed_leases``)
+        only where the lease is still lapsed by the same rule, checked again as it is
+        written (the holder may have beaten since the read); returns how many."""
+        many = deliveries.TAKE_OVER_EXPIRED if dead_after is None else deliveries.TAKE_OVER
+        kept = []
         async with self._writing() as connection:
-            kept = await self._record_one_by_one(connection, outcomes, now)
+            for outcome in outcomes:
+                params = [deliveries.take_over_params(outcome, now, dead_after, me)]
+                if await self.execute_many(connection, many, params) == 1:
+                    kept.append(outcome)
+            await self._insert_attempts(connection, kept, now)
         return len(kept)
 
     async def prune_finished(self, *, older_than: datetime, limit: int = 1000) -> int:

@@ -9,7 +9,9 @@ Atomicity owed:
   the attempt row commits with it.
 - ``reclaim_expired`` turns running rows whose lease ran out, or whose holder node
   (``leased_by``) stopped heartbeating, back into retryable ones, recording the lost
-  attempt as ``abandoned``; each row only under the lease token it was read with.
+  attempt as ``abandoned``; each row only under the lease token it was read with, and
+  only if, as it is written, the lease is still lapsed (a holder that was merely slow
+  and has beaten or renewed since the read keeps its rows: it may be sending them).
 - ``extend_leases`` pushes out only leases still held under the caller's token, so a
   dispatcher that stalled past its lease cannot take back a row another one claimed.
 """
@@ -219,6 +221,38 @@ _RECORD_STATEMENT = (
     )
 )
 RECORD = ManyRows(_RECORD_STATEMENT)
+
+
+def _silent_holder() -> Any:
+    """The row's holder node stopped, or its heartbeat is older than ``b_cutoff`` (never
+    ``b_me``), as the statement sees the nodes table. Not read ``FOR SHARE``: a node
+    frozen in the middle of its heartbeat's transaction (its lock held until the server
+    drops the connection) would then stall every take-over of its rows."""
+    silent = or_(nodes.c.stopped_at.is_not(None), nodes.c.heartbeat_at < bindparam("b_cutoff"))
+    holders = select(nodes.c.id).where(silent, nodes.c.id != bindparam("b_me"))
+    return deliveries.c.leased_by.in_(holders)
+
+
+_LEASE_ENDED = deliveries.c.locked_until < bindparam("b_now")
+#: The abandoned attempt of a lapsed lease, written only if the lease is still lapsed
+#: now: ``lapsed_leases`` read it earlier, and meanwhile the holder may have beaten (it
+#: was only slow, and may be sending the delivery) or renewed the lease.
+TAKE_OVER_EXPIRED = ManyRows(_RECORD_STATEMENT.where(_LEASE_ENDED))
+#: The same, where the holder's silence (``dead_after``) also ends its leases.
+TAKE_OVER = ManyRows(_RECORD_STATEMENT.where(or_(_LEASE_ENDED, _silent_holder())))
+
+
+def take_over_params(
+    outcome: Outcome, now: datetime, dead_after: timedelta | None, me: str | None
+) -> dict[str, Any]:
+    """``record_params`` plus the silence cutoff and the caller (``TAKE_OVER``)."""
+    params = record_params(outcome, now)
+    if dead_after is not None:
+        # "" names no node: ids are hex strings.
+        params |= {"b_cutoff": now - dead_after, "b_me": me or ""}
+    return params
+
+
 _ATTEMPT_COLUMNS = (
     "delivery_id",
     "attempt",
