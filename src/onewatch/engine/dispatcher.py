@@ -61,7 +61,8 @@ class Dispatcher:
         #: Held deliveries whose instant came: the task sending (or about to send) each.
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.sending: set[str] = set()
-        #: Held deliveries (id, token) found taken over while in ``_send``: not sent.
+        #: Held deliveries (id, token) found taken over while in ``_send``: not sent; each
+        #: leaves this set once recorded, dropped or given back.
         self._taken_over: set[tuple[str, str]] = set()
         #: The confirmation of this node's leases under way (``_confirm_leases``).
         self._confirming: asyncio.Task[None] | None = None
@@ -152,6 +153,7 @@ class Dispatcher:
 
     async def _give_back(self, item: ClaimedDelivery) -> None:
         self.held.pop(item.id, None)
+        self._taken_over.discard((item.id, item.lease_token))
         self._room.set()
         await self.runtime.store.release(
             [(item.id, item.lease_token)], now=self.runtime.clock.now()
